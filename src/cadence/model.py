@@ -1,0 +1,267 @@
+"""The normalized calendar model: the two frames every source produces.
+
+One row of the **events** frame is one occurrence *as seen in one calendar*
+(a 1:1 appears in both people's calendars; the store keeps both copies and
+analysis merges them). The **attendees** frame is keyed by
+``(source, calendar, event_id)``. See ``shared/DESIGN.md`` for the meaning of
+each column; the schemas below are the single source of truth for names and
+types, and :func:`validate` is the one place that checks a frame against them.
+
+Canonical dtypes: text is pandas ``string`` (missing = ``pd.NA``), instants are
+``datetime64[us, UTC]`` (missing = ``NaT``), flags are ``bool``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import pandas as pd
+
+from cadence.errors import SchemaError
+
+Kind = Literal["str", "ts", "bool"]
+
+STRING = pd.StringDtype()
+TIMESTAMP = pd.DatetimeTZDtype(unit="us", tz="UTC")
+
+SOURCES = frozenset({"google", "graph", "ics", "demo"})
+STATUSES = frozenset({"confirmed", "tentative", "cancelled"})
+EVENT_TYPES = frozenset(
+    {
+        "default",
+        "out_of_office",
+        "focus_time",
+        "working_location",
+        "birthday",
+        "from_gmail",
+        "other",
+    }
+)
+ROLES = frozenset({"organizer", "required", "optional"})
+RESPONSES = frozenset({"accepted", "declined", "tentative", "none"})
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a normalized frame."""
+
+    name: str
+    kind: Kind
+    nullable: bool = False
+    allowed: frozenset[str] | None = None
+    email: bool = False  # lower-cased and stripped by :func:`validate`
+
+
+@dataclass(frozen=True)
+class Schema:
+    """A frame's columns and the columns that identify a row."""
+
+    name: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def dtypes(self) -> dict[str, object]:
+        return {c.name: _DTYPES[c.kind] for c in self.columns}
+
+
+_DTYPES: dict[Kind, object] = {"str": STRING, "ts": TIMESTAMP, "bool": bool}
+
+EVENTS = Schema(
+    name="events",
+    columns=(
+        Column("source", "str", allowed=SOURCES),
+        Column("calendar", "str", email=True),
+        Column("event_id", "str"),
+        Column("series_id", "str", nullable=True),
+        Column("ical_uid", "str"),
+        Column("original_start", "ts"),
+        Column("start", "ts"),
+        Column("end", "ts"),
+        Column("timezone", "str", nullable=True),
+        Column("all_day", "bool"),
+        Column("status", "str", allowed=STATUSES),
+        Column("organizer", "str", nullable=True, email=True),
+        Column("recurrence", "str", nullable=True),
+        Column("event_type", "str", allowed=EVENT_TYPES),
+        Column("title", "str", nullable=True),
+        Column("created", "ts", nullable=True),
+        Column("updated", "ts", nullable=True),
+    ),
+    key=("source", "calendar", "event_id"),
+)
+
+ATTENDEES = Schema(
+    name="attendees",
+    columns=(
+        Column("source", "str", allowed=SOURCES),
+        Column("calendar", "str", email=True),
+        Column("event_id", "str"),
+        Column("email", "str", email=True),
+        Column("role", "str", allowed=ROLES),
+        Column("response", "str", allowed=RESPONSES),
+        Column("is_resource", "bool"),
+    ),
+    key=("source", "calendar", "event_id", "email"),
+)
+
+
+def empty(schema: Schema) -> pd.DataFrame:
+    """An empty frame with the schema's columns and canonical dtypes."""
+    return pd.DataFrame({c.name: pd.Series(dtype=_DTYPES[c.kind]) for c in schema.columns})
+
+
+def empty_events() -> pd.DataFrame:
+    """An empty events frame."""
+    return empty(EVENTS)
+
+
+def empty_attendees() -> pd.DataFrame:
+    """An empty attendees frame."""
+    return empty(ATTENDEES)
+
+
+def normalize_email(values: pd.Series) -> pd.Series:
+    """Lower-case and strip e-mail addresses (vectorized); ``mailto:`` prefixes are dropped."""
+    # Few distinct addresses, many rows: normalize the distinct values once, then take.
+    codes, uniques = pd.factorize(values.astype(STRING))
+    clean = pd.Series(uniques, dtype=STRING).str.strip().str.lower().str.removeprefix("mailto:")
+    out = pd.Series(clean.to_numpy(dtype=object)[codes], index=values.index, dtype=object)
+    out[codes < 0] = None
+    return out.astype(STRING)
+
+
+def validate(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """Check ``frame`` against ``schema`` and return it with canonical dtypes.
+
+    Returns a new frame holding exactly the schema's columns, in schema order,
+    with e-mail columns normalized. Raises :class:`~cadence.errors.SchemaError`
+    naming the first bad column: missing, of the wrong type, null where nulls
+    are not allowed, holding a value outside its vocabulary, a naive
+    timestamp, or a duplicated key.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cadence.model import ATTENDEES, validate
+    >>> validate(pd.DataFrame({"source": ["demo"]}), ATTENDEES)
+    Traceback (most recent call last):
+    ...
+    cadence.errors.SchemaError: attendees frame: missing column(s) 'calendar', 'event_id', 'email', 'role', 'response', 'is_resource'; expected columns: source, calendar, event_id, email, role, response, is_resource
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise SchemaError(f"{schema.name} frame: expected a pandas DataFrame, got {type(frame)!r}")
+    missing = [c for c in schema.names if c not in frame.columns]
+    if missing:
+        raise SchemaError(
+            f"{schema.name} frame: missing column(s) {', '.join(map(repr, missing))}; "
+            f"expected columns: {', '.join(schema.names)}",
+            column=missing[0],
+        )
+    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    for col in schema.columns:
+        out[col.name] = _conform(frame[col.name].reset_index(drop=True), col, schema)
+    _check_key(out, schema)
+    if schema is EVENTS:
+        bad = out["end"] < out["start"]
+        if bad.any():
+            first = out.loc[bad, "event_id"].iloc[0]
+            raise SchemaError(
+                f"events frame: column 'end' is before 'start' in {int(bad.sum())} row(s) "
+                f"(first event_id {first!r}); an occurrence must end at or after its start",
+                column="end",
+            )
+    return out
+
+
+def validate_events(frame: pd.DataFrame) -> pd.DataFrame:
+    """:func:`validate` against the events schema."""
+    return validate(frame, EVENTS)
+
+
+def validate_attendees(frame: pd.DataFrame) -> pd.DataFrame:
+    """:func:`validate` against the attendees schema."""
+    return validate(frame, ATTENDEES)
+
+
+def _conform(values: pd.Series, col: Column, schema: Schema) -> pd.Series:
+    where = f"{schema.name} frame: column {col.name!r}"
+    if col.kind == "ts":
+        out = _as_utc(values, where, col)
+    elif col.kind == "bool":
+        if values.isna().any():
+            raise SchemaError(f"{where} has missing values; it must be True or False", column=col.name)
+        if values.dtype != bool:
+            uniq = set(pd.unique(values))
+            if not uniq <= {True, False, 0, 1}:
+                raise SchemaError(
+                    f"{where} must hold booleans, got {sorted(map(repr, uniq))[:3]}",
+                    column=col.name,
+                )
+        out = values.astype(bool)
+    else:
+        non_null = values.dropna()
+        if len(non_null) and not pd.api.types.is_string_dtype(values):
+            bad = non_null[[not isinstance(v, str) for v in non_null]]
+            if len(bad):
+                raise SchemaError(
+                    f"{where} must hold text, got {bad.iloc[0]!r} ({type(bad.iloc[0]).__name__})",
+                    column=col.name,
+                )
+        out = normalize_email(values) if col.email else values.astype(STRING)
+    if not col.nullable and out.isna().any():
+        n = int(out.isna().sum())
+        raise SchemaError(f"{where} has {n} missing value(s); it is required", column=col.name)
+    if col.allowed is not None:
+        present = set(out.dropna().unique())
+        bad_values = sorted(present - col.allowed)
+        if bad_values:
+            raise SchemaError(
+                f"{where} has unexpected value(s) {', '.join(map(repr, bad_values[:5]))}; "
+                f"allowed: {', '.join(sorted(col.allowed))}",
+                column=col.name,
+            )
+    return out
+
+
+def _as_utc(values: pd.Series, where: str, col: Column) -> pd.Series:
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert("UTC").astype(TIMESTAMP)
+    if pd.api.types.is_datetime64_dtype(values.dtype):
+        raise SchemaError(
+            f"{where} holds naive timestamps; make them timezone-aware UTC "
+            "(e.g. series.dt.tz_localize('UTC'))",
+            column=col.name,
+        )
+    if values.isna().all():
+        return pd.Series(pd.NaT, index=values.index, dtype=TIMESTAMP)
+    try:
+        parsed = pd.to_datetime(values, utc=True, format="ISO8601")
+    except (ValueError, TypeError) as exc:
+        raise SchemaError(
+            f"{where} must hold timezone-aware timestamps (or ISO 8601 text): {exc}",
+            column=col.name,
+        ) from exc
+    return parsed.astype(TIMESTAMP)
+
+
+def _check_key(frame: pd.DataFrame, schema: Schema) -> None:
+    dup = frame.duplicated(list(schema.key), keep=False)
+    if dup.any():
+        first = frame.loc[dup, list(schema.key)].iloc[0].tolist()
+        raise SchemaError(
+            f"{schema.name} frame: {int(dup.sum())} rows share a key "
+            f"({', '.join(schema.key)}), e.g. {first}; each key must appear once",
+            column=schema.key[-1],
+        )
+
+
+def key_tuples(frame: pd.DataFrame, columns: Sequence[str]) -> pd.MultiIndex:
+    """The rows of ``frame`` as a MultiIndex over ``columns`` (for set-like comparisons)."""
+    return pd.MultiIndex.from_frame(frame[list(columns)])

@@ -1,0 +1,847 @@
+"""A synthetic organisation with known truth, run through the real pipeline.
+
+:func:`generate` builds a deterministic (seeded) organisation: a roster of
+managers and reports in several departments and time zones; weekly, every-two-
+weeks and monthly 1:1 series; and what happens to them: ordinary and late
+cancellations, moves by hours or days, declines by either side, cancelled
+occurrences replaced by an ad-hoc 1:1, series that end and pairs that lapse,
+pairs drifting from weekly to roughly fortnightly, shortened meetings. Around
+them sits what is *not* a 1:1: team meetings of 3+, all-day events,
+out-of-office and focus-time blocks (and 1:1s that book a room, which are).
+
+It emits the normalized frames as a calendar provider would show them at
+``as_of``, a series of earlier weekly full pulls (so the store sees moves and
+deletions happen), and a **truth table** per occurrence and per pair that the
+analysis is scored against.
+
+Everything is vectorized over occurrences; 10,000 people × 52 weeks takes
+seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from cadence.model import ATTENDEES, EVENTS, STRING, TIMESTAMP, validate
+from cadence.store import Pull
+
+SOURCE = "demo"
+DOMAIN = "example.com"
+ROOM_EMAILS = tuple(f"room-{n}@resource.{DOMAIN}" for n in ("atlas", "borealis", "cedar", "delta"))
+
+DEPARTMENTS = (
+    ("Engineering", "Europe/Berlin"),
+    ("Sales", "America/New_York"),
+    ("Customer Success", "America/Chicago"),
+    ("Marketing", "Europe/London"),
+    ("Product", "America/Los_Angeles"),
+    ("Finance", "Europe/Paris"),
+    ("People", "Asia/Kolkata"),
+    ("Operations", "Australia/Sydney"),
+    ("Design", "America/Sao_Paulo"),
+    ("Legal", "Asia/Tokyo"),
+)
+FIRST = (
+    "Ada Alan Amara Anil Ayesha Beatriz Bjorn Chen Chiara Dara Diego Elif Emeka Eva Farah "
+    "Felix Grace Hana Hugo Ines Ivan Jamal Jia Jonas Kai Kavya Lena Liam Lucia Mateo Maya "
+    "Mei Nadia Niamh Noah Olga Omar Pablo Priya Quinn Rafael Rania Rosa Sami Sara Sofia Tariq "
+    "Tomas Uma Valentina Wei Yara Yusuf Zoe Zeynep Arjun Ingrid Kofi Leila Marek"
+).split()
+LAST = (
+    "Abara Bauer Chen Costa Dubois Eriksen Fischer Garcia Haddad Hoang Ivanova Jensen Kaur "
+    "Kim Kowalski Larsen Lopez Mbeki Meyer Moreau Nakamura Novak Okafor Olsen Patel Perez "
+    "Quinn Rossi Sato Schmidt Silva Singh Sokolov Tanaka Torres Usman Varga Wang Weber "
+    "Yilmaz Zhang Zimmermann Andersen Berg Castro Dahl Ekström Ferreira Gupta"
+).split()
+
+CADENCES = {  # name: (target days, RRULE stem, share of pairs, usual minutes)
+    "weekly": (7, "FREQ=WEEKLY", 0.55, 30),
+    "biweekly": (14, "FREQ=WEEKLY;INTERVAL=2", 0.30, 45),
+    "monthly": (30, "FREQ=MONTHLY", 0.15, 60),
+}
+# scenario: (share, intended state, P(cancel), P(move), P(decline))
+SCENARIOS = {
+    "steady": (0.58, "healthy", 0.04, 0.10, 0.02),
+    "bumpy": (0.14, "watch", 0.22, 0.25, 0.06),
+    "neglected": (0.08, "at_risk", 0.55, 0.20, 0.10),
+    "drifting": (0.07, "watch", 0.04, 0.12, 0.02),
+    "lapsed": (0.06, "lapsed", 0.10, 0.10, 0.03),
+    "recadenced": (0.07, "healthy", 0.04, 0.10, 0.02),
+}
+DAY = pd.Timedelta(days=1)
+US_PER_DAY = 86_400_000_000
+US_PER_MIN = 60_000_000
+
+
+@dataclass
+class DemoOrg:
+    """A generated organisation: the frames, the pulls that produced them, and the truth."""
+
+    as_of: pd.Timestamp
+    window: tuple[pd.Timestamp, pd.Timestamp]
+    roster: pd.DataFrame
+    events: pd.DataFrame
+    attendees: pd.DataFrame
+    truth_occurrences: pd.DataFrame
+    truth_pairs: pd.DataFrame
+    pull_times: tuple[pd.Timestamp, ...]
+    weeks: int
+    ahead_weeks: int
+    _occ: pd.DataFrame = field(repr=False)
+    _noise: tuple[pd.DataFrame, pd.DataFrame] = field(repr=False)
+
+    @property
+    def calendars(self) -> list[str]:
+        return self.roster["email"].tolist()
+
+    def snapshot(self, at: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The events and attendees every calendar showed at ``at`` (full pull window)."""
+        lo, hi = self.pull_window(at)
+        return _snapshot(self._occ, self._noise, pd.Timestamp(at), lo, hi)
+
+    def pull_window(self, at: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp]:
+        return (at - pd.Timedelta(weeks=self.weeks), at + pd.Timedelta(weeks=self.ahead_weeks))
+
+    def pulls(self) -> list[Pull]:
+        """Weekly full pulls of every calendar, the last one at ``as_of``."""
+        out = []
+        for at in self.pull_times:
+            events, attendees = self.snapshot(at)
+            out.append(
+                Pull(
+                    source=SOURCE,
+                    calendars=self.calendars,
+                    events=events,
+                    attendees=attendees,
+                    seen_at=at,
+                    window=self.pull_window(at),
+                )
+            )
+        return out
+
+
+def generate(
+    people: int = 60,
+    *,
+    seed: int = 7,
+    as_of: pd.Timestamp | str | None = None,
+    weeks: int = 26,
+    ahead_weeks: int = 8,
+    history_pulls: int = 4,
+) -> DemoOrg:
+    """Generate a demo organisation of ``people`` people.
+
+    ``as_of`` defaults to the start of today (UTC); history covers ``weeks``
+    weeks before it and ``ahead_weeks`` after. ``history_pulls`` weekly pulls
+    precede the final one, so the store can observe changes.
+
+    Examples
+    --------
+    >>> org = generate(40, seed=1, as_of="2026-06-30")
+    >>> len(org.roster), org.truth_pairs["state"].isin(["healthy", "watch", "at_risk", "lapsed"]).all()
+    (40, np.True_)
+    """
+    if people < 2:
+        raise ValueError(f"people must be at least 2, got {people}")
+    if weeks < 1 or ahead_weeks < 0:
+        raise ValueError(f"weeks must be ≥ 1 and ahead_weeks ≥ 0, got {weeks}, {ahead_weeks}")
+    rng = np.random.default_rng(seed)
+    as_of_ts = _as_of(as_of)
+    pull_times = tuple(
+        as_of_ts - pd.Timedelta(weeks=k) for k in range(history_pulls, -1, -1)
+    )
+    lo = as_of_ts - pd.Timedelta(weeks=weeks)
+    hi = as_of_ts + pd.Timedelta(weeks=ahead_weeks)
+    roster = _roster(people, rng)
+    pairs = _pairs(roster, rng, as_of_ts, weeks)
+    series = _series(pairs, roster, rng, as_of_ts, lo, weeks)
+    occ = _occurrences(series, pairs, rng, as_of_ts, lo, hi, np.array(pull_times))
+    occ = pd.concat([occ, _replacements(occ, rng, as_of_ts), _peer_chats(roster, rng, lo, hi)])
+    occ = occ.sort_values(["ical_uid", "original_us"], ignore_index=True)
+    noise = _noise(roster, rng, lo, hi)
+    events, attendees = _snapshot(occ, noise, as_of_ts, lo, hi)
+    return DemoOrg(
+        as_of=as_of_ts,
+        window=(lo, hi),
+        roster=roster.drop(columns=["level"]),
+        events=events,
+        attendees=attendees,
+        truth_occurrences=_truth_occurrences(occ, as_of_ts),
+        truth_pairs=pairs[["manager", "report", "department", "cadence", "target_days", "state", "scenario"]].copy(),
+        pull_times=pull_times,
+        weeks=weeks,
+        ahead_weeks=ahead_weeks,
+        _occ=occ,
+        _noise=noise,
+    )
+
+
+# -- the organisation ---------------------------------------------------------------------------
+
+
+def _as_of(value: pd.Timestamp | str | None) -> pd.Timestamp:
+    if value is None:
+        return pd.Timestamp.now(tz="UTC").normalize()
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _roster(n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """A tree built breadth-first: each manager takes 3-8 reports, the CEO up to 8."""
+    manager = np.full(n, -1)
+    level = np.zeros(n, dtype=int)
+    spans = rng.integers(3, 9, size=n)
+    spans[0] = min(8, max(2, n // 6))
+    boss, taken = 0, 0
+    for i in range(1, n):
+        if taken >= spans[boss]:
+            boss, taken = boss + 1, 0
+        manager[i], level[i] = boss, level[boss] + 1
+        taken += 1
+    top = np.arange(n)
+    while (level[top] > 1).any():  # walk up to the department head (level 1)
+        deep = level[top] > 1
+        top[deep] = manager[top[deep]]
+    heads = np.flatnonzero(level == 1)
+    dept_idx = np.searchsorted(heads, top) % len(DEPARTMENTS)
+    dept_idx[0] = 0  # the CEO sits with the first department
+    home_tz = np.array([tz for _, tz in DEPARTMENTS])[dept_idx]
+    elsewhere = rng.random(n) < 0.2
+    tz = np.where(elsewhere, rng.choice(home_tz, size=n), home_tz)
+    first = rng.choice(FIRST, size=n)
+    last = rng.choice(LAST, size=n)
+    df = pd.DataFrame({"first": first, "last": last})
+    dup = df.groupby(["first", "last"]).cumcount().to_numpy()
+    local = (
+        pd.Series(first).str.lower() + "." + pd.Series(last).str.lower().str.replace("ö", "o")
+    )
+    local = local.where(dup == 0, local + (dup + 1).astype(str))
+    email = local + "@" + DOMAIN
+    names = pd.Series(first) + " " + pd.Series(last)
+    mgr_email = pd.Series(np.where(manager >= 0, email.to_numpy()[manager], None))
+    return pd.DataFrame(
+        {
+            "email": email.astype(STRING),
+            "name": names.astype(STRING),
+            "manager_email": mgr_email.astype(STRING),
+            "department": pd.Series(np.array([d for d, _ in DEPARTMENTS])[dept_idx]).astype(STRING),
+            "team": ("Team " + pd.Series(names.to_numpy()[np.maximum(manager, 0)])).where(
+                manager >= 0, "Leadership"
+            ).astype(STRING),
+            "timezone": pd.Series(tz).astype(STRING),
+            "level": level,
+        }
+    )
+
+
+def _pairs(
+    roster: pd.DataFrame, rng: np.random.Generator, as_of: pd.Timestamp, weeks: int
+) -> pd.DataFrame:
+    rep = roster[roster["manager_email"].notna()].reset_index(drop=True)
+    n = len(rep)
+    cad_names = list(CADENCES)
+    cadence = rng.choice(cad_names, size=n, p=[CADENCES[c][2] for c in cad_names])
+    scen_names = list(SCENARIOS)
+    scenario = rng.choice(scen_names, size=n, p=[SCENARIOS[s][0] for s in scen_names])
+    # Only weekly pairs can drift to fortnightly or be re-cadenced to it; monthly pairs can
+    # lapse only when the history is long enough to show 3 × 30 days without a meeting.
+    weekly = cadence == "weekly"
+    scenario = np.where(~weekly & np.isin(scenario, ["drifting", "recadenced"]), "steady", scenario)
+    if weeks * 7 < 3 * 30 + 15 + 4 + 35 + 30:
+        scenario = np.where((cadence == "monthly") & (scenario == "lapsed"), "steady", scenario)
+    target = np.array([CADENCES[c][0] for c in cadence])
+    target = np.where(scenario == "recadenced", 14, target)
+    by_email = roster.set_index("email")
+    mgr = rep["manager_email"].to_numpy()
+    return pd.DataFrame(
+        {
+            "pair_id": np.arange(n),
+            "manager": rep["manager_email"].astype(STRING),
+            "report": rep["email"].astype(STRING),
+            "department": rep["department"].astype(STRING),
+            "cadence": np.where(scenario == "recadenced", "biweekly", cadence),
+            "first_cadence": cadence,
+            "target_days": target,
+            "scenario": scenario,
+            "state": [SCENARIOS[s][1] for s in scenario],
+            # the report organizes one pair in five: declines then come from the manager
+            "organizer_is_report": rng.random(n) < 0.2,
+            "manager_name": by_email.loc[mgr, "name"].to_numpy(),
+            "report_name": rep["name"].to_numpy(),
+            "tz": by_email.loc[mgr, "timezone"].to_numpy(),
+            "room": np.where(rng.random(n) < 0.1, rng.choice(ROOM_EMAILS, size=n), None),
+        }
+    )
+
+
+def _series(
+    pairs: pd.DataFrame,
+    roster: pd.DataFrame,
+    rng: np.random.Generator,
+    as_of: pd.Timestamp,
+    lo: pd.Timestamp,
+    weeks: int,
+) -> pd.DataFrame:
+    """One row per recurring series; re-cadenced pairs get a weekly then a fortnightly one."""
+    n = len(pairs)
+    first = pairs.assign(
+        series_no=0,
+        rule=[CADENCES[c][1] for c in pairs["first_cadence"]],
+        interval_days=[CADENCES[c][0] for c in pairs["first_cadence"]],
+        minutes=[CADENCES[c][3] for c in pairs["first_cadence"]],
+        # series began before the window; anchor weekday and local time vary per pair
+        anchor=lo.tz_localize(None).normalize()
+        - pd.to_timedelta(rng.integers(7, 120, size=n), unit="D"),
+        local_minute=rng.integers(18, 34, size=n) * 30,  # 09:00-16:30
+        until=pd.NaT,
+    )
+    lapsed = first["scenario"] == "lapsed"
+    # 3 × target without a meeting, even counting a catch-up half a target after the last slot
+    t = first["target_days"]
+    gap_days = 3 * t + t // 2 + 4 + rng.integers(7, 35, size=n)
+    first.loc[lapsed, "until"] = (as_of.tz_localize(None) - pd.to_timedelta(gap_days, "D"))[lapsed]
+    rec = first["scenario"] == "recadenced"
+    switch = as_of.tz_localize(None).normalize() - pd.to_timedelta(
+        rng.integers(5, max(6, weeks * 7 // 2), size=n), unit="D"
+    )
+    first.loc[rec, "until"] = switch[rec]
+    second = first[rec].copy()
+    second["series_no"] = 1
+    second["rule"] = CADENCES["biweekly"][1]
+    second["interval_days"] = 14
+    second["minutes"] = CADENCES["biweekly"][3]
+    second["anchor"] = switch[rec] + pd.Timedelta(days=1)
+    second["until"] = pd.NaT
+    series = pd.concat([first, second], ignore_index=True)
+    # keep anchors on weekdays (Saturday/Sunday → Monday) and monthly ones on day ≤ 28
+    wd = series["anchor"].dt.weekday
+    series["anchor"] += pd.to_timedelta(np.where(wd >= 5, 7 - wd, 0), unit="D")
+    monthly = series["rule"].eq("FREQ=MONTHLY")
+    over = np.maximum(series["anchor"].dt.day - 28, 0).where(monthly, 0)
+    series["anchor"] -= pd.to_timedelta(over, unit="D")
+    series["series_id"] = [
+        f"demo-{p}-{n}" for p, n in zip(series["pair_id"], series["series_no"], strict=True)
+    ]
+    series["uid"] = series["series_id"] + "@" + DOMAIN
+    series["title"] = (
+        "1:1 "
+        + series["manager_name"].str.split().str[0]
+        + " / "
+        + series["report_name"].str.split().str[0]
+    )
+    return series
+
+
+def _occurrences(
+    series: pd.DataFrame,
+    pairs: pd.DataFrame,
+    rng: np.random.Generator,
+    as_of: pd.Timestamp,
+    lo: pd.Timestamp,
+    hi: pd.Timestamp,
+    pull_times: np.ndarray,
+) -> pd.DataFrame:
+    """Expand every series into slots and decide what happens to each."""
+    span_days = (hi.tz_localize(None) - series["anchor"]).dt.days.to_numpy() + 31
+    monthly = series["rule"].eq("FREQ=MONTHLY").to_numpy()
+    step = series["interval_days"].to_numpy()
+    count = np.where(monthly, span_days // 28 + 1, span_days // step + 1)
+    idx = np.repeat(np.arange(len(series)), count)
+    k = np.arange(len(idx)) - np.repeat(np.cumsum(count) - count, count)
+    s = series.iloc[idx].reset_index(drop=True)
+    anchor = s["anchor"].dt.normalize()
+    day = anchor + pd.to_timedelta(np.where(monthly[idx], 0, k * step[idx]), unit="D")
+    day = day.where(~monthly[idx], anchor + pd.to_timedelta(0, "D") + _months(anchor, k))
+    local = day + pd.to_timedelta(s["local_minute"], unit="m")
+    orig = _localize(local, s["tz"])
+    keep = (orig >= lo) & (orig < hi) & (s["until"].isna() | (local <= s["until"]))
+    keep_np = keep.to_numpy()
+    s, k = s[keep_np].reset_index(drop=True), k[keep_np]
+    orig, local = orig[keep_np].reset_index(drop=True), local[keep_np].reset_index(drop=True)
+    n = len(s)
+    scen = s["scenario"].to_numpy()
+    p_cancel = np.array([SCENARIOS[x][2] for x in scen])
+    p_move = np.array([SCENARIOS[x][3] for x in scen])
+    p_decline = np.array([SCENARIOS[x][4] for x in scen])
+    # drifting pairs: in the last 9 weeks every other occurrence is cancelled
+    recent = (orig > as_of - pd.Timedelta(weeks=9)).to_numpy()
+    drift_cut = (scen == "drifting") & recent & (k % 2 == 1)
+    cancelled = (rng.random(n) < p_cancel) | drift_cut
+    late = cancelled & (rng.random(n) < 0.3)
+    # cancelled some hours (late) or 2-10 days before the slot
+    lead = np.where(
+        late,
+        rng.integers(1, 23, size=n) * 3_600_000_000,
+        rng.integers(2, 11, size=n) * US_PER_DAY,
+    )
+    orig_us = orig.array.asi8
+    moved = ~cancelled & (rng.random(n) < p_move)
+    by_days = rng.random(n) < 0.4
+    delta_us = np.where(
+        by_days,
+        rng.choice([-2, -1, 1, 1, 2, 3], size=n) * US_PER_DAY,
+        rng.choice([-3, -2, -1, 1, 2, 4], size=n) * 3_600_000_000,
+    )
+    delta_us = np.where(moved, delta_us, 0)
+    start_us = orig_us + delta_us
+    moved_at = np.where(moved, np.minimum(orig_us, start_us) - rng.integers(1, 6, size=n) * US_PER_DAY, 0)
+    declined = ~cancelled & (rng.random(n) < p_decline)
+    declined_at = np.where(declined, start_us - rng.integers(2, 72, size=n) * 3_600_000_000, 0)
+    cancelled_at = np.where(cancelled, orig_us - lead, 0)
+    # Some cancellations are deletions: the provider stops reporting the slot and only the
+    # store's history knows. Only where a weekly pull sees it gone a day or more before it.
+    pulls_us = np.array([pd.Timestamp(t).value // 1000 for t in pull_times])
+    nxt = np.searchsorted(pulls_us, cancelled_at, side="left")
+    nxt_us = pulls_us[np.minimum(nxt, len(pulls_us) - 1)]
+    observable = (nxt < len(pulls_us)) & (nxt > 0) & (nxt_us < orig_us - US_PER_DAY)
+    observable &= orig_us < pulls_us[np.maximum(nxt - 1, 0)] + 8 * 7 * US_PER_DAY
+    deleted = cancelled & ~late & observable & (rng.random(n) < 0.7)
+    shortened = ~cancelled & (rng.random(n) < 0.05)
+    minutes = s["minutes"].to_numpy()
+    dur_us = np.where(shortened, minutes // 2, minutes) * US_PER_MIN
+    org_is_rep = s["organizer_is_report"].to_numpy()
+    manager = s["manager"].to_numpy(dtype=object)
+    report = s["report"].to_numpy(dtype=object)
+    organizer = np.where(org_is_rep, report, manager)
+    attendee = np.where(org_is_rep, manager, report)
+    # declines come from the invitee
+    created_us = (lo - pd.Timedelta(weeks=30)).value // 1000
+    rule = s["rule"].to_numpy(dtype=object)
+    monthly_rule = rule == "FREQ=MONTHLY"
+    weekday = local.dt.day_name().str[:2].str.upper()
+    rrule = np.where(
+        monthly_rule,
+        rule + ";BYMONTHDAY=" + s["anchor"].dt.day.astype(str).to_numpy(),
+        rule + ";BYDAY=" + weekday.to_numpy(dtype=object),
+    )
+    until = s["until"]
+    rrule = np.where(
+        until.notna(),
+        rrule + ";UNTIL=" + until.dt.strftime("%Y%m%dT235959Z").fillna("").to_numpy(dtype=object),
+        rrule,
+    )
+    return pd.DataFrame(
+        {
+            "pair_id": s["pair_id"].to_numpy(),
+            "relation": "report",
+            "manager": manager,
+            "report": report,
+            "organizer": organizer,
+            "attendee": attendee,
+            "ical_uid": s["uid"].to_numpy(),
+            "series_id": s["series_id"].to_numpy(),
+            "adhoc": False,
+            "original_us": orig_us,
+            "start_us": start_us,
+            "dur_us": dur_us,
+            "tz": s["tz"].to_numpy(),
+            "recurrence": rrule,
+            "title": s["title"].to_numpy(),
+            "room": s["room"].to_numpy(),
+            "created_us": created_us,
+            "cancelled": cancelled,
+            "cancelled_at": cancelled_at,
+            "late": late,
+            "deleted": deleted,
+            "moved": moved,
+            "moved_at": moved_at,
+            "declined": declined,
+            "declined_at": declined_at,
+            "shortened": shortened,
+            "target_days": s["interval_days"].to_numpy(),
+            "replaces_uid": None,
+            "replaces_us": 0,
+        }
+    )
+
+
+def _replacements(occ: pd.DataFrame, rng: np.random.Generator, as_of: pd.Timestamp) -> pd.DataFrame:
+    """An ad-hoc 1:1 soon after some cancelled or declined past occurrences."""
+    as_of_us = as_of.value // 1000
+    missed = (occ["cancelled"] | occ["declined"]).to_numpy()
+    half = occ["target_days"].to_numpy() * US_PER_DAY // 2
+    base = occ["start_us"].to_numpy()
+    after = rng.integers(1, 4, size=len(occ)) * US_PER_DAY
+    after = np.minimum(after, half - US_PER_DAY // 4) + rng.integers(-2, 3, size=len(occ)) * 3_600_000_000
+    pick = missed & (rng.random(len(occ)) < 0.35) & (base + after < as_of_us - US_PER_DAY)
+    r = occ[pick].copy()
+    start = base[pick] + after[pick]
+    r["ical_uid"] = [f"adhoc-{u.split('@')[0]}-{t}@{DOMAIN}" for u, t in zip(r["ical_uid"], start, strict=True)]
+    r["series_id"] = None
+    r["adhoc"] = True
+    r["original_us"] = start
+    r["start_us"] = start
+    r["dur_us"] = 30 * US_PER_MIN
+    r["recurrence"] = None
+    r["title"] = "Catch-up"
+    r["room"] = None
+    r["created_us"] = base[pick] - US_PER_DAY // 2
+    r["replaces_uid"] = occ.loc[pick, "ical_uid"].to_numpy()
+    r["replaces_us"] = occ.loc[pick, "original_us"].to_numpy()
+    for col in ("cancelled", "late", "deleted", "moved", "declined", "shortened"):
+        r[col] = False
+    for col in ("cancelled_at", "moved_at", "declined_at"):
+        r[col] = 0
+    return r
+
+
+def _peer_chats(
+    roster: pd.DataFrame, rng: np.random.Generator, lo: pd.Timestamp, hi: pd.Timestamp
+) -> pd.DataFrame:
+    """Occasional ad-hoc 1:1s between peers (same manager): 1:1s, but not manager–report."""
+    has_mgr = roster[roster["manager_email"].notna()].reset_index(drop=True)
+    n = len(has_mgr)
+    if n < 2:
+        return pd.DataFrame()
+    pick = rng.random(n) < 0.15
+    a = has_mgr[pick]
+    peers = has_mgr.groupby("manager_email")["email"].agg(list)
+    partner = [
+        (lambda lst, me: next((p for p in lst if p != me), None))(peers[m], e)
+        for m, e in zip(a["manager_email"], a["email"], strict=True)
+    ]
+    a = a.assign(partner=partner).dropna(subset=["partner"])
+    if a.empty:
+        return pd.DataFrame()
+    span = int((hi - lo) / DAY)
+    start = (
+        lo.normalize().value // 1000
+        + rng.integers(0, span, size=len(a)) * US_PER_DAY
+        + rng.integers(16, 30, size=len(a)) * 1_800_000_000
+    )
+    return pd.DataFrame(
+        {
+            "pair_id": -1,
+            "relation": "peer",
+            "manager": a["manager_email"].to_numpy(),
+            "report": a["email"].to_numpy(),
+            "organizer": a["email"].to_numpy(),
+            "attendee": a["partner"].to_numpy(),
+            "ical_uid": [f"peer-{i}@{DOMAIN}" for i in range(len(a))],
+            "series_id": None,
+            "adhoc": True,
+            "original_us": start,
+            "start_us": start,
+            "dur_us": 30 * US_PER_MIN,
+            "tz": a["timezone"].to_numpy(),
+            "recurrence": None,
+            "title": "Coffee chat",
+            "room": None,
+            "created_us": start - 5 * US_PER_DAY,
+            "cancelled": False,
+            "cancelled_at": 0,
+            "late": False,
+            "deleted": False,
+            "moved": False,
+            "moved_at": 0,
+            "declined": False,
+            "declined_at": 0,
+            "shortened": False,
+            "target_days": 0,
+            "replaces_uid": None,
+            "replaces_us": 0,
+        }
+    )
+
+
+def _noise(
+    roster: pd.DataFrame, rng: np.random.Generator, lo: pd.Timestamp, hi: pd.Timestamp
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What is not a 1:1: weekly team meetings, all-day events, out-of-office, focus time."""
+    emails = roster["email"].to_numpy(dtype=object)
+    tzs = roster["timezone"].to_numpy(dtype=object)
+    mgr = roster["manager_email"]
+    teams = roster[mgr.notna()].groupby("manager_email")["email"].agg(list)
+    teams = teams[teams.map(len) >= 2]
+    lo_day = lo.normalize().value // 1000
+    weeks = int((hi - lo) / pd.Timedelta(weeks=1))
+    ev: list[pd.DataFrame] = []
+    at: list[pd.DataFrame] = []
+    if len(teams):
+        t_idx = np.repeat(np.arange(len(teams)), weeks)
+        wk = np.tile(np.arange(weeks), len(teams))
+        start = lo_day + (wk * 7 + 1) * US_PER_DAY + 15 * 3_600_000_000
+        uid = [f"team-{i}@{DOMAIN}" for i in range(len(teams))]
+        owner = teams.index.to_numpy(dtype=object)
+        meta = pd.DataFrame(
+            {
+                "key": np.arange(len(t_idx)),
+                "organizer": owner[t_idx],
+                "ical_uid": np.array(uid, dtype=object)[t_idx],
+                "series_id": np.array([u.split("@")[0] for u in uid], dtype=object)[t_idx],
+                "start_us": start,
+                "dur_us": 45 * US_PER_MIN,
+                "all_day": False,
+                "event_type": "default",
+                "recurrence": "FREQ=WEEKLY;BYDAY=TU",
+                "title": "Team meeting",
+            }
+        )
+        members = [[o, *m] for o, m in zip(owner, teams.to_numpy(), strict=True)]
+        sizes = np.array([len(m) for m in members])
+        flat = np.concatenate([np.array(m, dtype=object) for m in members])
+        offs = np.cumsum(sizes) - sizes
+        # every occurrence × every member
+        occ_rep = np.repeat(np.arange(len(t_idx)), sizes[t_idx])
+        pos = np.arange(len(occ_rep)) - np.repeat(np.cumsum(sizes[t_idx]) - sizes[t_idx], sizes[t_idx])
+        member = flat[offs[t_idx][occ_rep] + pos]
+        ev.append(meta)
+        at.append(pd.DataFrame({"key": occ_rep, "email": member}))
+    n = len(emails)
+    base = sum(len(e) for e in ev)
+    # all-day "offsite" between a person and their manager (two people, all day: not a 1:1)
+    has_m = mgr.notna().to_numpy()
+    who = np.flatnonzero(has_m & (rng.random(n) < 0.3))
+    day = lo_day + rng.integers(0, max(1, weeks * 7), size=len(who)) * US_PER_DAY
+    ev.append(
+        pd.DataFrame(
+            {
+                "key": base + np.arange(len(who)),
+                "organizer": mgr.to_numpy(dtype=object)[who],
+                "ical_uid": [f"offsite-{i}@{DOMAIN}" for i in range(len(who))],
+                "series_id": None,
+                "start_us": day,
+                "dur_us": US_PER_DAY,
+                "all_day": True,
+                "event_type": "default",
+                "recurrence": None,
+                "title": "Offsite",
+            }
+        )
+    )
+    at.append(
+        pd.DataFrame(
+            {
+                "key": np.concatenate([base + np.arange(len(who))] * 2),
+                "email": np.concatenate([mgr.to_numpy(dtype=object)[who], emails[who]]),
+            }
+        )
+    )
+    base += len(who)
+    # out-of-office (a week) and focus-time blocks (2 h): one person each
+    for kind, per_person, dur, title in (
+        ("out_of_office", 1, 5 * US_PER_DAY, "Out of office"),
+        ("focus_time", max(1, weeks // 3), 2 * 60 * US_PER_MIN, "Focus time"),
+    ):
+        who = np.repeat(np.arange(n), per_person)
+        start = lo_day + rng.integers(0, max(1, weeks * 7), size=len(who)) * US_PER_DAY
+        start += rng.integers(16, 30, size=len(who)) * 1_800_000_000
+        keys = base + np.arange(len(who))
+        ev.append(
+            pd.DataFrame(
+                {
+                    "key": keys,
+                    "organizer": emails[who],
+                    "ical_uid": [f"{kind}-{i}@{DOMAIN}" for i in range(len(who))],
+                    "series_id": None,
+                    "start_us": start,
+                    "dur_us": dur,
+                    "all_day": False,
+                    "event_type": kind,
+                    "recurrence": None,
+                    "title": title,
+                }
+            )
+        )
+        at.append(pd.DataFrame({"key": keys, "email": emails[who]}))
+        base += len(who)
+    events = pd.concat(ev, ignore_index=True)
+    tz_of = dict(zip(emails, tzs, strict=True))
+    events["tz"] = events["organizer"].map(tz_of)
+    events["created_us"] = lo_day - 30 * US_PER_DAY
+    return events, pd.concat(at, ignore_index=True)
+
+
+# -- provider view ------------------------------------------------------------------------------
+
+
+def _snapshot(
+    occ: pd.DataFrame,
+    noise: tuple[pd.DataFrame, pd.DataFrame],
+    at: pd.Timestamp,
+    lo: pd.Timestamp,
+    hi: pd.Timestamp,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What every calendar shows at ``at`` for occurrences overlapping [lo, hi)."""
+    t = at.value // 1000
+    lo_us, hi_us = lo.value // 1000, hi.value // 1000
+    moved_now = occ["moved"].to_numpy() & (occ["moved_at"].to_numpy() <= t)
+    start = np.where(moved_now, occ["start_us"], occ["original_us"])
+    end = start + occ["dur_us"].to_numpy()
+    cancelled_now = occ["cancelled"].to_numpy() & (occ["cancelled_at"].to_numpy() <= t)
+    gone = cancelled_now & occ["deleted"].to_numpy()
+    visible = (occ["created_us"].to_numpy() <= t) & ~gone & (end > lo_us) & (start < hi_us)
+    declined_now = occ["declined"].to_numpy() & (occ["declined_at"].to_numpy() <= t)
+    o = occ[visible]
+    start, end = start[visible], end[visible]
+    cancelled_now, declined_now = cancelled_now[visible], declined_now[visible]
+    updated = np.maximum.reduce(
+        [
+            o["created_us"].to_numpy(),
+            np.where(moved_now[visible], o["moved_at"], 0),
+            np.where(cancelled_now, o["cancelled_at"], 0),
+            np.where(declined_now, o["declined_at"], 0),
+        ]
+    )
+    stamp = pd.to_datetime(o["original_us"].to_numpy(), unit="us").strftime("%Y%m%dT%H%M%SZ")
+    event_id = np.where(
+        o["adhoc"].to_numpy(),
+        o["ical_uid"].str.split("@").str[0].to_numpy(dtype=object),
+        o["series_id"].fillna("").to_numpy(dtype=object) + "_" + stamp.to_numpy(dtype=object),
+    )
+    base = pd.DataFrame(
+        {
+            "source": SOURCE,
+            "event_id": event_id,
+            "series_id": o["series_id"].to_numpy(dtype=object),
+            "ical_uid": o["ical_uid"].to_numpy(dtype=object),
+            "original_start": _ts(o["original_us"].to_numpy()),
+            "start": _ts(start),
+            "end": _ts(end),
+            "timezone": o["tz"].to_numpy(dtype=object),
+            "all_day": False,
+            "status": np.where(cancelled_now, "cancelled", "confirmed"),
+            "organizer": o["organizer"].to_numpy(dtype=object),
+            "recurrence": o["recurrence"].to_numpy(dtype=object),
+            "event_type": "default",
+            "title": o["title"].to_numpy(dtype=object),
+            "created": _ts(o["created_us"].to_numpy()),
+            "updated": _ts(updated),
+        }
+    )
+    # both people's calendars hold a copy
+    copies = [base.assign(calendar=o["organizer"].to_numpy(dtype=object)),
+              base.assign(calendar=o["attendee"].to_numpy(dtype=object))]
+    events_11 = pd.concat(copies, ignore_index=True)
+    # each copy lists both people (and the room when one is booked)
+    att_resp = np.where(declined_now, "declined", "accepted")
+    people = []
+    for cal in (o["organizer"].to_numpy(dtype=object), o["attendee"].to_numpy(dtype=object)):
+        key = pd.DataFrame({"calendar": cal, "event_id": event_id})
+        people.append(key.assign(email=o["organizer"].to_numpy(dtype=object), role="organizer",
+                                 response="accepted", is_resource=False))
+        people.append(key.assign(email=o["attendee"].to_numpy(dtype=object), role="required",
+                                 response=att_resp, is_resource=False))
+        room = o["room"].notna().to_numpy()
+        people.append(key[room].assign(email=o["room"].to_numpy(dtype=object)[room],
+                                       role="required", response="accepted", is_resource=True))
+    att_11 = pd.concat(people, ignore_index=True).assign(source=SOURCE)
+
+    nev, nat = noise
+    n_start = nev["start_us"].to_numpy()
+    n_end = n_start + nev["dur_us"].to_numpy()
+    nvis = (n_end > lo_us) & (n_start < hi_us)
+    nev = nev[nvis]
+    n_start, n_end = n_start[nvis], n_end[nvis]
+    n_stamp = pd.to_datetime(n_start, unit="us").strftime("%Y%m%dT%H%M%SZ").to_numpy(dtype=object)
+    n_id = np.where(
+        nev["series_id"].notna(),
+        nev["series_id"].fillna("").to_numpy(dtype=object) + "_" + n_stamp,
+        nev["ical_uid"].str.split("@").str[0].to_numpy(dtype=object),
+    )
+    ncore = pd.DataFrame(
+        {
+            "key": nev["key"].to_numpy(),
+            "source": SOURCE,
+            "event_id": n_id,
+            "series_id": nev["series_id"].to_numpy(dtype=object),
+            "ical_uid": nev["ical_uid"].to_numpy(dtype=object),
+            "original_start": _ts(n_start),
+            "start": _ts(n_start),
+            "end": _ts(n_end),
+            "timezone": nev["tz"].to_numpy(dtype=object),
+            "all_day": nev["all_day"].to_numpy(),
+            "status": "confirmed",
+            "organizer": nev["organizer"].to_numpy(dtype=object),
+            "recurrence": nev["recurrence"].to_numpy(dtype=object),
+            "event_type": nev["event_type"].to_numpy(dtype=object),
+            "title": nev["title"].to_numpy(dtype=object),
+            "created": _ts(nev["created_us"].to_numpy()),
+            "updated": _ts(nev["created_us"].to_numpy()),
+        }
+    )
+    members = nat.merge(ncore[["key", "event_id", "organizer"]], on="key")
+    # each member's calendar holds a copy listing every member
+    n_events = ncore.merge(members[["key", "email"]].rename(columns={"email": "calendar"}), on="key")
+    n_att = members.merge(members[["key", "email"]].rename(columns={"email": "calendar"}), on="key")
+    n_att = n_att.assign(
+        source=SOURCE,
+        role=np.where(n_att["email"] == n_att["organizer"], "organizer", "required"),
+        response="accepted",
+        is_resource=False,
+    )
+    events = pd.concat([events_11, n_events.drop(columns="key")], ignore_index=True)
+    attendees = pd.concat([att_11, n_att], ignore_index=True)
+    return validate(events, EVENTS), validate(attendees[ATTENDEES.names], ATTENDEES)
+
+
+def _truth_occurrences(occ: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """What really happened to every 1:1 occurrence, as knowable at ``as_of``."""
+    t = as_of.value // 1000
+    cancelled = occ["cancelled"].to_numpy() & (occ["cancelled_at"].to_numpy() <= t)
+    declined = occ["declined"].to_numpy() & (occ["declined_at"].to_numpy() <= t) & ~cancelled
+    moved = occ["moved"].to_numpy() & (occ["moved_at"].to_numpy() <= t)
+    start_us = np.where(moved, occ["start_us"], occ["original_us"])
+    outcome = np.select(
+        [cancelled, declined, start_us < t], ["cancelled", "declined", "held"], "scheduled"
+    )
+    out = pd.DataFrame(
+        {
+            "relation": occ["relation"].to_numpy(),
+            "manager": occ["manager"].to_numpy(),
+            "report": occ["report"].to_numpy(),
+            "organizer": occ["organizer"].to_numpy(),
+            "ical_uid": occ["ical_uid"].to_numpy(),
+            "adhoc": occ["adhoc"].to_numpy(),
+            "original_start": _ts(occ["original_us"].to_numpy()),
+            "start": _ts(start_us),
+            "outcome": outcome,
+            "moved": moved,
+            "moved_by": pd.to_timedelta(start_us - occ["original_us"].to_numpy(), unit="us"),
+            "late_cancel": cancelled & occ["late"].to_numpy(),
+            "deleted": cancelled & occ["deleted"].to_numpy(),
+            "declined_by": np.where(declined, occ["attendee"].to_numpy(), None),
+            "cancelled_by": np.where(cancelled, occ["organizer"].to_numpy(), None),
+            "shortened": occ["shortened"].to_numpy(),
+        }
+    )
+    # replaced: the missed slot an ad-hoc catch-up stood in for
+    repl = occ[occ["replaces_uid"].notna()]
+    stood_in = pd.MultiIndex.from_arrays([repl["replaces_uid"], repl["replaces_us"]])
+    out["replaced"] = pd.MultiIndex.from_arrays([occ["ical_uid"], occ["original_us"]]).isin(
+        stood_in
+    )
+    return out
+
+
+# -- small helpers ------------------------------------------------------------------------------
+
+
+def _ts(us: np.ndarray) -> pd.Series:
+    return pd.Series(pd.to_datetime(np.asarray(us, dtype="int64"), unit="us", utc=True)).astype(TIMESTAMP)
+
+
+def _months(anchor: pd.Series, k: np.ndarray) -> pd.Series:
+    """Offset from ``anchor`` to the same day ``k`` months later (day ≤ 28 by construction)."""
+    a = anchor.to_numpy(dtype="datetime64[D]")
+    month = a.astype("datetime64[M]")
+    dom = (a - month).astype(int)
+    dom = np.minimum(dom, 27)
+    target = (month + k.astype("timedelta64[M]")).astype("datetime64[D]") + dom
+    return pd.Series(pd.to_datetime(target) - pd.to_datetime(a), index=anchor.index)
+
+
+def _localize(local: pd.Series, tz: pd.Series) -> pd.Series:
+    """Naive local wall times in per-row zones → UTC (DST-correct), one vectorized call per zone."""
+    out = pd.Series(pd.NaT, index=local.index, dtype=TIMESTAMP)
+    for zone, idx in local.groupby(tz.to_numpy()).groups.items():
+        out.loc[idx] = (
+            local.loc[idx]
+            .dt.tz_localize(str(zone), nonexistent="shift_forward", ambiguous="NaT")
+            .dt.tz_convert("UTC")
+            .astype(TIMESTAMP)
+        )
+    return out.fillna(local.dt.tz_localize("UTC").astype(TIMESTAMP))

@@ -1,0 +1,633 @@
+"""The embedded SQLite store: latest events, their history, sync cursors, runs.
+
+One file (default under the user data dir) holds
+
+- ``events`` / ``attendees``: the latest version of every occurrence as seen in
+  each calendar (model columns plus bookkeeping: ``first_seen``,
+  ``last_changed``, ``vanished_at``);
+- ``changes``: what pulls saw change: an occurrence ``moved``, ``cancelled``,
+  ``vanished`` (gone from a full pull; before its start that makes it a
+  cancellation), ``restored``, or an attendee's ``response`` changing;
+- ``sync_state``: one cursor per (source, calendar), written in the same
+  transaction as the rows it covers;
+- ``runs``: every pull / report run with its counts and errors;
+- ``meta``: key/value facts about the store itself.
+
+Instants are stored as INTEGER microseconds since the Unix epoch (UTC), which
+round-trips the model's ``datetime64[us, UTC]`` exactly. Writes are diffs: a
+pull identical to what is stored writes no row.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import platformdirs
+
+from cadence.errors import SchemaError, StoreBusyError, StoreError
+from cadence.model import ATTENDEES, EVENTS, STRING, TIMESTAMP, Schema, validate
+
+APP_NAME = "cadence"
+
+# Each entry upgrades the schema by one version; never edit a released entry.
+MIGRATIONS: tuple[str, ...] = (
+    # 1: initial schema
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE events (
+        source TEXT NOT NULL, calendar TEXT NOT NULL, event_id TEXT NOT NULL,
+        series_id TEXT, ical_uid TEXT NOT NULL,
+        original_start INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+        timezone TEXT, all_day INTEGER NOT NULL, status TEXT NOT NULL,
+        organizer TEXT, recurrence TEXT, event_type TEXT NOT NULL, title TEXT,
+        created INTEGER, updated INTEGER,
+        first_seen INTEGER NOT NULL, last_changed INTEGER NOT NULL, vanished_at INTEGER,
+        PRIMARY KEY (source, calendar, event_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX events_instance ON events (ical_uid, original_start);
+    CREATE INDEX events_start ON events (source, calendar, start);
+    CREATE TABLE attendees (
+        source TEXT NOT NULL, calendar TEXT NOT NULL, event_id TEXT NOT NULL,
+        email TEXT NOT NULL, role TEXT NOT NULL, response TEXT NOT NULL,
+        is_resource INTEGER NOT NULL,
+        PRIMARY KEY (source, calendar, event_id, email)
+    ) WITHOUT ROWID;
+    CREATE TABLE changes (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER, seen_at INTEGER NOT NULL,
+        source TEXT NOT NULL, calendar TEXT NOT NULL, event_id TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('moved', 'cancelled', 'vanished', 'restored', 'response')),
+        email TEXT, old_start INTEGER, new_start INTEGER, old_value TEXT, new_value TEXT
+    );
+    CREATE INDEX changes_event ON changes (source, calendar, event_id);
+    CREATE TABLE sync_state (
+        source TEXT NOT NULL, calendar TEXT NOT NULL,
+        cursor TEXT, window_start INTEGER, window_end INTEGER,
+        last_success INTEGER, last_attempt INTEGER, last_error TEXT,
+        PRIMARY KEY (source, calendar)
+    );
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL, started_at INTEGER NOT NULL, finished_at INTEGER,
+        status TEXT NOT NULL DEFAULT 'running', summary TEXT NOT NULL DEFAULT '{}'
+    );
+    """,
+)
+
+_EVENT_COLS = EVENTS.names
+_ATTENDEE_COLS = ATTENDEES.names
+_TS_EVENT_COLS = [c.name for c in EVENTS.columns if c.kind == "ts"]
+
+
+def default_store_path() -> Path:
+    """Where the store lives when neither config nor ``--store`` says otherwise."""
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "cadence.sqlite"
+
+
+@dataclass(frozen=True)
+class Pull:
+    """What one pull of one source read, ready to be written in one transaction.
+
+    ``calendars`` are the calendars this pull covers (rows of others are an
+    error). ``window`` (start, end) marks a *full* pull: every stored
+    occurrence of those calendars overlapping the window that the pull does not
+    contain has vanished. Without a window the pull is incremental (a delta)
+    and nothing vanishes by absence. ``cursors`` maps calendar → sync cursor
+    (``None`` clears it).
+    """
+
+    source: str
+    calendars: Sequence[str]
+    events: pd.DataFrame
+    attendees: pd.DataFrame
+    seen_at: pd.Timestamp
+    window: tuple[pd.Timestamp, pd.Timestamp] | None = None
+    cursors: Mapping[str, str | None] = field(default_factory=dict)
+
+
+@dataclass
+class PullResult:
+    """Counts of what a pull wrote. ``rows_written == 0`` means nothing changed."""
+
+    inserted: int = 0
+    updated: int = 0
+    attendees_written: int = 0
+    attendees_removed: int = 0
+    vanished: int = 0
+    changes: int = 0
+
+    @property
+    def rows_written(self) -> int:
+        return (
+            self.inserted
+            + self.updated
+            + self.attendees_written
+            + self.attendees_removed
+            + self.vanished
+            + self.changes
+        )
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """The stored cursor and bookkeeping of one (source, calendar)."""
+
+    source: str
+    calendar: str
+    cursor: str | None
+    window_start: pd.Timestamp | None
+    window_end: pd.Timestamp | None
+    last_success: pd.Timestamp | None
+    last_attempt: pd.Timestamp | None
+    last_error: str | None
+
+
+class Store:
+    """A Cadence store in one SQLite file.
+
+    Opening creates the file (and its folder) if needed and applies pending
+    migrations. Use as a context manager or call :meth:`close`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> with Store(pathlib.Path(tempfile.mkdtemp()) / "c.sqlite") as store:
+    ...     store.schema_version
+    1
+    """
+
+    def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
+        self.path = Path(path).expanduser()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA temp_store=MEMORY")
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(
+                f"cannot open store {self.path}: {exc}; check the path, or pass --store PATH"
+            ) from exc
+        self._migrate()
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; BEGIN IMMEDIATE so concurrent writers queue, not deadlock."""
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreBusyError(
+                    f"store {self.path} is being written by another process; "
+                    "wait for it to finish and retry"
+                ) from exc
+            raise StoreError(f"store {self.path}: {exc}") from exc
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        else:
+            self._db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        current = self.schema_version
+        if current > len(MIGRATIONS):
+            raise StoreError(
+                f"store {self.path} has schema version {current}, newer than this Cadence "
+                f"understands ({len(MIGRATIONS)}); upgrade Cadence"
+            )
+        for version in range(current + 1, len(MIGRATIONS) + 1):
+            with self._write() as db:
+                for statement in _statements(MIGRATIONS[version - 1]):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {version}")
+
+    # -- meta ---------------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def write_pull(self, pull: Pull, *, run_id: int | None = None) -> PullResult:
+        """Write one pull and its cursors in one transaction; return what changed.
+
+        Rows identical to the stored ones are not written. Moves,
+        cancellations, restorations and response changes are recorded in
+        ``changes``; with a ``window`` (a full pull), stored occurrences the
+        pull no longer contains are marked vanished, and those whose start
+        was still ahead at ``seen_at`` become cancelled.
+        """
+        events = validate(pull.events, EVENTS)
+        attendees = validate(pull.attendees, ATTENDEES)
+        self._check_pull_scope(pull, events, attendees)
+        seen = _ts_to_int(pull.seen_at, "seen_at")
+        result = PullResult()
+        with self._write() as db:
+            _load_temp(db, "in_events", EVENTS, events)
+            _load_temp(db, "in_attendees", ATTENDEES, attendees)
+            result.changes += self._record_event_changes(db, seen, run_id)
+            result.changes += self._record_response_changes(db, seen, run_id)
+            result.inserted, result.updated = self._upsert_events(db, seen)
+            result.attendees_removed, result.attendees_written = self._upsert_attendees(db)
+            if pull.window is not None:
+                vanished, recorded = self._mark_vanished(db, pull, seen, run_id)
+                result.vanished += vanished
+                result.changes += recorded
+            for calendar in pull.calendars:
+                self._save_cursor(db, pull, calendar, seen)
+            db.execute("DROP TABLE temp.in_events")
+            db.execute("DROP TABLE temp.in_attendees")
+        return result
+
+    def _check_pull_scope(
+        self, pull: Pull, events: pd.DataFrame, attendees: pd.DataFrame
+    ) -> None:
+        calendars = set(pull.calendars)
+        for name, frame in (("events", events), ("attendees", attendees)):
+            wrong_source = frame["source"] != pull.source
+            if wrong_source.any():
+                raise SchemaError(
+                    f"pull of source {pull.source!r}: {name} frame has rows of source "
+                    f"{frame.loc[wrong_source, 'source'].iloc[0]!r}",
+                    column="source",
+                )
+            outside = ~frame["calendar"].isin(calendars)
+            if outside.any():
+                raise SchemaError(
+                    f"pull of {sorted(calendars)}: {name} frame has rows of calendar "
+                    f"{frame.loc[outside, 'calendar'].iloc[0]!r}; list it in Pull.calendars",
+                    column="calendar",
+                )
+        keys = list(EVENTS.key)
+        orphan = attendees.merge(events[keys], on=keys, how="left", indicator=True)
+        orphan = orphan[orphan["_merge"] == "left_only"]
+        if len(orphan):
+            raise SchemaError(
+                f"attendees frame: {len(orphan)} row(s) belong to no event of the pull, "
+                f"e.g. event_id {orphan['event_id'].iloc[0]!r}",
+                column="event_id",
+            )
+
+    @staticmethod
+    def _record_event_changes(db: sqlite3.Connection, seen: int, run_id: int | None) -> int:
+        join = (
+            "FROM in_events i JOIN events e "
+            "ON e.source = i.source AND e.calendar = i.calendar AND e.event_id = i.event_id"
+        )
+        cols = "run_id, seen_at, source, calendar, event_id, kind, old_start, new_start, "
+        cols += "old_value, new_value"
+        n = 0
+        for kind, where in (
+            ("moved", "i.start != e.start"),
+            ("cancelled", "i.status = 'cancelled' AND e.status != 'cancelled'"),
+            (
+                "restored",
+                "i.status != 'cancelled' AND (e.status = 'cancelled' OR e.vanished_at IS NOT NULL)",
+            ),
+        ):
+            cur = db.execute(
+                f"INSERT INTO changes ({cols}) SELECT ?, ?, i.source, i.calendar, i.event_id, "
+                f"'{kind}', e.start, i.start, e.status, i.status {join} WHERE {where}",
+                (run_id, seen),
+            )
+            n += cur.rowcount
+        return n
+
+    @staticmethod
+    def _record_response_changes(db: sqlite3.Connection, seen: int, run_id: int | None) -> int:
+        cur = db.execute(
+            "INSERT INTO changes (run_id, seen_at, source, calendar, event_id, kind, email, "
+            "old_value, new_value) "
+            "SELECT ?, ?, i.source, i.calendar, i.event_id, 'response', i.email, a.response, "
+            "i.response FROM in_attendees i JOIN attendees a ON a.source = i.source "
+            "AND a.calendar = i.calendar AND a.event_id = i.event_id AND a.email = i.email "
+            "WHERE a.response != i.response",
+            (run_id, seen),
+        )
+        return cur.rowcount
+
+    @staticmethod
+    def _upsert_events(db: sqlite3.Connection, seen: int) -> tuple[int, int]:
+        before = db.execute("SELECT count(*) FROM events").fetchone()[0]
+        cols = ", ".join(f'"{c}"' for c in _EVENT_COLS)
+        updates = ", ".join(f'"{c}" = excluded."{c}"' for c in _EVENT_COLS[3:])
+        differs = " OR ".join(f'events."{c}" IS NOT excluded."{c}"' for c in _EVENT_COLS[3:])
+        cur = db.execute(
+            f"INSERT INTO events ({cols}, first_seen, last_changed, vanished_at) "
+            f"SELECT {cols}, ?, ?, NULL FROM in_events WHERE true "
+            "ON CONFLICT (source, calendar, event_id) DO UPDATE SET "
+            f"{updates}, last_changed = excluded.last_changed, vanished_at = NULL "
+            f"WHERE {differs} OR events.vanished_at IS NOT NULL",
+            (seen, seen),
+        )
+        after = db.execute("SELECT count(*) FROM events").fetchone()[0]
+        inserted = after - before
+        return inserted, cur.rowcount - inserted
+
+    @staticmethod
+    def _upsert_attendees(db: sqlite3.Connection) -> tuple[int, int]:
+        removed = db.execute(
+            "DELETE FROM attendees WHERE (source, calendar, event_id) IN "
+            "(SELECT source, calendar, event_id FROM in_events) AND NOT EXISTS "
+            "(SELECT 1 FROM in_attendees i WHERE i.source = attendees.source "
+            "AND i.calendar = attendees.calendar AND i.event_id = attendees.event_id "
+            "AND i.email = attendees.email)"
+        ).rowcount
+        cols = ", ".join(_ATTENDEE_COLS)
+        written = db.execute(
+            f"INSERT INTO attendees ({cols}) SELECT {cols} FROM in_attendees WHERE true "
+            "ON CONFLICT (source, calendar, event_id, email) DO UPDATE SET "
+            "role = excluded.role, response = excluded.response, "
+            "is_resource = excluded.is_resource "
+            "WHERE attendees.role IS NOT excluded.role "
+            "OR attendees.response IS NOT excluded.response "
+            "OR attendees.is_resource IS NOT excluded.is_resource"
+        ).rowcount
+        return removed, written
+
+    @staticmethod
+    def _mark_vanished(
+        db: sqlite3.Connection, pull: Pull, seen: int, run_id: int | None
+    ) -> tuple[int, int]:
+        assert pull.window is not None
+        lo = _ts_to_int(pull.window[0], "window start")
+        hi = _ts_to_int(pull.window[1], "window end")
+        db.execute("CREATE TEMP TABLE in_calendars (calendar TEXT PRIMARY KEY)")
+        db.executemany("INSERT INTO in_calendars VALUES (?)", [(c,) for c in pull.calendars])
+        gone = (
+            "e.source = ? AND e.calendar IN (SELECT calendar FROM in_calendars) "
+            'AND e.vanished_at IS NULL AND e."end" > ? AND e.start < ? AND NOT EXISTS '
+            "(SELECT 1 FROM in_events i WHERE i.source = e.source "
+            "AND i.calendar = e.calendar AND i.event_id = e.event_id)"
+        )
+        params = (pull.source, lo, hi)
+        # A cancelled occurrence that is no longer reported is old news: no change row.
+        recorded = db.execute(
+            "INSERT INTO changes (run_id, seen_at, source, calendar, event_id, kind, old_start, "
+            "new_start, old_value, new_value) "
+            "SELECT ?, ?, e.source, e.calendar, e.event_id, 'vanished', e.start, NULL, e.status, "
+            "CASE WHEN e.start > ? THEN 'cancelled' ELSE e.status END "
+            f"FROM events e WHERE {gone} AND e.status != 'cancelled'",
+            (run_id, seen, seen, *params),
+        ).rowcount
+        vanished = db.execute(
+            "UPDATE events AS e SET vanished_at = ?, last_changed = ?, "
+            f"status = CASE WHEN e.start > ? THEN 'cancelled' ELSE e.status END WHERE {gone}",
+            (seen, seen, seen, *params),
+        ).rowcount
+        db.execute("DROP TABLE temp.in_calendars")
+        return vanished, recorded
+
+    @staticmethod
+    def _save_cursor(db: sqlite3.Connection, pull: Pull, calendar: str, seen: int) -> None:
+        lo = hi = None
+        if pull.window is not None:
+            lo = _ts_to_int(pull.window[0], "window start")
+            hi = _ts_to_int(pull.window[1], "window end")
+        keep_cursor = calendar not in pull.cursors
+        db.execute(
+            "INSERT INTO sync_state (source, calendar, cursor, window_start, window_end, "
+            "last_success, last_attempt, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) "
+            "ON CONFLICT (source, calendar) DO UPDATE SET "
+            "cursor = CASE WHEN ? THEN sync_state.cursor ELSE excluded.cursor END, "
+            "window_start = coalesce(excluded.window_start, sync_state.window_start), "
+            "window_end = coalesce(excluded.window_end, sync_state.window_end), "
+            "last_success = excluded.last_success, last_attempt = excluded.last_attempt, "
+            "last_error = NULL",
+            (pull.source, calendar, pull.cursors.get(calendar), lo, hi, seen, seen, keep_cursor),
+        )
+
+    def record_failure(self, source: str, calendar: str, error: str, at: pd.Timestamp) -> None:
+        """Note that a pull of (source, calendar) failed; the cursor and rows stay as they were."""
+        when = _ts_to_int(at, "at")
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO sync_state (source, calendar, last_attempt, last_error) "
+                "VALUES (?, ?, ?, ?) ON CONFLICT (source, calendar) DO UPDATE SET "
+                "last_attempt = excluded.last_attempt, last_error = excluded.last_error",
+                (source, calendar, when, error),
+            )
+
+    def clear_cursor(self, source: str, calendar: str) -> None:
+        """Forget a calendar's cursor (its next pull is a full one); rows are kept."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE sync_state SET cursor = NULL WHERE source = ? AND calendar = ?",
+                (source, calendar),
+            )
+
+    # -- runs ---------------------------------------------------------------------------------
+
+    def start_run(self, kind: str, at: pd.Timestamp | None = None) -> int:
+        """Record the start of a run (``pull``, ``report``, ``demo``, ``run``…); return its id."""
+        when = _ts_to_int(at if at is not None else _now(), "at")
+        with self._write() as db:
+            cur = db.execute("INSERT INTO runs (kind, started_at) VALUES (?, ?)", (kind, when))
+            return int(cur.lastrowid or 0)
+
+    def finish_run(
+        self,
+        run_id: int,
+        status: str,
+        summary: Mapping[str, Any] | None = None,
+        at: pd.Timestamp | None = None,
+    ) -> None:
+        """Record how a run ended: ``ok``, ``partial`` (some source failed) or ``failed``."""
+        when = _ts_to_int(at if at is not None else _now(), "at")
+        with self._write() as db:
+            db.execute(
+                "UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?",
+                (when, status, json.dumps(dict(summary or {}), default=str), run_id),
+            )
+
+    def runs(self) -> pd.DataFrame:
+        """Every recorded run, oldest first; ``summary`` decoded from JSON."""
+        df = pd.read_sql_query("SELECT * FROM runs ORDER BY id", self._db)
+        for col in ("started_at", "finished_at"):
+            df[col] = _int_to_ts(df[col])
+        df["summary"] = [json.loads(s) for s in df["summary"]]
+        return df
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def events(
+        self,
+        *,
+        source: str | None = None,
+        calendars: Iterable[str] | None = None,
+        include_meta: bool = False,
+    ) -> pd.DataFrame:
+        """The stored events as a normalized frame (optionally with bookkeeping columns)."""
+        cols = list(_EVENT_COLS)
+        if include_meta:
+            cols += ["first_seen", "last_changed", "vanished_at"]
+        where, params = _filter(source, calendars)
+        sql = f"SELECT {', '.join(repr_col(c) for c in cols)} FROM events{where} "
+        sql += "ORDER BY source, calendar, event_id"
+        df = pd.read_sql_query(sql, self._db, params=params)
+        return _decode(df, EVENTS, extra_ts=("first_seen", "last_changed", "vanished_at"))
+
+    def attendees(
+        self, *, source: str | None = None, calendars: Iterable[str] | None = None
+    ) -> pd.DataFrame:
+        """The stored attendees as a normalized frame."""
+        where, params = _filter(source, calendars)
+        sql = f"SELECT {', '.join(_ATTENDEE_COLS)} FROM attendees{where} "
+        sql += "ORDER BY source, calendar, event_id, email"
+        return _decode(pd.read_sql_query(sql, self._db, params=params), ATTENDEES)
+
+    def changes(self) -> pd.DataFrame:
+        """Every recorded change, oldest first, with UTC timestamps."""
+        df = pd.read_sql_query("SELECT * FROM changes ORDER BY id", self._db)
+        for col in ("seen_at", "old_start", "new_start"):
+            df[col] = _int_to_ts(df[col])
+        for col in ("source", "calendar", "event_id", "kind", "email", "old_value", "new_value"):
+            df[col] = df[col].astype(STRING)
+        return df
+
+    def sync_state(self, source: str, calendar: str) -> SyncState | None:
+        """The stored cursor and pull times of one calendar, or ``None`` if never pulled."""
+        row = self._db.execute(
+            "SELECT cursor, window_start, window_end, last_success, last_attempt, last_error "
+            "FROM sync_state WHERE source = ? AND calendar = ?",
+            (source, calendar),
+        ).fetchone()
+        if row is None:
+            return None
+        cursor, ws, we, ok, attempt, err = row
+        return SyncState(
+            source, calendar, cursor, _ts(ws), _ts(we), _ts(ok), _ts(attempt), err
+        )
+
+    def sync_states(self) -> pd.DataFrame:
+        """Every (source, calendar) cursor with its last success and last error."""
+        df = pd.read_sql_query("SELECT * FROM sync_state ORDER BY source, calendar", self._db)
+        for col in ("window_start", "window_end", "last_success", "last_attempt"):
+            df[col] = _int_to_ts(df[col])
+        return df
+
+    def counts(self) -> dict[str, int]:
+        """Row counts of every table (cheap; for summaries and tests)."""
+        tables = ("events", "attendees", "changes", "sync_state", "runs")
+        return {t: int(self._db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in tables}
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def repr_col(name: str) -> str:
+    return f'"{name}"'
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def _now() -> pd.Timestamp:
+    return pd.Timestamp.now(tz="UTC")
+
+
+def _ts_to_int(value: pd.Timestamp | Any, what: str) -> int:
+    ts = pd.Timestamp(value)
+    if ts.tzinfo is None:
+        raise StoreError(f"{what} must be a timezone-aware timestamp, got naive {ts}")
+    # Timestamp.value is nanoseconds whatever the unit; the store counts microseconds.
+    return int(ts.tz_convert("UTC").value // 1000)
+
+
+def _ts(value: int | None) -> pd.Timestamp | None:
+    return None if value is None else pd.Timestamp(value, unit="us", tz="UTC")
+
+
+def _int_to_ts(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values.astype("Int64"), unit="us", utc=True).astype(TIMESTAMP)
+
+
+def _filter(source: str | None, calendars: Iterable[str] | None) -> tuple[str, list[str]]:
+    clauses: list[str] = []
+    params: list[str] = []
+    if source is not None:
+        clauses.append("source = ?")
+        params.append(source)
+    if calendars is not None:
+        cals = list(calendars)
+        clauses.append(f"calendar IN ({', '.join('?' * len(cals))})" if cals else "0")
+        params.extend(cals)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _load_temp(db: sqlite3.Connection, name: str, schema: Schema, frame: pd.DataFrame) -> None:
+    """Copy a validated frame into a fresh temp table with the store's encodings."""
+    cols = ", ".join(repr_col(c) for c in schema.names)
+    db.execute(f"CREATE TEMP TABLE {name} AS SELECT {cols} FROM main.{schema.name} WHERE 0")
+    db.execute(
+        f"CREATE UNIQUE INDEX temp.{name}_key ON {name} ({', '.join(schema.key)})"
+    )
+    placeholders = ", ".join("?" * len(schema.names))
+    db.executemany(f"INSERT INTO {name} VALUES ({placeholders})", _rows(frame, schema))
+
+
+def _rows(frame: pd.DataFrame, schema: Schema) -> Iterator[tuple[Any, ...]]:
+    """Frame rows as SQLite-ready tuples: NA → None, instants → int µs, flags → 0/1."""
+    columns: list[list[Any]] = []
+    for col in schema.columns:
+        s = frame[col.name]
+        if col.kind == "ts":
+            ints = s.array.asi8 if len(s) else []  # type: ignore[attr-defined]
+            mask = s.isna().to_numpy()
+            columns.append([None if m else int(v) for v, m in zip(ints, mask, strict=True)])
+        elif col.kind == "bool":
+            columns.append(s.astype(int).tolist())
+        else:
+            columns.append(s.astype(object).where(s.notna(), None).tolist())
+    return iter(zip(*columns, strict=True))
+
+
+def _decode(
+    df: pd.DataFrame, schema: Schema, extra_ts: Sequence[str] = ()
+) -> pd.DataFrame:
+    for col in schema.columns:
+        if col.kind == "ts":
+            df[col.name] = _int_to_ts(df[col.name])
+        elif col.kind == "bool":
+            df[col.name] = df[col.name].astype(bool)
+        else:
+            df[col.name] = df[col.name].astype(STRING)
+    for name in extra_ts:
+        if name in df.columns:
+            df[name] = _int_to_ts(df[name])
+    return df
