@@ -132,9 +132,9 @@ def normalize_email(values: pd.Series) -> pd.Series:
     # Few distinct addresses, many rows: normalize the distinct values once, then take.
     codes, uniques = pd.factorize(values.astype(STRING))
     clean = pd.Series(uniques, dtype=STRING).str.strip().str.lower().str.removeprefix("mailto:")
-    out = pd.Series(clean.to_numpy(dtype=object)[codes], index=values.index, dtype=object)
-    out[codes < 0] = None
-    return out.astype(STRING)
+    # take() with allow_fill maps the missing-value code -1 to NA, even when every value is NA
+    taken = clean.array.take(codes, allow_fill=True)
+    return pd.Series(taken, index=values.index, dtype=STRING)
 
 
 def validate(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:

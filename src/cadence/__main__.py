@@ -1,0 +1,5 @@
+"""``python -m cadence`` is the ``cadence`` command."""
+
+from cadence.cli import main
+
+main()

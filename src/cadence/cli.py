@@ -1,0 +1,219 @@
+"""The ``cadence`` command: a thin layer that parses options, calls the library, prints.
+
+Exit status: 0 all good, 1 finished with a failure (e.g. a source failed),
+2 configuration or usage error.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cadence import __version__
+from cadence.analysis import analyze
+from cadence.config import Settings, load_config
+from cadence.errors import CadenceError, ConfigError, StoreError
+from cadence.report import SourceInfo, write_report
+from cadence.sources import demo as demo_source
+from cadence.store import Store
+
+app = typer.Typer(
+    name="cadence",
+    help="Are 1:1s between managers and their people happening, at the rhythm they agreed on?",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+log = logging.getLogger("cadence")
+
+
+class State:
+    quiet: bool = False
+    config: Path | None = None
+    store: Path | None = None
+
+    def settings(self) -> Settings:
+        return load_config(self.config)
+
+
+state = State()
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"cadence {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Config file (default: $CADENCE_CONFIG or the user config dir)."),
+    ] = None,
+    store: Annotated[
+        Path | None, typer.Option("--store", help="SQLite store file; overrides [store] path.")
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress bars or summaries; errors only.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Global options, given before the command."""
+    state.quiet, state.config, state.store = quiet, config, store
+    logging.basicConfig(
+        level=logging.ERROR if quiet else logging.WARNING, format="%(levelname)s %(message)s"
+    )
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=state.quiet,
+    )
+
+
+@app.command()
+def demo(
+    out_path: Annotated[
+        Path, typer.Option("--out", "-o", help="Where to write the HTML report.")
+    ] = Path("reports/demo.html"),
+    people: Annotated[
+        int, typer.Option("--people", "-n", min=2, help="How many people the demo organisation has.")
+    ] = 60,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same organisation.")] = 7,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Report date (YYYY-MM-DD); default: today.")
+    ] = None,
+    weeks: Annotated[int, typer.Option("--weeks", min=1, help="Weeks of history to generate.")] = 26,
+    store: Annotated[
+        Path | None, typer.Option("--store", help="Demo store file (default: beside the report).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
+    """Generate the demo organisation, store it, analyze it and write the HTML report.
+
+    Needs no credentials. The demo store is kept beside the report (or at
+    --store) and rebuilt on every run, so it never mixes with your real data.
+    """
+    state.quiet = state.quiet or quiet
+    settings = state.settings()
+    when = _parse_date(as_of, "--as-of") if as_of else None
+    org = demo_source.generate(people, seed=seed, as_of=when, weeks=weeks)
+    store_path = store or state.store or out_path.with_suffix(".sqlite")
+    _reset_demo_store(store_path)
+    with Store(store_path) as store:
+        store.set_meta("kind", "demo")
+        run = store.start_run("demo", at=org.as_of)
+        pulls = org.pulls()
+        with _progress() as bar:
+            task = bar.add_task("pulling demo calendars", total=len(pulls))
+            written = 0
+            for pull in pulls:
+                written += store.write_pull(pull, run_id=run).rows_written
+                bar.advance(task)
+        events, attendees = store.events(), store.attendees()
+        last = store.sync_states()["last_success"].max()
+    analysis = analyze(
+        (events, attendees), org.roster, as_of=org.as_of, window=settings.analysis.window
+    )
+    path = write_report(
+        analysis,
+        out_path,
+        title="1:1 health report · demo organisation",
+        sources=[SourceInfo("demo", last)],
+    )
+    with Store(store_path) as store:
+        store.finish_run(
+            run,
+            "ok",
+            {"people": people, "seed": seed, "rows_written": written, "report": str(path)},
+            at=org.as_of,
+        )
+    if not state.quiet:
+        _summary(analysis, people, path, store_path)
+
+
+def _summary(analysis: object, people: int, report: Path, store_path: Path) -> None:
+    from cadence.analysis import Analysis
+
+    assert isinstance(analysis, Analysis)
+    pairs = analysis.pairs
+    occ = analysis.occurrences
+    past = occ[occ["outcome"] != "scheduled"]
+    held = int((past["outcome"] == "held").sum())
+    out.print(
+        f"[bold]Cadence demo[/bold]: {people} people, {len(pairs)} pairs, "
+        f"{analysis.window[0]:%d %b %Y} – {analysis.as_of:%d %b %Y}"
+    )
+    out.print(
+        f"  past 1:1s: {len(past)} · held {held} ({held / max(len(past), 1):.0%}) · "
+        f"cancelled {int((past['outcome'] == 'cancelled').sum())} · "
+        f"declined {int((past['outcome'] == 'declined').sum())} · moved {int(past['moved'].sum())}"
+    )
+    table = Table(title="Weakest pairs", show_edge=False, header_style="bold")
+    for col in ("manager", "report", "held", "cancelled", "declined", "share held"):
+        table.add_column(col, justify="right" if col not in ("manager", "report") else "left")
+    for row in pairs.head(5).itertuples():
+        share = "–" if pd.isna(row.held_share) else f"{row.held_share:.0%}"
+        table.add_row(
+            str(row.manager), str(row.report), str(row.held), str(row.cancelled), str(row.declined), share
+        )
+    out.print(table)
+    out.print(f"Store:  {store_path.resolve()}")
+    out.print(f"Report: {report}")
+
+
+def _reset_demo_store(path: Path) -> None:
+    if not path.exists():
+        return
+    with Store(path) as existing:
+        kind = existing.get_meta("kind")
+    if kind != "demo":
+        raise StoreError(
+            f"{path} is not a demo store (it may hold real calendar data); "
+            "pass another --store path for the demo"
+        )
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def _parse_date(text: str, option: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date; use YYYY-MM-DD", param_hint=option) from None
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def main() -> None:
+    """Entry point of the ``cadence`` console script.
+
+    Usage errors are typer's (exit 2); library errors become one line here.
+    """
+    try:
+        app()
+    except ConfigError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+        sys.exit(2)
+    except CadenceError as exc:
+        err.print(f"[red]error:[/red] {exc}", highlight=False)
+        sys.exit(1)

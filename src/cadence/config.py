@@ -1,0 +1,102 @@
+"""Configuration: one TOML file, validated with pydantic, errors that name file, key and fix.
+
+This is the skeleton's subset (``[store]``, ``[analysis]``); the weekly job
+adds sources, report and delivery sections. Every key is documented in
+``config.example.toml``, and unknown keys are errors, not silently ignored.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from cadence.errors import ConfigError
+from cadence.store import APP_NAME, default_store_path
+
+ENV_CONFIG = "CADENCE_CONFIG"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreSettings(_Section):
+    path: Path | None = Field(
+        default=None, description="SQLite store file; default: the user data dir"
+    )
+
+    def resolved(self) -> Path:
+        return self.path.expanduser() if self.path else default_store_path()
+
+
+class AnalysisSettings(_Section):
+    window: str = Field(default="13w", description="look-back window, e.g. '13w' or '90d'")
+    include_peers: bool = Field(default=False, description="count 1:1s between non-reports too")
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        from cadence.analysis import parse_window
+
+        parse_window(value)
+        return value
+
+
+class Settings(_Section):
+    store: StoreSettings = StoreSettings()
+    analysis: AnalysisSettings = AnalysisSettings()
+
+
+def default_config_path() -> Path:
+    """``$CADENCE_CONFIG``, else ``config.toml`` in the user config dir."""
+    env = os.environ.get(ENV_CONFIG)
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
+
+
+def load_config(path: str | Path | None = None, *, required: bool = False) -> Settings:
+    """Read and validate a config file; without one (and not ``required``) use the defaults."""
+    file = Path(path).expanduser() if path is not None else default_config_path()
+    if not file.exists():
+        if required or path is not None:
+            raise ConfigError(
+                f"{file}: config file not found; create it with `cadence init` "
+                "or pass --config PATH"
+            )
+        return Settings()
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read config: {exc}") from exc
+    return parse_config(data, origin=str(file))
+
+
+def parse_config(data: dict[str, Any], *, origin: str = "config") -> Settings:
+    """Validate a config mapping; the first problem becomes one :class:`ConfigError`."""
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, origin)) from None
+
+
+def _explain(exc: ValidationError, origin: str) -> str:
+    problems = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        section = f"[{'.'.join(loc[:-1])}] " if len(loc) > 1 else ""
+        key = f"{section}{loc[-1]}" if loc else "(top level)"
+        if err["type"] == "extra_forbidden":
+            problems.append(f"{key}: unknown key; see config.example.toml for the keys there are")
+        else:
+            given = err.get("input")
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            problems.append(f"{key} = {given!r}: {msg}")
+    return f"{origin}: " + "; ".join(problems)

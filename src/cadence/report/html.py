@@ -1,0 +1,99 @@
+"""Render an analysis as one self-contained HTML file (plotly.js embedded once, works offline)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.offline
+
+from cadence import __version__
+from cadence.analysis import Analysis
+from cadence.report import figures
+from cadence.report.figures import pair_label
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("cadence.report", "templates"),
+    autoescape=jinja2.select_autoescape(["html", "j2"]),
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """A data source as the report header states it."""
+
+    name: str
+    last_success: pd.Timestamp | None
+    error: str | None = None
+
+
+def render(
+    analysis: Analysis,
+    *,
+    title: str = "1:1 health report",
+    sources: list[SourceInfo] | None = None,
+) -> str:
+    """The report as an HTML string."""
+    figs: list[tuple[str, go.Figure]] = [
+        ("weekly", figures.weekly_outcomes(analysis)),
+        ("pairs", figures.outcomes_by_pair(analysis)),
+    ]
+    config = {"displaylogo": False, "responsive": True}
+    charts = [
+        (
+            name,
+            fig.to_html(
+                full_html=False, include_plotlyjs=False, div_id=f"fig-{name}", config=config
+            ),
+        )
+        for name, fig in figs
+    ]
+    pairs = analysis.pairs.copy()
+    pairs["pair"] = pair_label(pairs)
+    pairs["held_pct"] = (pairs["held_share"] * 100).round().astype("Int64").astype(str) + " %"
+    pairs.loc[pairs["held_share"].isna(), "held_pct"] = "–"
+    pairs["last_held_text"] = pairs["last_held"].dt.strftime("%d %b %Y").fillna("never")
+    occ = analysis.occurrences
+    past = occ[occ["outcome"] != "scheduled"]
+    totals = {
+        "pairs": len(pairs),
+        "held": int((past["outcome"] == "held").sum()),
+        "cancelled": int((past["outcome"] == "cancelled").sum()),
+        "declined": int((past["outcome"] == "declined").sum()),
+        "moved": int(past["moved"].sum()),
+        "past": len(past),
+        "scheduled": int((occ["outcome"] == "scheduled").sum()),
+    }
+    return _ENV.get_template("report.html.j2").render(
+        title=title,
+        version=__version__,
+        as_of=analysis.as_of,
+        window=analysis.window,
+        totals=totals,
+        pairs=pairs[
+            ["pair", "held", "cancelled", "declined", "moved", "scheduled", "held_pct", "last_held_text"]
+        ].to_dict("records"),
+        charts=charts,
+        sources=sources or [],
+        plotly_js=plotly.offline.get_plotlyjs(),
+    )
+
+
+def write_report(
+    analysis: Analysis,
+    path: str | Path,
+    *,
+    title: str = "1:1 health report",
+    sources: list[SourceInfo] | None = None,
+) -> Path:
+    """Write the report to ``path`` (folders created); return the absolute path."""
+    out = Path(path).expanduser().resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(analysis, title=title, sources=sources), encoding="utf-8")
+    return out

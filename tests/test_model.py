@@ -1,0 +1,65 @@
+"""The normalized model: one validator, errors that name the bad column."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from cadence.errors import SchemaError
+from cadence.model import ATTENDEES, EVENTS, STRING, TIMESTAMP, empty_events, validate
+
+from .helpers import attendee, event
+
+
+def test_valid_frame_gets_canonical_dtypes_and_schema_order() -> None:
+    raw = pd.DataFrame([event(organizer="  Ann@Example.COM "), event(event_id="e2")])
+    raw = raw[list(reversed(raw.columns))].assign(extra="dropped")
+    out = validate(raw, EVENTS)
+    assert list(out.columns) == EVENTS.names
+    assert out["start"].dtype == TIMESTAMP
+    assert out["series_id"].dtype == STRING
+    assert out["all_day"].dtype == bool
+    assert out["organizer"].tolist() == ["ann@example.com", "ann@example.com"]
+
+
+def test_iso_text_and_other_zones_become_utc() -> None:
+    raw = pd.DataFrame([event(start="2026-06-01T11:00:00+02:00", end="2026-06-01T09:30:00Z")])
+    out = validate(raw, EVENTS)
+    assert out.loc[0, "start"] == pd.Timestamp("2026-06-01 09:00", tz="UTC")
+
+
+@pytest.mark.parametrize(
+    ("mutate", "column", "words"),
+    [
+        (lambda df: df.drop(columns=["ical_uid"]), "ical_uid", "missing column"),
+        (lambda df: df.assign(status="maybe"), "status", "'maybe'"),
+        (lambda df: df.assign(event_id=None), "event_id", "missing value"),
+        (lambda df: df.assign(start=pd.Timestamp("2026-06-01 09:00")), "start", "naive"),
+        (lambda df: df.assign(start="not a time"), "start", "timezone-aware"),
+        (lambda df: df.assign(title=42), "title", "must hold text"),
+        (lambda df: df.assign(all_day="yes"), "all_day", "booleans"),
+        (lambda df: df.assign(end=pd.Timestamp("2026-06-01 08:00", tz="UTC")), "end", "before"),
+        (lambda df: df.assign(source="outlook"), "source", "allowed: demo, google, graph, ics"),
+    ],
+)
+def test_bad_events_name_the_column(mutate, column: str, words: str) -> None:
+    with pytest.raises(SchemaError, match=column) as info:
+        validate(mutate(pd.DataFrame([event()])), EVENTS)
+    assert info.value.column == column
+    assert words in str(info.value)
+
+
+def test_duplicate_key_is_an_error() -> None:
+    with pytest.raises(SchemaError, match="share a key"):
+        validate(pd.DataFrame([attendee(), attendee(email="ANN@example.com ")]), ATTENDEES)
+
+
+def test_not_a_dataframe() -> None:
+    with pytest.raises(SchemaError, match="expected a pandas DataFrame"):
+        validate([event()], EVENTS)  # type: ignore[arg-type]
+
+
+def test_empty_frames_validate() -> None:
+    out = validate(empty_events(), EVENTS)
+    assert out.empty
+    assert dict(out.dtypes) == {k: pd.api.types.pandas_dtype(v) for k, v in EVENTS.dtypes.items()}

@@ -1,0 +1,279 @@
+"""The SQLite store: lossless round trips, idempotent pulls, change history, atomic cursors."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cadence.errors import SchemaError, StoreError
+from cadence.model import EVENTS, EVENT_TYPES
+from cadence.store import MIGRATIONS, Pull, Store
+
+from .helpers import attendee, event, frames, one_on_one_copies, ts
+
+SEEN = ts("2026-06-01 00:00")
+CALS = ["ann@example.com", "bob@example.com"]
+
+
+def pull(evs, ats, *, seen=SEEN, window=None, cursors=None, calendars=CALS) -> Pull:
+    e, a = frames(evs, ats)
+    return Pull("demo", calendars, e, a, seen_at=seen, window=window, cursors=cursors or {})
+
+
+def test_new_store_is_migrated_wal_and_versioned(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "c.sqlite"
+    with Store(path) as s:
+        assert s.schema_version == len(MIGRATIONS)
+        assert s.counts() == {"events": 0, "attendees": 0, "changes": 0, "sync_state": 0, "runs": 0}
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"events", "attendees", "changes", "sync_state", "runs", "meta"} <= tables
+    # reopening does not migrate again
+    with Store(path) as s:
+        assert s.schema_version == len(MIGRATIONS)
+
+
+def test_store_from_a_newer_cadence_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "c.sqlite"
+    Store(path).close()
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    db.close()
+    with pytest.raises(StoreError, match="newer than this Cadence"):
+        Store(path)
+
+
+def test_unopenable_path_names_the_path(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match=str(blocker)):
+        Store(blocker / "c.sqlite")
+
+
+def test_same_pull_twice_writes_nothing(store: Store) -> None:
+    evs, ats = one_on_one_copies()
+    first = store.write_pull(pull(evs, ats, cursors={CALS[0]: "tok-1"}))
+    assert (first.inserted, first.attendees_written) == (2, 4)
+    before = (store.events(include_meta=True), store.attendees(), store.counts())
+    again = store.write_pull(pull(evs, ats, seen=SEEN + pd.Timedelta(days=1)))
+    assert again.rows_written == 0
+    pd.testing.assert_frame_equal(store.events(include_meta=True), before[0])
+    pd.testing.assert_frame_equal(store.attendees(), before[1])
+    assert store.counts() == before[2]
+
+
+def test_move_cancel_and_decline_are_recorded(store: Store) -> None:
+    evs, ats = one_on_one_copies()
+    store.write_pull(pull(evs, ats))
+    moved_evs, moved_ats = one_on_one_copies(start="2026-06-02 10:00", original="2026-06-01 09:00",
+                                             b_sees_b="declined", b_status="cancelled")
+    later = SEEN + pd.Timedelta(hours=5)
+    result = store.write_pull(pull(moved_evs, moved_ats, seen=later))
+    assert result.updated == 2
+    ch = store.changes()
+    kinds = sorted(ch["kind"].tolist())
+    assert kinds == ["cancelled", "moved", "moved", "response"]  # only bob's own copy changed
+    moved = ch[ch["kind"] == "moved"].iloc[0]
+    assert moved["old_start"] == ts("2026-06-01 09:00")
+    assert moved["new_start"] == ts("2026-06-02 10:00")
+    assert (ch["seen_at"] == later).all()
+    response = ch[ch["kind"] == "response"]
+    assert response[["calendar", "email"]].values.tolist() == [["bob@example.com", "bob@example.com"]]
+    assert set(response["new_value"]) == {"declined"}
+    cancelled = ch[ch["kind"] == "cancelled"].iloc[0]
+    assert cancelled["calendar"] == "bob@example.com"
+
+
+def test_vanished_future_occurrence_becomes_a_cancellation(store: Store) -> None:
+    window = (ts("2026-05-01"), ts("2026-07-01"))
+    future_evs, future_ats = one_on_one_copies(event_id="f", uid="uid-f", start="2026-06-20 09:00")
+    past_evs, past_ats = one_on_one_copies(event_id="p", uid="uid-p", start="2026-05-20 09:00")
+    outside_evs, outside_ats = one_on_one_copies(event_id="o", uid="uid-o", start="2026-08-20 09:00")
+    store.write_pull(pull(future_evs + past_evs + outside_evs, future_ats + past_ats + outside_ats,
+                          window=window))
+    seen = ts("2026-06-10 08:00")
+    result = store.write_pull(pull([], [], seen=seen, window=window))
+    assert result.vanished == 4  # both copies of the future and of the past occurrence
+    ev = store.events(include_meta=True).set_index(["calendar", "event_id"])
+    assert (ev.xs("f", level="event_id")["status"] == "cancelled").all()
+    assert (ev.xs("f", level="event_id")["vanished_at"] == seen).all()
+    # a past occurrence that disappears later is not a cancellation: it had happened
+    assert (ev.xs("p", level="event_id")["status"] == "confirmed").all()
+    # outside the window nothing can be concluded
+    assert ev.xs("o", level="event_id")["vanished_at"].isna().all()
+    ch = store.changes()
+    assert (ch["kind"] == "vanished").sum() == 4
+    assert sorted(ch.loc[ch["event_id"] == "f", "new_value"]) == ["cancelled", "cancelled"]
+    assert (ch["seen_at"] == seen).all()
+    # seeing it gone again adds nothing; seeing it back restores it
+    assert store.write_pull(pull([], [], seen=seen, window=window)).rows_written == 0
+    back = store.write_pull(pull(future_evs, future_ats, seen=seen + pd.Timedelta(days=1), window=window))
+    assert back.updated == 2
+    ev = store.events(include_meta=True).set_index(["calendar", "event_id"])
+    assert (ev.xs("f", level="event_id")["status"] == "confirmed").all()
+    assert ev.xs("f", level="event_id")["vanished_at"].isna().all()
+    assert (store.changes()["kind"] == "restored").sum() == 2
+
+
+def test_incremental_pull_does_not_infer_vanishing(store: Store) -> None:
+    evs, ats = one_on_one_copies(start="2026-06-20 09:00")
+    store.write_pull(pull(evs, ats, window=(ts("2026-05-01"), ts("2026-07-01"))))
+    assert store.write_pull(pull([], [], seen=ts("2026-06-10"))).rows_written == 0
+    assert (store.events()["status"] == "confirmed").all()
+
+
+def test_attendee_removed_from_an_event(store: Store) -> None:
+    evs, ats = one_on_one_copies()
+    ats.append(attendee(calendar="ann@example.com", email="room@example.com", is_resource=True, role="required"))
+    store.write_pull(pull(evs, ats))
+    result = store.write_pull(pull(evs, ats[:-1]))
+    assert result.attendees_removed == 1
+    assert "room@example.com" not in set(store.attendees()["email"])
+
+
+def test_cursor_is_written_with_the_rows_and_kept_when_not_given(store: Store) -> None:
+    evs, ats = one_on_one_copies()
+    store.write_pull(pull(evs, ats, cursors={CALS[0]: "tok-1"}, window=(ts("2026-05-01"), ts("2026-07-01"))))
+    state = store.sync_state("demo", CALS[0])
+    assert state is not None and state.cursor == "tok-1" and state.last_success == SEEN
+    assert state.window_start == ts("2026-05-01")
+    store.write_pull(pull(evs, ats, seen=SEEN + pd.Timedelta(days=1)))
+    assert store.sync_state("demo", CALS[0]).cursor == "tok-1"  # type: ignore[union-attr]
+    store.write_pull(pull(evs, ats, cursors={CALS[0]: None}))
+    assert store.sync_state("demo", CALS[0]).cursor is None  # type: ignore[union-attr]
+    assert store.sync_state("demo", "nobody@example.com") is None
+
+
+def test_a_failing_pull_writes_nothing_not_even_its_cursor(store: Store, monkeypatch) -> None:
+    evs, ats = one_on_one_copies()
+    store.write_pull(pull(evs, ats, cursors={CALS[0]: "tok-1"}))
+    before = (store.events(include_meta=True), store.attendees(), store.changes())
+    moved, moved_ats = one_on_one_copies(start="2026-06-03 09:00")
+
+    def boom(*args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error (simulated)")
+
+    monkeypatch.setattr(Store, "_save_cursor", staticmethod(boom))
+    with pytest.raises(sqlite3.OperationalError):
+        store.write_pull(pull(moved, moved_ats, cursors={CALS[0]: "tok-2"}))
+    monkeypatch.undo()
+    pd.testing.assert_frame_equal(store.events(include_meta=True), before[0])
+    pd.testing.assert_frame_equal(store.attendees(), before[1])
+    pd.testing.assert_frame_equal(store.changes(), before[2])
+    assert store.sync_state("demo", CALS[0]).cursor == "tok-1"  # type: ignore[union-attr]
+    # and the store is still usable
+    assert store.write_pull(pull(moved, moved_ats)).updated == 2
+
+
+def test_pull_scope_is_checked(store: Store) -> None:
+    evs, ats = one_on_one_copies()
+    with pytest.raises(SchemaError, match="bob@example.com"):
+        store.write_pull(pull(evs, ats, calendars=[CALS[0]]))
+    with pytest.raises(SchemaError, match="belong to no event"):
+        store.write_pull(pull(evs[:1], ats))
+    assert store.counts()["events"] == 0
+
+
+def test_failures_and_runs_are_recorded(store: Store) -> None:
+    store.record_failure("google", "ann@example.com", "HTTP 500 after 5 retries", SEEN)
+    state = store.sync_state("google", "ann@example.com")
+    assert state is not None and state.last_error == "HTTP 500 after 5 retries" and state.last_success is None
+    run = store.start_run("pull", at=SEEN)
+    store.finish_run(run, "partial", {"failed": ["ann@example.com"]}, at=SEEN + pd.Timedelta(minutes=1))
+    runs = store.runs()
+    assert runs.loc[0, "status"] == "partial"
+    assert runs.loc[0, "summary"] == {"failed": ["ann@example.com"]}
+    assert runs.loc[0, "finished_at"] == SEEN + pd.Timedelta(minutes=1)
+
+
+def test_naive_seen_at_is_refused(store: Store) -> None:
+    evs, ats = one_on_one_copies()
+    e, a = frames(evs, ats)
+    with pytest.raises(StoreError, match="timezone-aware"):
+        store.write_pull(Pull("demo", CALS, e, a, seen_at=pd.Timestamp("2026-06-01")))
+
+
+# -- properties ---------------------------------------------------------------------------------
+
+text = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=12)
+maybe_text = st.none() | text
+instants = st.datetimes(
+    min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)
+)
+maybe_instant = st.none() | instants
+
+
+@st.composite
+def pulls(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame]:
+    calendars = draw(st.lists(text, min_size=1, max_size=3, unique_by=lambda s: s.strip().lower()))
+    ids = draw(st.lists(text, min_size=0, max_size=6, unique=True))
+    evs, ats = [], []
+    for event_id in ids:
+        start = draw(instants)
+        cal = draw(st.sampled_from(calendars))
+        evs.append(
+            event(
+                calendar=cal, event_id=event_id, series_id=draw(maybe_text), ical_uid=draw(text),
+                original_start=draw(instants), start=start,
+                end=start + timedelta(minutes=draw(st.integers(0, 600)), microseconds=draw(st.integers(0, 999))),
+                timezone=draw(maybe_text), all_day=draw(st.booleans()),
+                status=draw(st.sampled_from(["confirmed", "tentative", "cancelled"])),
+                organizer=draw(maybe_text), recurrence=draw(maybe_text),
+                event_type=draw(st.sampled_from(sorted(EVENT_TYPES))),
+                title=draw(maybe_text), created=draw(maybe_instant), updated=draw(maybe_instant),
+            )
+        )
+        for email in draw(st.lists(text, max_size=3, unique_by=lambda s: s.strip().lower())):
+            ats.append(
+                attendee(calendar=cal, event_id=event_id, email=email,
+                         role=draw(st.sampled_from(["organizer", "required", "optional"])),
+                         response=draw(st.sampled_from(["accepted", "declined", "tentative", "none"])),
+                         is_resource=draw(st.booleans()))
+            )
+    e, a = frames(evs, ats)
+    return e, a
+
+
+def _sorted(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
+    return frame.sort_values(key, ignore_index=True)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=pulls())
+def test_round_trip_is_lossless(tmp_path: Path, data: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    e, a = data
+    path = tmp_path / f"rt-{abs(hash((len(e), len(a), tuple(e['event_id']))))}.sqlite"
+    path.unlink(missing_ok=True)
+    with Store(path) as s:
+        s.write_pull(Pull("demo", sorted(set(e["calendar"]) | set(a["calendar"])), e, a, seen_at=SEEN))
+        pd.testing.assert_frame_equal(s.events(), _sorted(e, ["source", "calendar", "event_id"]))
+        pd.testing.assert_frame_equal(s.attendees(), _sorted(a, ["source", "calendar", "event_id", "email"]))
+    path.unlink()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=pulls(), order=st.randoms(use_true_random=False))
+def test_order_of_upserts_does_not_matter(tmp_path: Path, data, order) -> None:
+    e, a = data
+    per_cal = [(c, e[e["calendar"] == c], a[a["calendar"] == c]) for c in sorted(set(e["calendar"]))]
+    results = []
+    for variant in range(2):
+        parts = list(per_cal)
+        if variant:
+            order.shuffle(parts)
+        path = tmp_path / f"order-{variant}.sqlite"
+        path.unlink(missing_ok=True)
+        with Store(path) as s:
+            for cal, ce, ca in parts:
+                ce = ce.sample(frac=1, random_state=order.randint(0, 99)) if variant else ce
+                s.write_pull(Pull("demo", [cal], ce, ca, seen_at=SEEN))
+            results.append((s.events(), s.attendees()))
+    pd.testing.assert_frame_equal(results[0][0], results[1][0])
+    pd.testing.assert_frame_equal(results[0][1], results[1][1])
