@@ -29,5 +29,3 @@ def scored_org() -> demo.DemoOrg:
 def store(tmp_path: Path) -> Iterable[Store]:
     with Store(tmp_path / "cadence.sqlite") as s:
         yield s
-
-

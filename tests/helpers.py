@@ -79,9 +79,19 @@ def one_on_one_copies(
     evs, ats = [], []
     for cal, status, b_resp in ((a, a_status, a_sees_b), (b, b_status, b_sees_b)):
         evs.append(
-            event(calendar=cal, event_id=event_id, ical_uid=uid, original_start=o, start=s,
-                  end=s + pd.Timedelta(minutes=minutes), organizer=a, status=status)
+            event(
+                calendar=cal,
+                event_id=event_id,
+                ical_uid=uid,
+                original_start=o,
+                start=s,
+                end=s + pd.Timedelta(minutes=minutes),
+                organizer=a,
+                status=status,
+            )
         )
         ats.append(attendee(calendar=cal, event_id=event_id, email=a, role="organizer"))
-        ats.append(attendee(calendar=cal, event_id=event_id, email=b, role="required", response=b_resp))
+        ats.append(
+            attendee(calendar=cal, event_id=event_id, email=b, role="required", response=b_resp)
+        )
     return evs, ats

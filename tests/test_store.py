@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cadence.errors import SchemaError, StoreError
-from cadence.model import EVENTS, EVENT_TYPES
+from cadence.model import EVENT_TYPES
 from cadence.store import MIGRATIONS, Pull, Store
 
 from .helpers import attendee, event, frames, one_on_one_copies, ts
@@ -72,8 +72,12 @@ def test_same_pull_twice_writes_nothing(store: Store) -> None:
 def test_move_cancel_and_decline_are_recorded(store: Store) -> None:
     evs, ats = one_on_one_copies()
     store.write_pull(pull(evs, ats))
-    moved_evs, moved_ats = one_on_one_copies(start="2026-06-02 10:00", original="2026-06-01 09:00",
-                                             b_sees_b="declined", b_status="cancelled")
+    moved_evs, moved_ats = one_on_one_copies(
+        start="2026-06-02 10:00",
+        original="2026-06-01 09:00",
+        b_sees_b="declined",
+        b_status="cancelled",
+    )
     later = SEEN + pd.Timedelta(hours=5)
     result = store.write_pull(pull(moved_evs, moved_ats, seen=later))
     assert result.updated == 2
@@ -85,7 +89,9 @@ def test_move_cancel_and_decline_are_recorded(store: Store) -> None:
     assert moved["new_start"] == ts("2026-06-02 10:00")
     assert (ch["seen_at"] == later).all()
     response = ch[ch["kind"] == "response"]
-    assert response[["calendar", "email"]].values.tolist() == [["bob@example.com", "bob@example.com"]]
+    assert response[["calendar", "email"]].to_numpy().tolist() == [
+        ["bob@example.com", "bob@example.com"]
+    ]
     assert set(response["new_value"]) == {"declined"}
     cancelled = ch[ch["kind"] == "cancelled"].iloc[0]
     assert cancelled["calendar"] == "bob@example.com"
@@ -95,9 +101,14 @@ def test_vanished_future_occurrence_becomes_a_cancellation(store: Store) -> None
     window = (ts("2026-05-01"), ts("2026-07-01"))
     future_evs, future_ats = one_on_one_copies(event_id="f", uid="uid-f", start="2026-06-20 09:00")
     past_evs, past_ats = one_on_one_copies(event_id="p", uid="uid-p", start="2026-05-20 09:00")
-    outside_evs, outside_ats = one_on_one_copies(event_id="o", uid="uid-o", start="2026-08-20 09:00")
-    store.write_pull(pull(future_evs + past_evs + outside_evs, future_ats + past_ats + outside_ats,
-                          window=window))
+    outside_evs, outside_ats = one_on_one_copies(
+        event_id="o", uid="uid-o", start="2026-08-20 09:00"
+    )
+    store.write_pull(
+        pull(
+            future_evs + past_evs + outside_evs, future_ats + past_ats + outside_ats, window=window
+        )
+    )
     seen = ts("2026-06-10 08:00")
     result = store.write_pull(pull([], [], seen=seen, window=window))
     assert result.vanished == 4  # both copies of the future and of the past occurrence
@@ -114,7 +125,9 @@ def test_vanished_future_occurrence_becomes_a_cancellation(store: Store) -> None
     assert (ch["seen_at"] == seen).all()
     # seeing it gone again adds nothing; seeing it back restores it
     assert store.write_pull(pull([], [], seen=seen, window=window)).rows_written == 0
-    back = store.write_pull(pull(future_evs, future_ats, seen=seen + pd.Timedelta(days=1), window=window))
+    back = store.write_pull(
+        pull(future_evs, future_ats, seen=seen + pd.Timedelta(days=1), window=window)
+    )
     assert back.updated == 2
     ev = store.events(include_meta=True).set_index(["calendar", "event_id"])
     assert (ev.xs("f", level="event_id")["status"] == "confirmed").all()
@@ -131,7 +144,11 @@ def test_incremental_pull_does_not_infer_vanishing(store: Store) -> None:
 
 def test_attendee_removed_from_an_event(store: Store) -> None:
     evs, ats = one_on_one_copies()
-    ats.append(attendee(calendar="ann@example.com", email="room@example.com", is_resource=True, role="required"))
+    ats.append(
+        attendee(
+            calendar="ann@example.com", email="room@example.com", is_resource=True, role="required"
+        )
+    )
     store.write_pull(pull(evs, ats))
     result = store.write_pull(pull(evs, ats[:-1]))
     assert result.attendees_removed == 1
@@ -140,7 +157,9 @@ def test_attendee_removed_from_an_event(store: Store) -> None:
 
 def test_cursor_is_written_with_the_rows_and_kept_when_not_given(store: Store) -> None:
     evs, ats = one_on_one_copies()
-    store.write_pull(pull(evs, ats, cursors={CALS[0]: "tok-1"}, window=(ts("2026-05-01"), ts("2026-07-01"))))
+    store.write_pull(
+        pull(evs, ats, cursors={CALS[0]: "tok-1"}, window=(ts("2026-05-01"), ts("2026-07-01")))
+    )
     state = store.sync_state("demo", CALS[0])
     assert state is not None and state.cursor == "tok-1" and state.last_success == SEEN
     assert state.window_start == ts("2026-05-01")
@@ -174,7 +193,7 @@ def test_a_failing_pull_writes_nothing_not_even_its_cursor(store: Store, monkeyp
 
 def test_pull_scope_is_checked(store: Store) -> None:
     evs, ats = one_on_one_copies()
-    with pytest.raises(SchemaError, match="bob@example.com"):
+    with pytest.raises(SchemaError, match=r"bob@example\.com"):
         store.write_pull(pull(evs, ats, calendars=[CALS[0]]))
     with pytest.raises(SchemaError, match="belong to no event"):
         store.write_pull(pull(evs[:1], ats))
@@ -184,9 +203,15 @@ def test_pull_scope_is_checked(store: Store) -> None:
 def test_failures_and_runs_are_recorded(store: Store) -> None:
     store.record_failure("google", "ann@example.com", "HTTP 500 after 5 retries", SEEN)
     state = store.sync_state("google", "ann@example.com")
-    assert state is not None and state.last_error == "HTTP 500 after 5 retries" and state.last_success is None
+    assert (
+        state is not None
+        and state.last_error == "HTTP 500 after 5 retries"
+        and state.last_success is None
+    )
     run = store.start_run("pull", at=SEEN)
-    store.finish_run(run, "partial", {"failed": ["ann@example.com"]}, at=SEEN + pd.Timedelta(minutes=1))
+    store.finish_run(
+        run, "partial", {"failed": ["ann@example.com"]}, at=SEEN + pd.Timedelta(minutes=1)
+    )
     runs = store.runs()
     assert runs.loc[0, "status"] == "partial"
     assert runs.loc[0, "summary"] == {"failed": ["ann@example.com"]}
@@ -220,22 +245,37 @@ def pulls(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame]:
         cal = draw(st.sampled_from(calendars))
         evs.append(
             event(
-                calendar=cal, event_id=event_id, series_id=draw(maybe_text), ical_uid=draw(text),
-                original_start=draw(instants), start=start,
-                end=start + timedelta(minutes=draw(st.integers(0, 600)), microseconds=draw(st.integers(0, 999))),
-                timezone=draw(maybe_text), all_day=draw(st.booleans()),
+                calendar=cal,
+                event_id=event_id,
+                series_id=draw(maybe_text),
+                ical_uid=draw(text),
+                original_start=draw(instants),
+                start=start,
+                end=start
+                + timedelta(
+                    minutes=draw(st.integers(0, 600)), microseconds=draw(st.integers(0, 999))
+                ),
+                timezone=draw(maybe_text),
+                all_day=draw(st.booleans()),
                 status=draw(st.sampled_from(["confirmed", "tentative", "cancelled"])),
-                organizer=draw(maybe_text), recurrence=draw(maybe_text),
+                organizer=draw(maybe_text),
+                recurrence=draw(maybe_text),
                 event_type=draw(st.sampled_from(sorted(EVENT_TYPES))),
-                title=draw(maybe_text), created=draw(maybe_instant), updated=draw(maybe_instant),
+                title=draw(maybe_text),
+                created=draw(maybe_instant),
+                updated=draw(maybe_instant),
             )
         )
         for email in draw(st.lists(text, max_size=3, unique_by=lambda s: s.strip().lower())):
             ats.append(
-                attendee(calendar=cal, event_id=event_id, email=email,
-                         role=draw(st.sampled_from(["organizer", "required", "optional"])),
-                         response=draw(st.sampled_from(["accepted", "declined", "tentative", "none"])),
-                         is_resource=draw(st.booleans()))
+                attendee(
+                    calendar=cal,
+                    event_id=event_id,
+                    email=email,
+                    role=draw(st.sampled_from(["organizer", "required", "optional"])),
+                    response=draw(st.sampled_from(["accepted", "declined", "tentative", "none"])),
+                    is_resource=draw(st.booleans()),
+                )
             )
     e, a = frames(evs, ats)
     return e, a
@@ -245,24 +285,34 @@ def _sorted(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
     return frame.sort_values(key, ignore_index=True)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=pulls())
 def test_round_trip_is_lossless(tmp_path: Path, data: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     e, a = data
     path = tmp_path / f"rt-{abs(hash((len(e), len(a), tuple(e['event_id']))))}.sqlite"
     path.unlink(missing_ok=True)
     with Store(path) as s:
-        s.write_pull(Pull("demo", sorted(set(e["calendar"]) | set(a["calendar"])), e, a, seen_at=SEEN))
+        s.write_pull(
+            Pull("demo", sorted(set(e["calendar"]) | set(a["calendar"])), e, a, seen_at=SEEN)
+        )
         pd.testing.assert_frame_equal(s.events(), _sorted(e, ["source", "calendar", "event_id"]))
-        pd.testing.assert_frame_equal(s.attendees(), _sorted(a, ["source", "calendar", "event_id", "email"]))
+        pd.testing.assert_frame_equal(
+            s.attendees(), _sorted(a, ["source", "calendar", "event_id", "email"])
+        )
     path.unlink()
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=pulls(), order=st.randoms(use_true_random=False))
 def test_order_of_upserts_does_not_matter(tmp_path: Path, data, order) -> None:
     e, a = data
-    per_cal = [(c, e[e["calendar"] == c], a[a["calendar"] == c]) for c in sorted(set(e["calendar"]))]
+    per_cal = [
+        (c, e[e["calendar"] == c], a[a["calendar"] == c]) for c in sorted(set(e["calendar"]))
+    ]
     results = []
     for variant in range(2):
         parts = list(per_cal)

@@ -6,9 +6,9 @@ organisation, open the store, analyze, and render the report.
 
 __version__ = "0.1.0"
 
-from cadence.analysis import Analysis, analyze  # noqa: E402
-from cadence.sources.demo import DemoOrg  # noqa: E402
-from cadence.sources.demo import generate as load_demo  # noqa: E402
-from cadence.store import Store  # noqa: E402
+from cadence.analysis import Analysis, analyze
+from cadence.sources.demo import DemoOrg
+from cadence.sources.demo import generate as load_demo
+from cadence.store import Store
 
 __all__ = ["Analysis", "DemoOrg", "Store", "__version__", "analyze", "load_demo"]

@@ -6,19 +6,21 @@ Exit status: 0 all good, 1 finished with a failure (e.g. a source failed),
 
 from __future__ import annotations
 
+import functools
 import logging
-import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, ParamSpec, TypeVar
 
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cadence import __version__
-from cadence.analysis import analyze
+from cadence.analysis import Analysis, analyze
 from cadence.config import Settings, load_config
 from cadence.errors import CadenceError, ConfigError, StoreError
 from cadence.report import SourceInfo, write_report
@@ -49,6 +51,27 @@ class State:
 state = State()
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn Cadence's errors into one line on stderr and the documented exit status."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except ConfigError as exc:
+            err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+            raise typer.Exit(2) from None
+        except CadenceError as exc:
+            err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
 def _version(value: bool) -> None:
     if value:
         out.print(f"cadence {__version__}")
@@ -59,7 +82,9 @@ def _version(value: bool) -> None:
 def main_options(
     config: Annotated[
         Path | None,
-        typer.Option("--config", "-c", help="Config file (default: $CADENCE_CONFIG or the user config dir)."),
+        typer.Option(
+            "--config", "-c", help="Config file (default: $CADENCE_CONFIG or the user config dir)."
+        ),
     ] = None,
     store: Annotated[
         Path | None, typer.Option("--store", help="SQLite store file; overrides [store] path.")
@@ -69,7 +94,9 @@ def main_options(
     ] = False,
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
     """Global options, given before the command."""
@@ -92,18 +119,24 @@ def _progress() -> Progress:
 
 
 @app.command()
+@handles_errors
 def demo(
     out_path: Annotated[
         Path, typer.Option("--out", "-o", help="Where to write the HTML report.")
     ] = Path("reports/demo.html"),
     people: Annotated[
-        int, typer.Option("--people", "-n", min=2, help="How many people the demo organisation has.")
+        int,
+        typer.Option("--people", "-n", min=2, help="How many people the demo organisation has."),
     ] = 60,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same organisation.")] = 7,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Random seed; the same seed gives the same organisation.")
+    ] = 7,
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Report date (YYYY-MM-DD); default: today.")
     ] = None,
-    weeks: Annotated[int, typer.Option("--weeks", min=1, help="Weeks of history to generate.")] = 26,
+    weeks: Annotated[
+        int, typer.Option("--weeks", min=1, help="Weeks of history to generate.")
+    ] = 26,
     store: Annotated[
         Path | None, typer.Option("--store", help="Demo store file (default: beside the report).")
     ] = None,
@@ -120,18 +153,18 @@ def demo(
     org = demo_source.generate(people, seed=seed, as_of=when, weeks=weeks)
     store_path = store or state.store or out_path.with_suffix(".sqlite")
     _reset_demo_store(store_path)
-    with Store(store_path) as store:
-        store.set_meta("kind", "demo")
-        run = store.start_run("demo", at=org.as_of)
+    with Store(store_path) as db:
+        db.set_meta("kind", "demo")
+        run = db.start_run("demo", at=org.as_of)
         pulls = org.pulls()
         with _progress() as bar:
             task = bar.add_task("pulling demo calendars", total=len(pulls))
             written = 0
             for pull in pulls:
-                written += store.write_pull(pull, run_id=run).rows_written
+                written += db.write_pull(pull, run_id=run).rows_written
                 bar.advance(task)
-        events, attendees = store.events(), store.attendees()
-        last = store.sync_states()["last_success"].max()
+        events, attendees = db.events(), db.attendees()
+        last = db.sync_states()["last_success"].max()
     analysis = analyze(
         (events, attendees), org.roster, as_of=org.as_of, window=settings.analysis.window
     )
@@ -141,8 +174,8 @@ def demo(
         title="1:1 health report · demo organisation",
         sources=[SourceInfo("demo", last)],
     )
-    with Store(store_path) as store:
-        store.finish_run(
+    with Store(store_path) as db:
+        db.finish_run(
             run,
             "ok",
             {"people": people, "seed": seed, "rows_written": written, "report": str(path)},
@@ -152,10 +185,7 @@ def demo(
         _summary(analysis, people, path, store_path)
 
 
-def _summary(analysis: object, people: int, report: Path, store_path: Path) -> None:
-    from cadence.analysis import Analysis
-
-    assert isinstance(analysis, Analysis)
+def _summary(analysis: Analysis, people: int, report: Path, store_path: Path) -> None:
     pairs = analysis.pairs
     occ = analysis.occurrences
     past = occ[occ["outcome"] != "scheduled"]
@@ -172,11 +202,11 @@ def _summary(analysis: object, people: int, report: Path, store_path: Path) -> N
     table = Table(title="Weakest pairs", show_edge=False, header_style="bold")
     for col in ("manager", "report", "held", "cancelled", "declined", "share held"):
         table.add_column(col, justify="right" if col not in ("manager", "report") else "left")
-    for row in pairs.head(5).itertuples():
-        share = "–" if pd.isna(row.held_share) else f"{row.held_share:.0%}"
-        table.add_row(
-            str(row.manager), str(row.report), str(row.held), str(row.cancelled), str(row.declined), share
-        )
+    weakest = pairs.head(5)
+    shares = ["–" if pd.isna(v) else f"{float(v):.0%}" for v in weakest["held_share"]]
+    cells = weakest[["manager", "report", "held", "cancelled", "declined"]].astype(str)
+    for row, share in zip(cells.itertuples(index=False), shares, strict=True):
+        table.add_row(*row, share)
     out.print(table)
     out.print(f"Store:  {store_path.resolve()}")
     out.print(f"Report: {report}")
@@ -200,20 +230,12 @@ def _parse_date(text: str, option: str) -> pd.Timestamp:
     try:
         ts = pd.Timestamp(text)
     except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a date; use YYYY-MM-DD", param_hint=option) from None
+        raise typer.BadParameter(
+            f"{text!r} is not a date; use YYYY-MM-DD", param_hint=option
+        ) from None
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def main() -> None:
-    """Entry point of the ``cadence`` console script.
-
-    Usage errors are typer's (exit 2); library errors become one line here.
-    """
-    try:
-        app()
-    except ConfigError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
-        sys.exit(2)
-    except CadenceError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        sys.exit(1)
+    """Entry point of the ``cadence`` console script."""
+    app()

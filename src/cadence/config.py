@@ -15,7 +15,7 @@ from typing import Any
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from cadence.errors import ConfigError
+from cadence.errors import CadenceError, ConfigError
 from cadence.store import APP_NAME, default_store_path
 
 ENV_CONFIG = "CADENCE_CONFIG"
@@ -43,7 +43,10 @@ class AnalysisSettings(_Section):
     def _window(cls, value: str) -> str:
         from cadence.analysis import parse_window
 
-        parse_window(value)
+        try:
+            parse_window(value)
+        except CadenceError as exc:  # pydantic reports ValueErrors against the key
+            raise ValueError(str(exc)) from None
         return value
 
 
@@ -66,7 +69,7 @@ def load_config(path: str | Path | None = None, *, required: bool = False) -> Se
     if not file.exists():
         if required or path is not None:
             raise ConfigError(
-                f"{file}: config file not found; create it with `cadence init` "
+                f"{file}: config file not found; copy config.example.toml there "
                 "or pass --config PATH"
             )
         return Settings()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, cast
 
 import pandas as pd
 
@@ -71,7 +71,7 @@ class Schema:
         return {c.name: _DTYPES[c.kind] for c in self.columns}
 
 
-_DTYPES: dict[Kind, object] = {"str": STRING, "ts": TIMESTAMP, "bool": bool}
+_DTYPES: dict[Kind, Any] = {"str": STRING, "ts": TIMESTAMP, "bool": bool}
 
 EVENTS = Schema(
     name="events",
@@ -153,7 +153,7 @@ def validate(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     >>> validate(pd.DataFrame({"source": ["demo"]}), ATTENDEES)
     Traceback (most recent call last):
     ...
-    cadence.errors.SchemaError: attendees frame: missing column(s) 'calendar', 'event_id', 'email', 'role', 'response', 'is_resource'; expected columns: source, calendar, event_id, email, role, response, is_resource
+    cadence.errors.SchemaError: attendees frame: missing column(s) 'calendar', 'event_id', ...
     """
     if not isinstance(frame, pd.DataFrame):
         raise SchemaError(f"{schema.name} frame: expected a pandas DataFrame, got {type(frame)!r}")
@@ -196,10 +196,12 @@ def _conform(values: pd.Series, col: Column, schema: Schema) -> pd.Series:
         out = _as_utc(values, where, col)
     elif col.kind == "bool":
         if values.isna().any():
-            raise SchemaError(f"{where} has missing values; it must be True or False", column=col.name)
+            raise SchemaError(
+                f"{where} has missing values; it must be True or False", column=col.name
+            )
         if values.dtype != bool:
             uniq = set(pd.unique(values))
-            if not uniq <= {True, False, 0, 1}:
+            if not uniq <= {True, False}:
                 raise SchemaError(
                     f"{where} must hold booleans, got {sorted(map(repr, uniq))[:3]}",
                     column=col.name,
@@ -232,7 +234,7 @@ def _conform(values: pd.Series, col: Column, schema: Schema) -> pd.Series:
 
 def _as_utc(values: pd.Series, where: str, col: Column) -> pd.Series:
     if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return values.dt.tz_convert("UTC").astype(TIMESTAMP)
+        return cast(pd.Series, values.dt.tz_convert("UTC").astype(TIMESTAMP))
     if pd.api.types.is_datetime64_dtype(values.dtype):
         raise SchemaError(
             f"{where} holds naive timestamps; make them timezone-aware UTC "

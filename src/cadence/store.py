@@ -63,7 +63,8 @@ MIGRATIONS: tuple[str, ...] = (
         id INTEGER PRIMARY KEY,
         run_id INTEGER, seen_at INTEGER NOT NULL,
         source TEXT NOT NULL, calendar TEXT NOT NULL, event_id TEXT NOT NULL,
-        kind TEXT NOT NULL CHECK (kind IN ('moved', 'cancelled', 'vanished', 'restored', 'response')),
+        kind TEXT NOT NULL
+            CHECK (kind IN ('moved', 'cancelled', 'vanished', 'restored', 'response')),
         email TEXT, old_start INTEGER, new_start INTEGER, old_value TEXT, new_value TEXT
     );
     CREATE INDEX changes_event ON changes (source, calendar, event_id);
@@ -273,9 +274,7 @@ class Store:
             db.execute("DROP TABLE temp.in_attendees")
         return result
 
-    def _check_pull_scope(
-        self, pull: Pull, events: pd.DataFrame, attendees: pd.DataFrame
-    ) -> None:
+    def _check_pull_scope(self, pull: Pull, events: pd.DataFrame, attendees: pd.DataFrame) -> None:
         calendars = set(pull.calendars)
         for name, frame in (("events", events), ("attendees", attendees)):
             wrong_source = frame["source"] != pull.source
@@ -529,9 +528,7 @@ class Store:
         if row is None:
             return None
         cursor, ws, we, ok, attempt, err = row
-        return SyncState(
-            source, calendar, cursor, _ts(ws), _ts(we), _ts(ok), _ts(attempt), err
-        )
+        return SyncState(source, calendar, cursor, _ts(ws), _ts(we), _ts(ok), _ts(attempt), err)
 
     def sync_states(self) -> pd.DataFrame:
         """Every (source, calendar) cursor with its last success and last error."""
@@ -594,9 +591,7 @@ def _load_temp(db: sqlite3.Connection, name: str, schema: Schema, frame: pd.Data
     """Copy a validated frame into a fresh temp table with the store's encodings."""
     cols = ", ".join(repr_col(c) for c in schema.names)
     db.execute(f"CREATE TEMP TABLE {name} AS SELECT {cols} FROM main.{schema.name} WHERE 0")
-    db.execute(
-        f"CREATE UNIQUE INDEX temp.{name}_key ON {name} ({', '.join(schema.key)})"
-    )
+    db.execute(f"CREATE UNIQUE INDEX temp.{name}_key ON {name} ({', '.join(schema.key)})")
     placeholders = ", ".join("?" * len(schema.names))
     db.executemany(f"INSERT INTO {name} VALUES ({placeholders})", _rows(frame, schema))
 
@@ -607,7 +602,7 @@ def _rows(frame: pd.DataFrame, schema: Schema) -> Iterator[tuple[Any, ...]]:
     for col in schema.columns:
         s = frame[col.name]
         if col.kind == "ts":
-            ints = s.array.asi8 if len(s) else []  # type: ignore[attr-defined]
+            ints = s.array.asi8 if len(s) else []
             mask = s.isna().to_numpy()
             columns.append([None if m else int(v) for v, m in zip(ints, mask, strict=True)])
         elif col.kind == "bool":
@@ -617,9 +612,7 @@ def _rows(frame: pd.DataFrame, schema: Schema) -> Iterator[tuple[Any, ...]]:
     return iter(zip(*columns, strict=True))
 
 
-def _decode(
-    df: pd.DataFrame, schema: Schema, extra_ts: Sequence[str] = ()
-) -> pd.DataFrame:
+def _decode(df: pd.DataFrame, schema: Schema, extra_ts: Sequence[str] = ()) -> pd.DataFrame:
     for col in schema.columns:
         if col.kind == "ts":
             df[col.name] = _int_to_ts(df[col.name])

@@ -9,7 +9,7 @@ targets, gaps, drift and health come with the full engine.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import pandas as pd
 
@@ -48,7 +48,7 @@ def parse_window(window: str | pd.Timedelta) -> pd.Timedelta:
         delta = window
     else:
         text = str(window).strip().lower()
-        units = {"w": "W", "d": "D"}
+        units: dict[str, Literal["W", "D"]] = {"w": "W", "d": "D"}
         if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
             raise CadenceError(
                 f"window must look like '13w' (weeks) or '90d' (days), got {window!r}"

@@ -20,16 +20,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cadence.analysis.pairs import INSTANCE as PAIR_INSTANCE
 from cadence.analysis.pairs import KEY
 from cadence.model import STRING
 
 OUTCOMES = ("held", "cancelled", "declined", "scheduled")
-INSTANCE = ["person_a", "person_b", "ical_uid", "original_start"]
+INSTANCE = ["person_a", "person_b", *PAIR_INSTANCE]
 
 
-def classify(
-    copies: pd.DataFrame, attendees: pd.DataFrame, as_of: pd.Timestamp
-) -> pd.DataFrame:
+def classify(copies: pd.DataFrame, attendees: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     """Merge the calendar copies of each 1:1 occurrence and classify it.
 
     ``copies`` is the output of :func:`cadence.analysis.pairs.one_on_ones`.
@@ -39,9 +38,7 @@ def classify(
     c["is_cancelled"] = c["status"] == "cancelled"
     c["org_cancelled"] = c["is_org_copy"] & c["is_cancelled"]
     # prefer the organizer's copy, then the most recently updated one
-    c = c.sort_values(
-        [*INSTANCE, "is_org_copy", "updated"], ascending=[True] * 4 + [False, False]
-    )
+    c = c.sort_values([*INSTANCE, "is_org_copy", "updated"], ascending=[True] * 4 + [False, False])
     grouped = c.groupby(INSTANCE, sort=False, observed=True)
     first = grouped.head(1).set_index(INSTANCE)
     flags = grouped.agg(
@@ -102,7 +99,10 @@ def _decliners(copies: pd.DataFrame, attendees: pd.DataFrame) -> pd.DataFrame:
     removed = base[base["is_cancelled"] & (base["calendar"] != base["organizer"])]
     removed = removed.assign(email=removed["calendar"], own=True, said_no=True)
     allrows = pd.concat(
-        [resp[[*INSTANCE, "email", "own", "said_no"]], removed[[*INSTANCE, "email", "own", "said_no"]]],
+        [
+            resp[[*INSTANCE, "email", "own", "said_no"]],
+            removed[[*INSTANCE, "email", "own", "said_no"]],
+        ],
         ignore_index=True,
     )
     allrows["own_no"] = allrows["own"] & allrows["said_no"]
@@ -110,7 +110,9 @@ def _decliners(copies: pd.DataFrame, attendees: pd.DataFrame) -> pd.DataFrame:
     per_person = allrows.groupby([*INSTANCE, "email"], sort=False, observed=True).agg(
         has_own=("own", "any"), own_no=("own_no", "any"), other_no=("other_no", "any")
     )
-    per_person["declined"] = per_person["own_no"] | (~per_person["has_own"] & per_person["other_no"])
+    per_person["declined"] = per_person["own_no"] | (
+        ~per_person["has_own"] & per_person["other_no"]
+    )
     who = per_person[per_person["declined"]].reset_index()
     who = who.sort_values([*INSTANCE, "email"]).groupby(INSTANCE, sort=False).head(1)
     return who.set_index(INSTANCE)[["email"]].rename(columns={"email": "declined_by"})

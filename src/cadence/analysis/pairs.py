@@ -2,7 +2,8 @@
 
 A **1:1** is a timed (not all-day) event of type ``default`` whose human
 participants (organizer included, resources excluded) are exactly two distinct
-people. With a roster only manager–report pairs count (oriented as
+people, counted over every calendar copy of the occurrence (copies share
+``(ical_uid, original_start)``). With a roster only manager–report pairs count (oriented as
 ``manager``, ``report``) unless peers are allowed; without one every pair of
 people is a pair (``person_a`` < ``person_b``).
 """
@@ -14,6 +15,7 @@ import pandas as pd
 from cadence.model import EVENTS, STRING
 
 KEY = list(EVENTS.key)
+INSTANCE = ["ical_uid", "original_start"]  # ties the calendar copies of one occurrence
 
 
 def participants(events: pd.DataFrame, attendees: pd.DataFrame) -> pd.DataFrame:
@@ -43,12 +45,13 @@ def one_on_ones(
     """
     timed = events[~events["all_day"] & (events["event_type"] == "default")]
     people = participants(timed, attendees)
-    people = people.merge(timed[KEY], on=KEY)  # drop attendees of excluded events
-    grouped = people.groupby(KEY, sort=False, observed=True)["email"]
+    # Judge the occurrence, not one copy: the people on any copy of the same instance count.
+    people = people.merge(timed[[*KEY, *INSTANCE]], on=KEY)
+    grouped = people.groupby(INSTANCE, sort=False, observed=True)["email"]
     two = grouped.agg(["nunique", "min", "max"])
     two = two[two["nunique"] == 2].drop(columns="nunique")
     two = two.rename(columns={"min": "person_a", "max": "person_b"}).reset_index()
-    out = timed.merge(two, on=KEY)
+    out = timed.merge(two, on=INSTANCE)
     if roster is None:
         return out
     manager_of = roster.set_index("email")["manager_email"]

@@ -19,7 +19,12 @@ OUTCOME_COLOURS = {
     "declined": "#E69F00",
     "scheduled": "#56B4E9",
 }
-OUTCOME_SYMBOLS = {"held": "circle", "cancelled": "x", "declined": "triangle-down", "scheduled": "circle-open"}
+OUTCOME_SYMBOLS = {
+    "held": "circle",
+    "cancelled": "x",
+    "declined": "triangle-down",
+    "scheduled": "circle-open",
+}
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 
 
@@ -71,7 +76,9 @@ def outcomes_by_pair(analysis: Analysis, limit: int = 40) -> go.Figure:
 def weekly_outcomes_data(analysis: Analysis) -> pd.DataFrame:
     """Occurrences per ISO week (Monday start) and outcome, across all pairs."""
     occ = analysis.occurrences
-    week = occ["start"].dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("W-SUN").dt.start_time
+    week = (
+        occ["start"].dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("W-SUN").dt.start_time
+    )
     counts = (
         occ.assign(week=week)
         .groupby(["week", "outcome"], observed=False)

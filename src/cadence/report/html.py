@@ -77,7 +77,16 @@ def render(
         window=analysis.window,
         totals=totals,
         pairs=pairs[
-            ["pair", "held", "cancelled", "declined", "moved", "scheduled", "held_pct", "last_held_text"]
+            [
+                "pair",
+                "held",
+                "cancelled",
+                "declined",
+                "moved",
+                "scheduled",
+                "held_pct",
+                "last_held_text",
+            ]
         ].to_dict("records"),
         charts=charts,
         sources=sources or [],

@@ -1,0 +1,38 @@
+"""The docs tell the truth: README commands are the ones that exist and that CI runs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_readme_quick_start_is_make_demo_and_make_test() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    first_block = re.search(r"```(?:sh|bash|console)?\n(.*?)```", readme, re.S)
+    assert first_block, "README should open with a code block"
+    assert [line.strip() for line in first_block.group(1).splitlines() if line.strip()] == [
+        "make demo",
+        "make test",
+    ]
+
+
+def test_makefile_has_the_targets_the_readme_names() -> None:
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    for target in ("demo", "test", "lint", "bench"):
+        assert re.search(rf"^{target}:", makefile, re.M), target
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    commands = [
+        line.strip()
+        for line in ci.splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
+    assert commands[-1] == "make test"
+
+
+def test_changelog_exists_with_an_unreleased_section() -> None:
+    assert "## [Unreleased]" in (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
