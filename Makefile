@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench install clean chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,7 +18,16 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/cadence demo --out reports/demo.html
 
-test: $(STAMP)
+# The browser test opens the report in Debian's Chromium; install it when we can.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	  else \
+	    echo "make test needs Chromium for the report test: sudo apt-get install chromium" >&2; exit 1; \
+	  fi; }
+
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
