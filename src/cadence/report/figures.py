@@ -59,18 +59,14 @@ def outcomes_by_pair(analysis: Analysis, limit: int = 40) -> go.Figure:
                 hovertemplate="%{y}<br>" + outcome + ": %{x}<extra></extra>",
             )
         )
-    fig.update_layout(
+    return _styled(
+        fig,
         barmode="stack",
         title=f"1:1 outcomes per pair (weakest {len(data)} first)",
         yaxis={"autorange": "reversed", "title": None},
         xaxis={"title": "occurrences in the window"},
         height=max(320, 22 * len(data) + 140),
-        legend={"orientation": "h", "y": -0.12},
-        margin={"l": 10, "r": 10, "t": 50, "b": 40},
-        font={"family": FONT},
-        template="plotly_white",
     )
-    return fig
 
 
 def weekly_outcomes_data(analysis: Analysis) -> pd.DataFrame:
@@ -107,14 +103,22 @@ def weekly_outcomes(analysis: Analysis) -> go.Figure:
             )
         )
     fig.add_vline(x=analysis.as_of.tz_localize(None), line={"dash": "dot", "color": "#555"})
-    fig.update_layout(
+    return _styled(
+        fig,
         title="1:1s per week",
         xaxis={"title": None},
         yaxis={"title": "occurrences", "rangemode": "tozero"},
         height=360,
-        legend={"orientation": "h", "y": -0.15},
+    )
+
+
+def _styled(fig: go.Figure, **layout: object) -> go.Figure:
+    """The house style every report figure shares, plus the figure's own layout."""
+    fig.update_layout(
+        legend={"orientation": "h", "yanchor": "top", "y": -0.12},
         margin={"l": 10, "r": 10, "t": 50, "b": 40},
         font={"family": FONT},
         template="plotly_white",
     )
+    fig.update_layout(**layout)
     return fig
