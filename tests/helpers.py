@@ -72,10 +72,20 @@ def one_on_one_copies(
     a_sees_b: str = "accepted",
     b_sees_b: str = "accepted",
     minutes: int = 30,
+    series: str | None = None,
+    rrule: str | None = None,
+    updated: str | pd.Timestamp = "2026-01-01",
+    tz: str = "Europe/Berlin",
 ) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
-    """Both calendar copies of one 1:1 organized by ``a`` with ``b``."""
-    s = ts(start)
-    o = ts(original) if original else s
+    """Both calendar copies of one 1:1 organized by ``a`` with ``b``.
+
+    ``start``/``original`` are UTC unless they carry an offset; ``series`` and
+    ``rrule`` make it an occurrence of a recurring series.
+    """
+    s = pd.Timestamp(start)
+    s = s.tz_localize("UTC") if s.tzinfo is None else s.tz_convert("UTC")
+    o = pd.Timestamp(original) if original else s
+    o = o.tz_localize("UTC") if o.tzinfo is None else o.tz_convert("UTC")
     evs, ats = [], []
     for cal, status, b_resp in ((a, a_status, a_sees_b), (b, b_status, b_sees_b)):
         evs.append(
@@ -88,10 +98,65 @@ def one_on_one_copies(
                 end=s + pd.Timedelta(minutes=minutes),
                 organizer=a,
                 status=status,
+                series_id=series,
+                recurrence=rrule,
+                updated=pd.Timestamp(updated).tz_localize("UTC")
+                if pd.Timestamp(updated).tzinfo is None
+                else pd.Timestamp(updated),
+                timezone=tz,
             )
         )
         ats.append(attendee(calendar=cal, event_id=event_id, email=a, role="organizer"))
         ats.append(
             attendee(calendar=cal, event_id=event_id, email=b, role="required", response=b_resp)
         )
+    return evs, ats
+
+
+def weekly_series(
+    a: str,
+    b: str,
+    first: str,
+    count: int,
+    *,
+    every_days: int = 7,
+    uid: str = "weekly",
+    rrule: str = "FREQ=WEEKLY;BYDAY=MO",
+    tz: str = "UTC",
+    local_time: str | None = None,
+    skip: tuple[int, ...] = (),
+    **override: object,
+) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """``count`` occurrences of a recurring 1:1, ``every_days`` apart, both copies each.
+
+    With ``local_time`` (e.g. "10:00") the slots keep that wall-clock time in ``tz``
+    across DST changes. Slots listed in ``skip`` are left out entirely.
+    """
+    evs: list[dict[str, object]] = []
+    ats: list[dict[str, object]] = []
+    day0 = pd.Timestamp(first)
+    for k in range(count):
+        if k in skip:
+            continue
+        if local_time:
+            when = (
+                pd.Timestamp(f"{(day0 + pd.Timedelta(days=k * every_days)).date()} {local_time}")
+                .tz_localize(tz)
+                .tz_convert("UTC")
+            )
+        else:
+            when = (day0 + pd.Timedelta(days=k * every_days)).tz_localize("UTC")
+        e, a_ = one_on_one_copies(
+            a,
+            b,
+            event_id=f"{uid}_{k}",
+            uid=f"{uid}@x",
+            start=str(when),
+            series=uid,
+            rrule=rrule,
+            tz=tz,
+            **override,
+        )
+        evs += e
+        ats += a_
     return evs, ats

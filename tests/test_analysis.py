@@ -1,121 +1,400 @@
-"""First analysis: 1:1 detection by the DESIGN.md rule, copies merged, outcomes and counts."""
+"""The analysis engine on small hand-built frames: one test (or more) per rule of DESIGN.md."""
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from cadence.analysis import analyze, parse_window
+from cadence.analysis import AnalysisSettings, analyze, parse_window
 from cadence.errors import CadenceError
+from cadence.store import Pull, Store
 
-from .helpers import attendee, event, frames, one_on_one_copies, ts
+from .helpers import attendee, event, frames, one_on_one_copies, ts, weekly_series
 
 AS_OF = ts("2026-06-15")
+ANN, BOB, CAT = "ann@example.com", "bob@example.com", "cat@example.com"
 ROSTER = pd.DataFrame(
-    {
-        "email": ["ann@example.com", "bob@example.com", "cat@example.com"],
-        "manager_email": [None, "ann@example.com", "ann@example.com"],
-    }
+    {"email": [ANN, BOB, CAT], "manager_email": [None, ANN, ANN], "department": ["Eng"] * 3}
 )
 
 
 def run(evs, ats, roster=None, **kw):
-    return analyze(frames(evs, ats), roster, as_of=AS_OF, **kw)
+    return analyze(frames(evs, ats), roster, as_of=kw.pop("as_of", AS_OF), **kw)
+
+
+def occ_of(result, uid: str) -> pd.Series:
+    rows = result.occurrences[result.occurrences["ical_uid"] == uid]
+    assert len(rows) == 1, rows
+    return rows.iloc[0]
+
+
+# -- 1:1 detection -------------------------------------------------------------------------------
 
 
 def test_two_copies_are_one_held_occurrence() -> None:
     evs, ats = one_on_one_copies()
     result = run(evs, ats)
-    occ = result.occurrences
-    assert len(occ) == 1
-    row = occ.iloc[0]
+    assert len(result.occurrences) == 1
+    row = result.occurrences.iloc[0]
     assert (row["person_a"], row["person_b"], row["outcome"], row["copies"]) == (
-        "ann@example.com",
-        "bob@example.com",
+        ANN,
+        BOB,
         "held",
         2,
     )
-    assert result.pairs[["held", "cancelled", "total"]].iloc[0].tolist() == [1, 0, 1]
+    assert row["pair"] == f"{ANN} ↔ {BOB}"
+    pair = result.pairs.iloc[0]
+    assert (pair["held"], pair["cancelled"], pair["past"]) == (1, 0, 1)
 
 
 def test_a_room_does_not_stop_a_one_on_one_but_a_third_person_does() -> None:
     evs, ats = one_on_one_copies()
     ats.append(attendee(email="room@resource.example.com", role="required", is_resource=True))
     e3, a3 = one_on_one_copies(event_id="e3", uid="uid-3")
-    a3.append(attendee(event_id="e3", email="cat@example.com", role="required"))
+    a3.append(attendee(event_id="e3", email=CAT, role="required"))  # only in Ann's copy
     occ = run(evs + e3, ats + a3).occurrences
     assert occ["ical_uid"].tolist() == ["uid-1"]
 
 
 @pytest.mark.parametrize(
-    "change",
-    [{"all_day": True}, {"event_type": "out_of_office"}, {"event_type": "focus_time"}],
+    "change", [{"all_day": True}, {"event_type": "out_of_office"}, {"event_type": "focus_time"}]
 )
 def test_all_day_and_non_default_events_are_not_one_on_ones(change) -> None:
     evs, ats = one_on_one_copies()
-    evs = [{**e, **change} for e in evs]
-    assert run(evs, ats).occurrences.empty
+    assert run([{**e, **change} for e in evs], ats).occurrences.empty
 
 
 def test_organizer_alone_is_not_a_one_on_one() -> None:
-    evs = [event()]
-    ats = [attendee()]
-    assert run(evs, ats).occurrences.empty
+    assert run([event()], [attendee()]).occurrences.empty
+
+
+def test_roster_orients_pairs_keeps_reports_and_lists_silent_pairs() -> None:
+    mgr, mgr_ats = one_on_one_copies(BOB, ANN)  # the report organizes
+    peer, peer_ats = one_on_one_copies(BOB, CAT, event_id="p", uid="uid-p")
+    result = run(mgr + peer, mgr_ats + peer_ats, ROSTER)
+    pairs = result.pairs.set_index("report")
+    assert set(result.occurrences["pair"]) == {f"{ANN} → {BOB}"}
+    assert pairs.loc[BOB, "manager"] == ANN and pairs.loc[BOB, "held"] == 1
+    assert pairs.loc[BOB, "department"] == "Eng"
+    # Ann and Cat never met, though their calendars were read: the most lapsed pair of all
+    assert pairs.loc[CAT, "status"] == "lapsed" and pairs.loc[CAT, "held"] == 0
+    assert pairs.loc[CAT, "reasons"][0].startswith("lapsed: no 1:1 for 91 days")
+    with_peers = run(mgr + peer, mgr_ats + peer_ats, ROSTER, include_peers=True)
+    assert set(with_peers.occurrences["relation"]) == {"report", "peer"}
+    assert len(run(mgr + peer, mgr_ats + peer_ats).pairs) == 2  # no roster: every pair
+
+
+def test_skip_levels_only_when_asked() -> None:
+    roster = pd.DataFrame({"email": [ANN, BOB, CAT], "manager_email": [None, ANN, BOB]})
+    evs, ats = one_on_one_copies(ANN, CAT)
+    assert run(evs, ats, roster).occurrences.empty
+    settings = AnalysisSettings(include_skip_levels=True)
+    occ = run(evs, ats, roster, settings=settings).occurrences
+    assert occ[["manager", "report", "relation"]].to_numpy().tolist() == [[ANN, CAT, "skip_level"]]
+
+
+def test_roster_aliases_merge_two_addresses_of_one_person() -> None:
+    roster = ROSTER.assign(aliases=[None, "robert@example.com", None])
+    evs, ats = one_on_one_copies(ANN, "robert@example.com")
+    result = run(evs, ats, roster)
+    assert result.occurrences[["manager", "report"]].to_numpy().tolist() == [[ANN, BOB]]
+
+
+# -- copies and outcomes ------------------------------------------------------------------------
 
 
 def test_cancellation_by_the_organizer_wins() -> None:
     evs, ats = one_on_one_copies(a_status="cancelled")
-    assert run(evs, ats).occurrences["outcome"].tolist() == ["cancelled"]
+    row = run(evs, ats).occurrences.iloc[0]
+    assert row["outcome"] == "cancelled" and row["cancelled_by"] == ANN
 
 
 def test_attendee_removing_their_copy_is_a_decline_not_a_cancellation() -> None:
     evs, ats = one_on_one_copies(b_status="cancelled")
-    occ = run(evs, ats).occurrences
-    assert occ["outcome"].tolist() == ["declined"]
-    assert occ["declined_by"].tolist() == ["bob@example.com"]
+    row = run(evs, ats).occurrences.iloc[0]
+    assert (row["outcome"], row["declined_by"]) == ("declined", BOB)
+    assert pd.isna(row["cancelled_by"])
 
 
 def test_each_persons_own_copy_is_trusted_for_their_response() -> None:
-    # the organizer's copy still says Bob accepted; Bob's own copy says he declined
     evs, ats = one_on_one_copies(a_sees_b="accepted", b_sees_b="declined")
-    assert run(evs, ats).occurrences["declined_by"].tolist() == ["bob@example.com"]
-    # and the other way round: a stale "declined" in Ann's copy loses to Bob's own "accepted"
+    assert run(evs, ats).occurrences["declined_by"].tolist() == [BOB]
     evs, ats = one_on_one_copies(a_sees_b="declined", b_sees_b="accepted")
     assert run(evs, ats).occurrences["outcome"].tolist() == ["held"]
 
 
 def test_other_copy_counts_when_own_copy_is_missing() -> None:
     evs, ats = one_on_one_copies(a_sees_b="declined")
-    only_ann = [e for e in evs if e["calendar"] == "ann@example.com"]
-    only_ann_ats = [a for a in ats if a["calendar"] == "ann@example.com"]
+    only_ann = [e for e in evs if e["calendar"] == ANN]
+    only_ann_ats = [a for a in ats if a["calendar"] == ANN]
     assert run(only_ann, only_ann_ats).occurrences["outcome"].tolist() == ["declined"]
 
 
-def test_moved_and_future_occurrences() -> None:
-    moved, moved_ats = one_on_one_copies(start="2026-06-02 15:00", original="2026-06-01 09:00")
-    future, future_ats = one_on_one_copies(event_id="f", uid="uid-f", start="2026-06-22 09:00")
-    occ = run(moved + future, moved_ats + future_ats).occurrences.set_index("ical_uid")
-    assert occ.loc["uid-1", "moved"] and occ.loc["uid-1", "moved_by"] == pd.Timedelta(hours=30)
-    assert occ.loc["uid-1", "outcome"] == "held"
-    assert occ.loc["uid-f", "outcome"] == "scheduled" and not occ.loc["uid-f", "moved"]
-
-
-def test_roster_orients_pairs_and_drops_peers() -> None:
-    mgr, mgr_ats = one_on_one_copies("bob@example.com", "ann@example.com")  # report organizes
-    peer, peer_ats = one_on_one_copies(
-        "bob@example.com", "cat@example.com", event_id="p", uid="uid-p"
+def test_moved_direction_and_future_occurrences() -> None:
+    later, later_ats = one_on_one_copies(start="2026-06-02 15:00", original="2026-06-01 09:00")
+    earlier, earlier_ats = one_on_one_copies(
+        event_id="e", uid="uid-e", start="2026-06-05 08:00", original="2026-06-05 10:00"
     )
-    result = run(mgr + peer, mgr_ats + peer_ats, ROSTER)
-    assert result.pairs[["manager", "report"]].to_numpy().tolist() == [
-        ["ann@example.com", "bob@example.com"]
+    future, future_ats = one_on_one_copies(event_id="f", uid="uid-f", start="2026-06-22 09:00")
+    result = run(later + earlier + future, later_ats + earlier_ats + future_ats)
+    row = occ_of(result, "uid-1")
+    assert row["moved"] and row["moved_by"] == pd.Timedelta(hours=30)
+    assert row["move_direction"] == "later" and row["outcome"] == "held"
+    assert occ_of(result, "uid-e")["move_direction"] == "earlier"
+    fut = occ_of(result, "uid-f")
+    assert fut["outcome"] == "scheduled" and not fut["moved"] and pd.isna(fut["move_direction"])
+
+
+@pytest.mark.parametrize(
+    ("updated", "late"), [("2026-06-01 06:00", True), ("2026-05-29 09:00", False)]
+)
+def test_late_cancellation_by_when_it_was_cancelled(updated: str, late: bool) -> None:
+    evs, ats = one_on_one_copies(a_status="cancelled", b_status="cancelled", updated=updated)
+    row = run(evs, ats).occurrences.iloc[0]
+    assert row["outcome"] == "cancelled" and row["late_cancel"] is late
+    assert row["cancelled_at"] == ts(updated)
+
+
+def test_vanished_before_its_start_is_a_cancellation_dated_by_the_store(tmp_path: Path) -> None:
+    """Cancellations seen only through the store's history count as cancelled."""
+    evs, ats = one_on_one_copies(start="2026-06-10 09:00", updated="2026-05-01")
+    window = (ts("2026-05-01"), ts("2026-07-01"))
+    with Store(tmp_path / "c.sqlite") as store:
+        e, a = frames(evs, ats)
+        store.write_pull(Pull("demo", [ANN, BOB], e, a, seen_at=ts("2026-06-01"), window=window))
+        e0, a0 = frames([], [])
+        store.write_pull(
+            Pull("demo", [ANN, BOB], e0, a0, seen_at=ts("2026-06-09 20:00"), window=window)
+        )
+        result = analyze(store, as_of=AS_OF)
+    row = result.occurrences.iloc[0]
+    assert row["outcome"] == "cancelled"
+    assert row["cancelled_at"] == ts("2026-06-09 20:00")  # when it was seen to vanish
+    assert row["late_cancel"]  # 13 hours before its start
+
+
+def test_shortened_against_the_series_usual_length() -> None:
+    evs, ats = weekly_series(ANN, BOB, "2026-05-04 09:00", 6)
+    short_evs, short_ats = weekly_series(ANN, BOB, "2026-06-15 09:00", 1, uid="weekly", minutes=15)
+    short_evs = [{**e, "event_id": "weekly_6"} for e in short_evs]
+    short_ats = [{**a, "event_id": "weekly_6"} for a in short_ats]
+    occ = run(evs + short_evs, ats + short_ats, as_of=ts("2026-06-20")).occurrences
+    assert occ["shortened"].tolist() == [False] * 6 + [True]
+
+
+# -- ad-hoc 1:1s and replacements -------------------------------------------------------------
+
+
+def test_ad_hoc_one_on_one_counts_as_held_and_replaces_a_missed_slot() -> None:
+    evs, ats = weekly_series(ANN, BOB, "2026-05-04 09:00", 6)
+    # slot 3 (25 May) cancelled; an ad-hoc catch-up 2 days later (within half of 7 days)
+    for e in evs:
+        if e["event_id"] == "weekly_3":
+            e["status"] = "cancelled"
+    adhoc, adhoc_ats = one_on_one_copies(event_id="c", uid="catch-up", start="2026-05-27 14:00")
+    result = run(evs + adhoc, ats + adhoc_ats)
+    occ = result.occurrences.set_index("ical_uid", append=True)
+    missed = result.occurrences[result.occurrences["outcome"] == "cancelled"].iloc[0]
+    assert missed["replaced"]
+    assert occ_of(result, "catch-up")["outcome"] == "held" and occ_of(result, "catch-up")["adhoc"]
+    pair = result.pairs.iloc[0]
+    assert (pair["held"], pair["cancelled"], pair["replaced"]) == (6, 1, 1)
+    assert len(occ) == 7
+
+
+def test_a_catch_up_too_late_does_not_replace() -> None:
+    evs, ats = weekly_series(ANN, BOB, "2026-05-04 09:00", 6)
+    evs = [{**e, "status": "cancelled"} if e["event_id"] == "weekly_3" else e for e in evs]
+    adhoc, adhoc_ats = one_on_one_copies(event_id="c", uid="catch-up", start="2026-05-29 14:00")
+    result = run(evs + adhoc, ats + adhoc_ats)
+    assert not result.occurrences["replaced"].any()
+
+
+# -- targets and cadence ------------------------------------------------------------------------
+
+
+def test_target_follows_the_series_in_force() -> None:
+    """Weekly until mid-April, then every two weeks: adherence uses the target in force."""
+    weekly, weekly_ats = weekly_series(ANN, BOB, "2026-03-02 10:00", 7, uid="w")
+    fortnightly, f_ats = weekly_series(
+        ANN,
+        BOB,
+        "2026-04-20 10:00",
+        5,
+        every_days=14,
+        uid="f",
+        rrule="FREQ=WEEKLY;INTERVAL=2;BYDAY=MO",
+    )
+    result = run(weekly + fortnightly, weekly_ats + f_ats, window="16w")
+    pair = result.pairs.iloc[0]
+    assert (pair["target_days"], pair["target_source"]) == (14.0, "rrule")
+    # 7 weekly slots from 2 Mar, then one a fortnight from 20 Apr 10:00 to 15 Jun; all held
+    fortnights = (AS_OF - ts("2026-04-20 10:00")) / pd.Timedelta(days=14)
+    assert pair["expected"] == pytest.approx(7 + fortnights, abs=0.01)
+    assert pair["held"] == 11
+    assert pair["adherence"] == pytest.approx(11 / (7 + fortnights), abs=0.01)
+    assert pair["status"] == "healthy"
+    targets = result.occurrences.groupby("series")["target_days"].unique()
+    assert targets["w"].tolist() == [7.0] and targets["f"].tolist() == [14.0]
+
+
+@pytest.mark.parametrize(
+    ("settings", "starts", "target", "source"),
+    [
+        (
+            AnalysisSettings(target_days=10),
+            ["2026-06-01 09:00", "2026-06-05 09:00"],
+            10.0,
+            "config",
+        ),
+        (
+            AnalysisSettings(),
+            ["2026-05-22 09:00", "2026-06-01 09:00", "2026-06-11 09:00"],
+            10.0,
+            "inferred",
+        ),
+        (AnalysisSettings(), ["2026-06-01 09:00"], 14.0, "default"),
+    ],
+)
+def test_target_without_rrule(settings, starts, target, source) -> None:
+    evs, ats = [], []
+    for i, start in enumerate(starts):
+        e, a = one_on_one_copies(event_id=f"e{i}", uid=f"u{i}", start=start)
+        evs += e
+        ats += a
+    pair = run(evs, ats, settings=settings).pairs.iloc[0]
+    assert (pair["target_days"], pair["target_source"]) == (target, source)
+
+
+@pytest.mark.parametrize(
+    ("rule", "days"),
+    [
+        ("FREQ=WEEKLY", 7),
+        ("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU", 14),
+        ("RRULE:FREQ=MONTHLY;BYMONTHDAY=3", 30),
+        ("FREQ=WEEKLY;BYDAY=MO,TH", 3.5),
+        ("FREQ=DAILY;INTERVAL=3", 3),
+    ],
+)
+def test_rrule_targets(rule: str, days: float) -> None:
+    evs, ats = weekly_series(ANN, BOB, "2026-06-01 09:00", 2, rrule=rule)
+    assert run(evs, ats).pairs.iloc[0]["target_days"] == days
+
+
+def test_gaps_drift_and_regularity() -> None:
+    # weekly target, but lately every other week: 6 weekly slots, then skipping odd slots
+    evs, ats = weekly_series(ANN, BOB, "2026-03-16 09:00", 13, skip=(7, 9, 11))
+    pair = run(evs, ats).pairs.iloc[0]
+    assert pair["median_gap_days"] == 7
+    assert pair["longest_gap_days"] == 14
+    assert pair["recent_median_gap_days"] == 14
+    assert pair["drift"] == 2.0
+    assert pair["regularity"] > 0
+    assert any(r.startswith("recently meeting every 14 days, target 7") for r in pair["reasons"])
+
+
+def test_time_zones_and_a_dst_change_inside_the_window() -> None:
+    """10:00 in Berlin every Monday across the 29 March DST change: no drift, no move."""
+    evs, ats = weekly_series(ANN, BOB, "2026-03-09", 12, tz="Europe/Berlin", local_time="10:00")
+    result = run(evs, ats, as_of=ts("2026-06-01"))
+    utc_hours = result.occurrences["start"].dt.hour
+    assert set(utc_hours) == {9, 8}  # 10:00 CET = 09:00 UTC, 10:00 CEST = 08:00 UTC
+    assert not result.occurrences["moved"].any()
+    pair = result.pairs.iloc[0]
+    assert pair["time_of_day_drift_hours"] == 0
+    assert pair["median_gap_days"] == 7  # 7 days ± 1 h across the change
+    assert pair["status"] == "healthy"
+
+
+def test_time_of_day_and_duration_drift() -> None:
+    early, early_ats = weekly_series(ANN, BOB, "2026-03-16 09:00", 6, uid="a", minutes=60)
+    late, late_ats = weekly_series(ANN, BOB, "2026-04-27 15:30", 7, uid="b", minutes=30)
+    pair = run(early + late, early_ats + late_ats).pairs.iloc[0]
+    assert pair["time_of_day_drift_hours"] == 6.5
+    assert pair["duration_drift_minutes"] == -30
+
+
+# -- health -------------------------------------------------------------------------------------
+
+
+def _points(reasons: list[str]) -> float:
+    return sum(float(m) for r in reasons for m in re.findall(r"\(−(\d+)\)", r))
+
+
+def test_every_lost_point_has_a_reason() -> None:
+    evs, ats = weekly_series(ANN, BOB, "2026-03-16 09:00", 16, skip=(8, 10, 11, 12))
+    evs = [
+        {**e, "status": "cancelled", "updated": ts("2026-05-31")}
+        if e["event_id"] == "weekly_11x"
+        else e
+        for e in evs
     ]
-    with_peers = run(mgr + peer, mgr_ats + peer_ats, ROSTER, include_peers=True)
-    assert len(with_peers.occurrences) == 2
-    assert without_roster_pairs(mgr + peer, mgr_ats + peer_ats) == 2
+    pair = run(evs, ats).pairs.iloc[0]
+    assert pair["health_score"] < 100
+    assert _points(pair["reasons"]) == pytest.approx(
+        100 - pair["health_score"], abs=len(pair["reasons"])
+    )
 
 
-def without_roster_pairs(evs, ats) -> int:
-    return len(run(evs, ats).pairs)
+def test_healthy_pair_has_no_reasons() -> None:
+    evs, ats = weekly_series(ANN, BOB, "2026-03-16 09:00", 16)
+    pair = run(evs, ats).pairs.iloc[0]
+    assert (pair["status"], pair["health_score"], pair["reasons"]) == ("healthy", 100.0, [])
+    assert pair["on_the_books"] and pair["next_scheduled"] == ts("2026-06-15 09:00")
+
+
+def test_lapsed_needs_both_a_long_gap_and_nothing_on_the_books() -> None:
+    # weekly series whose last held slot was 4 May: 42 days ≥ 3 × 7
+    past, past_ats = weekly_series(ANN, BOB, "2026-03-16 09:00", 8)
+    lapsed = run(past, past_ats).pairs.iloc[0]
+    assert lapsed["status"] == "lapsed" and lapsed["health_score"] < 50
+    assert (
+        lapsed["reasons"][0]
+        == "lapsed: no 1:1 for 42 days (at least 3× the 7-day target) and nothing scheduled"
+    )
+    # the same history with a 1:1 booked for next week is not lapsed
+    nxt, nxt_ats = one_on_one_copies(event_id="n", uid="next", start="2026-06-19 09:00")
+    booked = run(past + nxt, past_ats + nxt_ats).pairs.iloc[0]
+    assert booked["status"] != "lapsed" and booked["on_the_books"]
+
+
+def test_settings_change_the_bands(tmp_path: Path) -> None:
+    evs, ats = weekly_series(ANN, BOB, "2026-03-16 09:00", 16, skip=(10, 12))
+    default = run(evs, ats).pairs.iloc[0]
+    strict = run(evs, ats, settings=AnalysisSettings(healthy_min=99, watch_min=98)).pairs.iloc[0]
+    assert default["health_score"] == strict["health_score"]
+    assert strict["status"] == "at_risk" and default["status"] != "at_risk"
+
+
+def test_bad_settings_are_refused() -> None:
+    with pytest.raises(ValueError, match="watch_min"):
+        AnalysisSettings(healthy_min=40, watch_min=60)
+    with pytest.raises(ValueError, match="window"):
+        AnalysisSettings(window="soon")
+
+
+# -- frames out ---------------------------------------------------------------------------------
+
+
+def test_weekly_counts_per_iso_week() -> None:
+    evs, ats = weekly_series(ANN, BOB, "2026-05-25 09:00", 4)
+    evs = [{**e, "status": "cancelled"} if e["event_id"] == "weekly_1" else e for e in evs]
+    weekly = run(evs, ats).weekly
+    assert weekly["iso_week"].tolist() == [22, 23, 24, 25]
+    assert weekly[["scheduled", "held", "cancelled", "upcoming"]].sum().tolist() == [4, 2, 1, 1]
+
+
+def test_dtypes_are_ready_for_pandas_users() -> None:
+    evs, ats = weekly_series(ANN, BOB, "2026-05-25 09:00", 4)
+    result = run(evs, ats)
+    occ, pairs = result.occurrences, result.pairs
+    assert isinstance(occ["outcome"].dtype, pd.CategoricalDtype)
+    assert isinstance(pairs["status"].dtype, pd.CategoricalDtype)
+    assert str(occ["start"].dtype) == "datetime64[us, UTC]"
+    assert pairs["held"].dtype == "int64" and str(pairs["adherence"].dtype) == "Float64"
 
 
 def test_window_keeps_recent_and_future_only() -> None:

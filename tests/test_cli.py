@@ -24,7 +24,7 @@ def test_demo_writes_report_and_store_and_prints_a_summary(tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     assert out.exists() and out.stat().st_size > 1_000_000  # plotly.js is inside
     assert f"Report: {out.resolve()}" in result.output.replace("\n", "")
-    assert "25 people" in result.output and "Weakest pairs" in result.output
+    assert "25 people" in result.output and "Needs attention first" in result.output
     with Store(out.with_suffix(".sqlite")) as store:
         assert store.get_meta("kind") == "demo"
         runs = store.runs()

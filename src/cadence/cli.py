@@ -165,9 +165,7 @@ def demo(
                 bar.advance(task)
         events, attendees = db.events(), db.attendees()
         last = db.sync_states()["last_success"].max()
-    analysis = analyze(
-        (events, attendees), org.roster, as_of=org.as_of, window=settings.analysis.window
-    )
+    analysis = analyze((events, attendees), org.roster, as_of=org.as_of, settings=settings.analysis)
     path = write_report(
         analysis,
         out_path,
@@ -199,14 +197,20 @@ def _summary(analysis: Analysis, people: int, report: Path, store_path: Path) ->
         f"cancelled {int((past['outcome'] == 'cancelled').sum())} · "
         f"declined {int((past['outcome'] == 'declined').sum())} · moved {int(past['moved'].sum())}"
     )
-    table = Table(title="Weakest pairs", show_edge=False, header_style="bold")
-    for col in ("manager", "report", "held", "cancelled", "declined", "share held"):
-        table.add_column(col, justify="right" if col not in ("manager", "report") else "left")
-    weakest = pairs.head(5)
-    shares = ["–" if pd.isna(v) else f"{float(v):.0%}" for v in weakest["held_share"]]
-    cells = weakest[["manager", "report", "held", "cancelled", "declined"]].astype(str)
-    for row, share in zip(cells.itertuples(index=False), shares, strict=True):
-        table.add_row(*row, share)
+    counts = pairs["status"].value_counts()
+    states = ("lapsed", "at_risk", "watch", "healthy")
+    out.print("  pairs: " + " · ".join(f"{counts.get(s, 0)} {s.replace('_', ' ')}" for s in states))
+    table = Table(title="Needs attention first", show_edge=False, header_style="bold")
+    for col in ("pair", "status", "score", "main reason"):
+        table.add_column(col, justify="right" if col == "score" else "left", overflow="fold")
+    for row in pairs.head(5).to_dict("records"):
+        reasons: list[str] = list(row["reasons"])
+        table.add_row(
+            str(row["pair"]),
+            str(row["status"]).replace("_", " "),
+            f"{float(row['health_score']):.0f}",
+            reasons[0] if reasons else "on track",
+        )
     out.print(table)
     out.print(f"Store:  {store_path.resolve()}")
     out.print(f"Report: {report}")

@@ -1,7 +1,8 @@
 """Configuration: one TOML file, validated with pydantic, errors that name file, key and fix.
 
-This is the skeleton's subset (``[store]``, ``[analysis]``); the weekly job
-adds sources, report and delivery sections. Every key is documented in
+Sections so far: ``[store]`` and ``[analysis]`` (with ``[analysis.weights]``,
+the engine's own :class:`~cadence.analysis.settings.AnalysisSettings`); the
+weekly job adds sources, report and delivery sections. Every key is documented in
 ``config.example.toml``, and unknown keys are errors, not silently ignored.
 """
 
@@ -13,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from cadence.errors import CadenceError, ConfigError
+from cadence.analysis.settings import AnalysisSettings
+from cadence.errors import ConfigError
 from cadence.store import APP_NAME, default_store_path
 
 ENV_CONFIG = "CADENCE_CONFIG"
@@ -32,22 +34,6 @@ class StoreSettings(_Section):
 
     def resolved(self) -> Path:
         return self.path.expanduser() if self.path else default_store_path()
-
-
-class AnalysisSettings(_Section):
-    window: str = Field(default="13w", description="look-back window, e.g. '13w' or '90d'")
-    include_peers: bool = Field(default=False, description="count 1:1s between non-reports too")
-
-    @field_validator("window")
-    @classmethod
-    def _window(cls, value: str) -> str:
-        from cadence.analysis import parse_window
-
-        try:
-            parse_window(value)
-        except CadenceError as exc:  # pydantic reports ValueErrors against the key
-            raise ValueError(str(exc)) from None
-        return value
 
 
 class Settings(_Section):

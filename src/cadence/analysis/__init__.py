@@ -1,24 +1,63 @@
 """Analysis: from normalized calendar rows to the truth about each pair's 1:1s.
 
-:func:`analyze` is the entry point; it returns an :class:`Analysis` whose
-attributes are DataFrames. This is the walking skeleton's first cut: 1:1
-detection, merged occurrences with their outcome, and per-pair counts. Cadence
-targets, gaps, drift and health come with the full engine.
+:func:`analyze` is the entry point. It finds the 1:1s (:mod:`.pairs`),
+merges the calendar copies and classifies every occurrence (:mod:`.outcomes`),
+measures each pair's rhythm against its target (:mod:`.cadence`) and scores
+its health with reasons (:mod:`.health`). Every step is vectorized pandas.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 
+from cadence.analysis import cadence as rhythm
+from cadence.analysis.health import STATUS_DTYPE, score
 from cadence.analysis.outcomes import OUTCOMES, classify
 from cadence.analysis.pairs import one_on_ones
-from cadence.errors import CadenceError
-from cadence.model import validate_attendees, validate_events
+from cadence.analysis.settings import AnalysisSettings, Weights
+from cadence.analysis.window import parse_window
+from cadence.model import STRING, validate_attendees, validate_events
+from cadence.org import alias_map, relations
 
-__all__ = ["Analysis", "analyze", "parse_window"]
+__all__ = ["Analysis", "AnalysisSettings", "Weights", "analyze", "parse_window"]
+
+DAY = pd.Timedelta(days=1)
+STATUS_ORDER = {"lapsed": 0, "at_risk": 1, "watch": 2, "healthy": 3}
+OCCURRENCE_COLUMNS = [
+    "pair",
+    "manager",
+    "report",
+    "relation",
+    "person_a",
+    "person_b",
+    "series",
+    "ical_uid",
+    "original_start",
+    "start",
+    "end",
+    "duration",
+    "timezone",
+    "outcome",
+    "moved",
+    "moved_by",
+    "move_direction",
+    "late_cancel",
+    "replaced",
+    "shortened",
+    "adhoc",
+    "declined_by",
+    "cancelled_by",
+    "cancelled_at",
+    "target_days",
+    "organizer",
+    "title",
+    "source",
+    "copies",
+]
 
 
 class HasFrames(Protocol):
@@ -28,94 +67,138 @@ class HasFrames(Protocol):
 
 @dataclass
 class Analysis:
-    """The result of :func:`analyze`: every attribute is a DataFrame (plus the parameters)."""
+    """What :func:`analyze` found; every table is a DataFrame.
+
+    Attributes
+    ----------
+    occurrences : one row per 1:1 occurrence in the window (copies merged).
+    pairs : one row per pair with counts, rhythm, health score, status and reasons.
+    weekly : pair × ISO week counts, the base for trend charts.
+    """
 
     occurrences: pd.DataFrame
     pairs: pd.DataFrame
+    weekly: pd.DataFrame
     as_of: pd.Timestamp
     window: tuple[pd.Timestamp, pd.Timestamp]
+    settings: AnalysisSettings
     roster: pd.DataFrame | None = None
-    settings: dict[str, Any] = field(default_factory=dict)
-
-
-def parse_window(window: str | pd.Timedelta) -> pd.Timedelta:
-    """``"13w"``, ``"90d"`` or a Timedelta → a positive Timedelta.
-
-    >>> parse_window("13w")
-    Timedelta('91 days 00:00:00')
-    """
-    if isinstance(window, pd.Timedelta):
-        delta = window
-    else:
-        text = str(window).strip().lower()
-        units: dict[str, Literal["W", "D"]] = {"w": "W", "d": "D"}
-        if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
-            raise CadenceError(
-                f"window must look like '13w' (weeks) or '90d' (days), got {window!r}"
-            )
-        delta = pd.Timedelta(int(text[:-1]), unit=units[text[-1]])
-    if delta <= pd.Timedelta(0):
-        raise CadenceError(f"window must be positive, got {window!r}")
-    return delta
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 def analyze(
-    data: HasFrames | tuple[pd.DataFrame, pd.DataFrame],
+    events: HasFrames | tuple[pd.DataFrame, pd.DataFrame] | Any,
     roster: pd.DataFrame | None = None,
     *,
     as_of: pd.Timestamp | str | None = None,
-    window: str | pd.Timedelta = "13w",
-    include_peers: bool = False,
+    window: str | pd.Timedelta | None = None,
+    settings: AnalysisSettings | None = None,
+    include_peers: bool | None = None,
 ) -> Analysis:
-    """Find the 1:1s in ``data`` and classify every occurrence in the window.
+    """Find the 1:1s, classify every occurrence, measure and score every pair.
 
-    ``data`` is ``(events, attendees)`` or anything with ``.events`` and
-    ``.attendees`` (a demo organisation, loaded frames). Occurrences are kept
-    from ``as_of - window`` on, including those still scheduled after ``as_of``.
+    Parameters
+    ----------
+    events : ``(events, attendees)`` frames, or anything with ``.events`` and
+        ``.attendees`` (a demo organisation), or a :class:`cadence.Store`.
+    roster : a roster frame (:func:`cadence.load_roster`); with it only
+        manager–report pairs count (plus peers / skip-levels if the settings say so).
+    as_of : the moment of truth (default: now); past occurrences are held /
+        cancelled / declined, later ones scheduled.
+    window : how far back to look (default: ``settings.window``, ``"13w"``).
+    settings : thresholds and weights; see :class:`AnalysisSettings`.
 
     Examples
     --------
-    >>> from cadence.sources.demo import generate
-    >>> org = generate(30, seed=3, as_of="2026-06-30")
-    >>> result = analyze(org, org.roster, as_of="2026-06-30")
+    >>> import cadence
+    >>> org = cadence.load_demo(30, seed=3, as_of="2026-06-30")
+    >>> result = cadence.analyze(org, org.roster, as_of="2026-06-30")
     >>> sorted(result.occurrences["outcome"].unique().tolist())
     ['cancelled', 'declined', 'held', 'scheduled']
+    >>> result.pairs["status"].isin(["healthy", "watch", "at_risk", "lapsed"]).all()
+    np.True_
     """
-    events, attendees = data if isinstance(data, tuple) else (data.events, data.attendees)
-    events = validate_events(events)
-    attendees = validate_attendees(attendees)
+    settings = settings or AnalysisSettings()
+    if window is not None:
+        settings = settings.model_copy(update={"window": str(window)})
+        parse_window(window)
+    if include_peers is not None:
+        settings = settings.model_copy(update={"include_peers": include_peers})
     as_of_ts = _as_of(as_of)
-    lo = as_of_ts - parse_window(window)
-    copies = one_on_ones(events, attendees, roster, include_peers=include_peers)
-    occ = classify(copies, attendees, as_of_ts)
-    occ = occ[occ["start"] >= lo].reset_index(drop=True)
+    lo = as_of_ts - parse_window(window if window is not None else settings.window)
+
+    ev, at = _frames(events)
+    if roster is not None:
+        aliases = alias_map(roster)
+        if aliases:
+            ev, at = _apply_aliases(ev, at, aliases)
+    rel = (
+        relations(roster, skip_levels=settings.include_skip_levels) if roster is not None else None
+    )
+
+    copies = one_on_ones(ev, at, rel, include_peers=settings.include_peers)
+    occ = classify(copies, at, as_of_ts, late_cancel_hours=settings.late_cancel_hours)
+    occ = rhythm.add_pair_key(occ)
+    occ["target_days"] = rhythm.occurrence_targets(occ)
+    targets = rhythm.pair_targets(occ, as_of_ts, settings)
+    occ["target_days"] = occ["target_days"].fillna(occ["pair_key"].map(targets["target_days"]))
+    occ["replaced"] = rhythm.mark_replaced(occ, as_of_ts)
+    occ["shortened"] = rhythm.mark_shortened(occ, settings.shortened_ratio)
+    occ["pair"] = _pair_label(occ)
+
+    metrics = _pair_metrics(occ, targets, lo, as_of_ts, settings)
+    if rel is not None:
+        metrics = _add_silent_pairs(metrics, rel, ev, lo, as_of_ts, settings)
+    pairs = _finish_pairs(score(metrics, settings), roster)
+    in_window = occ[occ["start"] >= lo]
+    occurrences = in_window[OCCURRENCE_COLUMNS].sort_values(["pair", "start"], ignore_index=True)
     return Analysis(
-        occurrences=occ,
-        pairs=pair_counts(occ),
+        occurrences=occurrences,
+        pairs=pairs,
+        weekly=_weekly(in_window, as_of_ts),
         as_of=as_of_ts,
         window=(lo, as_of_ts),
+        settings=settings,
         roster=roster,
-        settings={"window": str(window), "include_peers": include_peers},
+        meta={"event_rows": len(ev), "attendee_rows": len(at), "copies": len(copies)},
     )
 
 
-def pair_counts(occurrences: pd.DataFrame) -> pd.DataFrame:
-    """Per pair: how many occurrences were held, cancelled, declined, scheduled, moved."""
-    by = [c for c in ("manager", "report") if c in occurrences.columns] or ["person_a", "person_b"]
-    flags = pd.DataFrame({o: occurrences["outcome"] == o for o in OUTCOMES})
-    flags["moved"] = occurrences["moved"]
-    flags["total"] = True
-    flags["past"] = occurrences["outcome"] != "scheduled"
-    for c in by:
-        flags[c] = occurrences[c]
-    out = flags.groupby(by, observed=True, sort=False).sum().astype("int64")
-    last_held = (
-        occurrences[occurrences["outcome"] == "held"].groupby(by, observed=True)["start"].max()
-    )
-    out = out.join(last_held.rename("last_held"))
-    out["held_share"] = (out["held"] / out["past"].where(out["past"] > 0)).astype("Float64")
-    out = out.reset_index()
-    return out.sort_values(["held_share", *by], na_position="first", ignore_index=True)
+# -- inputs ---------------------------------------------------------------------------------------
+
+
+def _frames(data: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Validated events and attendees (events keep the store's ``vanished_at`` when present)."""
+    from cadence.store import Store
+
+    if isinstance(data, Store):
+        raw_events, raw_attendees = data.events(include_meta=True), data.attendees()
+    elif isinstance(data, tuple):
+        raw_events, raw_attendees = data
+    else:
+        raw_events, raw_attendees = data.events, data.attendees
+    events = validate_events(raw_events)
+    if "vanished_at" in raw_events.columns:
+        events["vanished_at"] = pd.to_datetime(
+            raw_events["vanished_at"].to_numpy(), utc=True
+        ).astype("datetime64[us, UTC]")
+    return events, validate_attendees(raw_attendees)
+
+
+def _apply_aliases(
+    events: pd.DataFrame, attendees: pd.DataFrame, aliases: dict[str, str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    events = events.copy()
+    attendees = attendees.copy()
+    for frame, col in (
+        (events, "organizer"),
+        (events, "calendar"),
+        (attendees, "calendar"),
+        (attendees, "email"),
+    ):
+        frame[col] = frame[col].replace(aliases).astype(STRING)
+    attendees = attendees.drop_duplicates(["source", "calendar", "event_id", "email"])
+    return events, attendees
 
 
 def _as_of(value: pd.Timestamp | str | None) -> pd.Timestamp:
@@ -123,3 +206,205 @@ def _as_of(value: pd.Timestamp | str | None) -> pd.Timestamp:
         return pd.Timestamp.now(tz="UTC")
     ts = pd.Timestamp(value)
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _pair_label(frame: pd.DataFrame) -> pd.Series:
+    oriented = frame["manager"].notna()
+    directed = frame["manager"].fillna("") + " → " + frame["report"].fillna("")
+    mutual = frame["person_a"] + " ↔ " + frame["person_b"]
+    return directed.where(oriented, mutual).astype(STRING)
+
+
+# -- per pair -------------------------------------------------------------------------------------
+
+
+def _pair_metrics(
+    occ: pd.DataFrame,
+    targets: pd.DataFrame,
+    lo: pd.Timestamp,
+    as_of: pd.Timestamp,
+    settings: AnalysisSettings,
+) -> pd.DataFrame:
+    keys = targets.index
+    ident = occ.drop_duplicates("pair_key").set_index("pair_key")[
+        ["pair", "manager", "report", "relation", "person_a", "person_b"]
+    ]
+    window = occ[occ["start"] >= lo]
+    past = window[window["start"] < as_of]
+    flags = pd.DataFrame(
+        {
+            "pair_key": past["pair_key"],
+            **{o: past["outcome"] == o for o in OUTCOMES if o != "scheduled"},
+            "moved": past["moved"],
+            "late_cancelled": past["late_cancel"],
+            "replaced": past["replaced"],
+            "shortened": past["shortened"],
+            "past": True,
+        }
+    )
+    counts = flags.groupby("pair_key").sum().reindex(keys, fill_value=0).astype("int64")
+    future = occ[(occ["start"] >= as_of) & (occ["outcome"] == "scheduled")]
+    upcoming = future.groupby("pair_key").size().reindex(keys, fill_value=0).rename("upcoming")
+    next_scheduled = future.groupby("pair_key")["start"].min().reindex(keys)
+
+    first_seen = occ.groupby("pair_key")["start"].min().reindex(keys)
+    span_start = first_seen.where(first_seen > lo, lo)
+    expected = rhythm.expected_meetings(occ, span_start, as_of, targets["target_days"])
+    gaps = rhythm.gap_metrics(occ, lo, as_of, targets["target_days"], settings).reindex(keys)
+
+    recent = (
+        past[~(past["replaced"])]
+        .sort_values("start")
+        .groupby("pair_key")
+        .tail(settings.recent_slots)
+    )
+    recent_slots = recent.groupby("pair_key").size().reindex(keys, fill_value=0)
+    recent_missed = (
+        recent["outcome"].isin(["cancelled", "declined"]).groupby(recent["pair_key"]).sum()
+    ).reindex(keys, fill_value=0)
+
+    since = rhythm.days(as_of - gaps["last_held"])
+    target = targets["target_days"]
+    live = past[past["outcome"] != "cancelled"]
+    mid = lo + (as_of - lo) / 2
+    early, late = live[live["start"] < mid], live[live["start"] >= mid]
+    hours = rhythm.local_hour(live["start"], live["timezone"])
+    tod = (
+        hours[late.index].groupby(late["pair_key"]).median()
+        - hours[early.index].groupby(early["pair_key"]).median()
+    )
+    minutes = rhythm.days(live["duration"]) * 1440
+    dur = (
+        minutes[late.index].groupby(late["pair_key"]).median()
+        - minutes[early.index].groupby(early["pair_key"]).median()
+    )
+
+    out = ident.reindex(keys).join(targets).join(counts)
+    out["upcoming"] = upcoming
+    out["expected"] = expected.round(2)
+    out["adherence"] = (out["held"] / expected.where(expected >= 1)).astype("Float64")
+    out = out.join(gaps)
+    out["longest_gap_days"] = np.fmax(out["longest_gap_days"], since)
+    out["drift"] = out["recent_median_gap_days"] / target
+    out["time_of_day_drift_hours"] = tod.reindex(keys)
+    out["duration_drift_minutes"] = dur.reindex(keys)
+    out["days_since_last_held"] = since
+    out["days_observed"] = rhythm.days(as_of - span_start).clip(lower=0)
+    out["next_scheduled"] = next_scheduled
+    out["on_the_books"] = (
+        next_scheduled <= as_of + target * settings.on_the_books_factor * DAY
+    ).fillna(False)
+    out["recent_slots"] = recent_slots
+    out["recent_missed"] = recent_missed
+    return out.reset_index()
+
+
+def _add_silent_pairs(
+    metrics: pd.DataFrame,
+    rel: pd.DataFrame,
+    events: pd.DataFrame,
+    lo: pd.Timestamp,
+    as_of: pd.Timestamp,
+    settings: AnalysisSettings,
+) -> pd.DataFrame:
+    """Roster pairs with no 1:1 at all, when at least one of the two calendars was read."""
+    seen = set(events["calendar"].unique())
+    have = set(zip(metrics["manager"], metrics["report"], strict=True))
+    cand = rel[(rel["manager"].isin(seen) | rel["report"].isin(seen))]
+    cand = cand[[(m, r) not in have for m, r in zip(cand["manager"], cand["report"], strict=True)]]
+    if cand.empty:
+        return metrics
+    a = np.minimum(cand["manager"].to_numpy(dtype=object), cand["report"].to_numpy(dtype=object))
+    b = np.maximum(cand["manager"].to_numpy(dtype=object), cand["report"].to_numpy(dtype=object))
+    target = settings.target_days or settings.fallback_target_days
+    days = (as_of - lo) / DAY
+    silent = pd.DataFrame(
+        {
+            "pair_key": -1 - np.arange(len(cand)),
+            "pair": (cand["manager"] + " → " + cand["report"]).to_numpy(),
+            "manager": cand["manager"].to_numpy(),
+            "report": cand["report"].to_numpy(),
+            "relation": cand["relation"].to_numpy(),
+            "person_a": a,
+            "person_b": b,
+            "target_days": target,
+            "target_source": pd.Categorical(
+                ["config" if settings.target_days else "default"] * len(cand),
+                dtype=rhythm.TARGET_SOURCE,
+            ),
+            "expected": round(days / target, 2),
+            "adherence": pd.array([0.0] * len(cand), dtype="Float64"),
+            "days_observed": days,
+            "on_the_books": False,
+        }
+    )
+    for col in (
+        "held",
+        "cancelled",
+        "declined",
+        "moved",
+        "late_cancelled",
+        "replaced",
+        "shortened",
+        "past",
+        "upcoming",
+        "recent_slots",
+        "recent_missed",
+    ):
+        silent[col] = 0
+    out = pd.concat([metrics, silent], ignore_index=True)
+    return out
+
+
+def _finish_pairs(p: pd.DataFrame, roster: pd.DataFrame | None) -> pd.DataFrame:
+    if roster is not None and "department" in roster.columns:
+        dept = roster.set_index("email")["department"]
+        p["department"] = p["report"].map(dept).astype(STRING)
+    else:
+        p["department"] = pd.Series(pd.NA, index=p.index, dtype=STRING)
+    for col in ("pair", "manager", "report", "person_a", "person_b"):
+        p[col] = p[col].astype(STRING)
+    p["relation"] = p["relation"].astype("category")
+    p["status"] = p["status"].astype(STATUS_DTYPE)
+    p = p.assign(_order=p["status"].map(STATUS_ORDER).astype(int))
+    p = p.sort_values(["_order", "health_score", "pair"], ignore_index=True)
+    first = [
+        "pair",
+        "manager",
+        "report",
+        "relation",
+        "department",
+        "person_a",
+        "person_b",
+        "status",
+        "health_score",
+        "reasons",
+        "target_days",
+        "target_source",
+    ]
+    rest = [c for c in p.columns if c not in first and c not in ("_order", "pair_key")]
+    return p[first + rest]
+
+
+def _weekly(occ: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Pair × ISO week counts: scheduled (all slots), held, cancelled, declined, upcoming, moved."""
+    week = (
+        occ["start"].dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("W-SUN").dt.start_time
+    )
+    frame = pd.DataFrame(
+        {
+            "pair": occ["pair"],
+            "week": week.dt.tz_localize("UTC"),
+            "scheduled": 1,
+            "held": occ["outcome"] == "held",
+            "cancelled": occ["outcome"] == "cancelled",
+            "declined": occ["outcome"] == "declined",
+            "upcoming": occ["outcome"] == "scheduled",
+            "moved": occ["moved"],
+        }
+    )
+    out = frame.groupby(["pair", "week"], observed=True).sum().astype("int64").reset_index()
+    iso = out["week"].dt.isocalendar()
+    out.insert(2, "iso_year", iso["year"].astype("int64").to_numpy())
+    out.insert(3, "iso_week", iso["week"].astype("int64").to_numpy())
+    return out

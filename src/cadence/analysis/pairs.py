@@ -3,9 +3,10 @@
 A **1:1** is a timed (not all-day) event of type ``default`` whose human
 participants (organizer included, resources excluded) are exactly two distinct
 people, counted over every calendar copy of the occurrence (copies share
-``(ical_uid, original_start)``). With a roster only manager–report pairs count (oriented as
-``manager``, ``report``) unless peers are allowed; without one every pair of
-people is a pair (``person_a`` < ``person_b``).
+``(ical_uid, original_start)``). Without a roster every pair of people is a
+pair (``person_a`` < ``person_b``). With one, pairs are oriented
+(``manager``, ``report``) and only manager–report pairs count, plus
+skip-levels and peers when the settings ask for them (``relation`` says which).
 """
 
 from __future__ import annotations
@@ -33,36 +34,42 @@ def participants(events: pd.DataFrame, attendees: pd.DataFrame) -> pd.DataFrame:
 def one_on_ones(
     events: pd.DataFrame,
     attendees: pd.DataFrame,
-    roster: pd.DataFrame | None = None,
+    relations: pd.DataFrame | None = None,
     *,
     include_peers: bool = False,
 ) -> pd.DataFrame:
-    """The event copies that are 1:1s, with ``person_a`` and ``person_b`` added.
-
-    With a ``roster`` (columns ``email``, ``manager_email``) the result also has
-    ``manager`` and ``report`` and keeps manager–report pairs only, unless
-    ``include_peers``.
+    """The event copies that are 1:1s, with ``person_a``, ``person_b`` (and, given
+    ``relations`` — columns ``manager``, ``report``, ``relation`` — oriented
+    ``manager``, ``report`` and ``relation``).
     """
     timed = events[~events["all_day"] & (events["event_type"] == "default")]
+    # Only copies with at most two humans can be 1:1s: cut the attendee rows early.
     people = participants(timed, attendees)
-    # Judge the occurrence, not one copy: the people on any copy of the same instance count.
     people = people.merge(timed[[*KEY, *INSTANCE]], on=KEY)
     grouped = people.groupby(INSTANCE, sort=False, observed=True)["email"]
     two = grouped.agg(["nunique", "min", "max"])
     two = two[two["nunique"] == 2].drop(columns="nunique")
     two = two.rename(columns={"min": "person_a", "max": "person_b"}).reset_index()
     out = timed.merge(two, on=INSTANCE)
-    if roster is None:
+    if relations is None:
+        out["manager"] = pd.Series(pd.NA, index=out.index, dtype=STRING)
+        out["report"] = pd.Series(pd.NA, index=out.index, dtype=STRING)
+        out["relation"] = "pair"
         return out
-    manager_of = roster.set_index("email")["manager_email"]
-    a_manages_b = out["person_b"].map(manager_of) == out["person_a"]
-    b_manages_a = out["person_a"].map(manager_of) == out["person_b"]
-    a_manages_b = a_manages_b.fillna(False).astype(bool)
-    b_manages_a = b_manages_a.fillna(False).astype(bool)
-    out["manager"] = out["person_a"].where(a_manages_b, out["person_b"].where(b_manages_a))
-    out["report"] = out["person_b"].where(a_manages_b, out["person_a"].where(b_manages_a))
+    rel = relations[["manager", "report", "relation"]]
+    forward = out.merge(
+        rel, left_on=["person_a", "person_b"], right_on=["manager", "report"], how="left"
+    )
+    backward = out.merge(
+        rel, left_on=["person_b", "person_a"], right_on=["manager", "report"], how="left"
+    )
+    found = forward["relation"].isna()
+    for col in ("manager", "report", "relation"):
+        forward[col] = forward[col].where(~found, backward[col])
+    out = forward
+    if include_peers:
+        out["relation"] = out["relation"].fillna("peer")
+    out = out[out["relation"].notna()].reset_index(drop=True)
     out["manager"] = out["manager"].astype(STRING)
     out["report"] = out["report"].astype(STRING)
-    if not include_peers:
-        out = out[a_manages_b | b_manages_a].reset_index(drop=True)
     return out

@@ -38,7 +38,7 @@ def pair_label(frame: pd.DataFrame) -> pd.Series:
 
 
 def outcomes_by_pair_data(analysis: Analysis, limit: int = 40) -> pd.DataFrame:
-    """The ``limit`` pairs with the lowest share held, with their outcome counts."""
+    """The ``limit`` pairs that most need attention (lapsed, at risk… lowest score first)."""
     pairs = analysis.pairs.head(limit).copy()
     pairs["pair"] = pair_label(pairs)
     return pairs
@@ -48,6 +48,7 @@ def outcomes_by_pair(analysis: Analysis, limit: int = 40) -> go.Figure:
     """Stacked bars of held / cancelled / declined / scheduled 1:1s per pair, weakest first."""
     data = outcomes_by_pair_data(analysis, limit)
     fig = go.Figure()
+    data = data.assign(scheduled=data["upcoming"])
     for outcome, colour in OUTCOME_COLOURS.items():
         fig.add_trace(
             go.Bar(
@@ -62,7 +63,7 @@ def outcomes_by_pair(analysis: Analysis, limit: int = 40) -> go.Figure:
     return _styled(
         fig,
         barmode="stack",
-        title=f"1:1 outcomes per pair (weakest {len(data)} first)",
+        title=f"1:1 outcomes per pair ({len(data)} that most need attention first)",
         yaxis={"autorange": "reversed", "title": None},
         xaxis={"title": "occurrences in the window"},
         height=max(320, 22 * len(data) + 140),

@@ -24,6 +24,23 @@ _ENV = jinja2.Environment(
 )
 
 
+TABLE_COLUMNS = [
+    "pair",
+    "status",
+    "status_text",
+    "score_text",
+    "held",
+    "expected",
+    "cancelled",
+    "declined",
+    "moved",
+    "adherence_pct",
+    "target_text",
+    "last_held_text",
+    "why",
+]
+
+
 @dataclass(frozen=True)
 class SourceInfo:
     """A data source as the report header states it."""
@@ -56,9 +73,13 @@ def render(
     ]
     pairs = analysis.pairs.copy()
     pairs["pair"] = pair_label(pairs)
-    pairs["held_pct"] = (pairs["held_share"] * 100).round().astype("Int64").astype(str) + " %"
-    pairs.loc[pairs["held_share"].isna(), "held_pct"] = "–"
+    pairs["adherence_pct"] = (pairs["adherence"] * 100).round().astype("Int64").astype(str) + " %"
+    pairs.loc[pairs["adherence"].isna(), "adherence_pct"] = "–"
     pairs["last_held_text"] = pairs["last_held"].dt.strftime("%d %b %Y").fillna("never")
+    pairs["score_text"] = pairs["health_score"].round().astype("Int64").astype(str)
+    pairs["status_text"] = pairs["status"].astype(str).str.replace("_", " ")
+    pairs["why"] = pairs["reasons"].map(lambda r: "; ".join(r[:3]) if len(r) else "on track")
+    pairs["target_text"] = pairs["target_days"].round().astype("Int64").astype(str) + " d"
     occ = analysis.occurrences
     past = occ[occ["outcome"] != "scheduled"]
     totals = {
@@ -76,18 +97,11 @@ def render(
         as_of=analysis.as_of,
         window=analysis.window,
         totals=totals,
-        pairs=pairs[
-            [
-                "pair",
-                "held",
-                "cancelled",
-                "declined",
-                "moved",
-                "scheduled",
-                "held_pct",
-                "last_held_text",
-            ]
-        ].to_dict("records"),
+        pairs=pairs[TABLE_COLUMNS].to_dict("records"),
+        status_counts=pairs["status"]
+        .value_counts()
+        .reindex(["lapsed", "at_risk", "watch", "healthy"], fill_value=0)
+        .to_dict(),
         charts=charts,
         sources=sources or [],
         plotly_js=plotly.offline.get_plotlyjs(),

@@ -163,15 +163,37 @@ CADENCES = {  # name: (target days, RRULE stem, share of pairs, usual minutes)
     "biweekly": (14, "FREQ=WEEKLY;INTERVAL=2", 0.30, 45),
     "monthly": (30, "FREQ=MONTHLY", 0.15, 60),
 }
-# scenario: (share, intended state, P(cancel), P(move), P(decline))
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """How a pair behaves, and the state a careful reader of its calendar should see.
+
+    Misses follow a periodic pattern (slot k is missed when ``k + phase`` falls in
+    ``miss_slots`` modulo ``miss_period``) so that the intent shows in any window.
+    Healthy pairs get noise instead: at most one slot in 13 is at risk, missed
+    with probability ``noise``.
+    """
+
+    share: float
+    state: str
+    noise: float
+    p_move: float
+    p_replace: float  # a missed slot is made up by an ad-hoc 1:1
+    miss_period: int = 1
+    miss_slots: tuple[int, ...] = ()
+
+
 SCENARIOS = {
-    "steady": (0.58, "healthy", 0.04, 0.10, 0.02),
-    "bumpy": (0.14, "watch", 0.22, 0.25, 0.06),
-    "neglected": (0.08, "at_risk", 0.55, 0.20, 0.10),
-    "drifting": (0.07, "watch", 0.04, 0.12, 0.02),
-    "lapsed": (0.06, "lapsed", 0.10, 0.10, 0.03),
-    "recadenced": (0.07, "healthy", 0.04, 0.10, 0.02),
+    "steady": Scenario(0.58, "healthy", 0.6, 0.10, 0.35),
+    "bumpy": Scenario(0.14, "watch", 0.0, 0.25, 0.05, 3, (0,)),
+    "neglected": Scenario(0.08, "at_risk", 0.0, 0.20, 0.05, 3, (0, 1)),
+    # weekly pairs that, in the last 6 weeks, skip every other slot
+    "drifting": Scenario(0.07, "watch", 0.6, 0.12, 0.10),
+    "lapsed": Scenario(0.06, "lapsed", 0.8, 0.10, 0.2),
+    "recadenced": Scenario(0.07, "healthy", 0.6, 0.10, 0.35),
 }
+NOISE_PERIOD = 13
 DAY = pd.Timedelta(days=1)
 US_PER_DAY = 86_400_000_000
 US_PER_MIN = 60_000_000
@@ -344,7 +366,7 @@ def _pairs(
     cad_names = list(CADENCES)
     cadence = rng.choice(cad_names, size=n, p=[CADENCES[c][2] for c in cad_names])
     scen_names = list(SCENARIOS)
-    scenario = rng.choice(scen_names, size=n, p=[SCENARIOS[s][0] for s in scen_names])
+    scenario = rng.choice(scen_names, size=n, p=[SCENARIOS[s].share for s in scen_names])
     # Only weekly pairs can drift to fortnightly or be re-cadenced to it; monthly pairs can
     # lapse only when the history is long enough to show 3 × 30 days without a meeting.
     weekly = cadence == "weekly"
@@ -365,7 +387,8 @@ def _pairs(
             "first_cadence": cadence,
             "target_days": target,
             "scenario": scenario,
-            "state": [SCENARIOS[s][1] for s in scenario],
+            "state": [SCENARIOS[s].state for s in scenario],
+            "phase": rng.integers(0, 60, size=n),
             # the report organizes one pair in five: declines then come from the manager
             "organizer_is_report": rng.random(n) < 0.2,
             "manager_name": by_email.loc[mgr, "name"].to_numpy(),
@@ -462,13 +485,25 @@ def _occurrences(
     orig, local = orig[keep_np].reset_index(drop=True), local[keep_np].reset_index(drop=True)
     n = len(s)
     scen = s["scenario"].to_numpy()
-    p_cancel = np.array([SCENARIOS[x][2] for x in scen])
-    p_move = np.array([SCENARIOS[x][3] for x in scen])
-    p_decline = np.array([SCENARIOS[x][4] for x in scen])
-    # drifting pairs: in the last 9 weeks every other occurrence is cancelled
-    recent = (orig > as_of - pd.Timedelta(weeks=9)).to_numpy()
-    drift_cut = (scen == "drifting") & recent & (k % 2 == 1)
-    cancelled = (rng.random(n) < p_cancel) | drift_cut
+    spec = [SCENARIOS[x] for x in scen]
+    # rarer meetings are better protected: noise scales with the cadence
+    protect = np.select([s["interval_days"] >= 28, s["interval_days"] >= 14], [0.35, 0.7], 1.0)
+    noise = np.array([x.noise for x in spec]) * protect
+    p_move = np.array([x.p_move for x in spec])
+    period = np.array([x.miss_period for x in spec])
+    slot = (k + s["phase"].to_numpy()) % period
+    patterned = np.zeros(n, dtype=bool)
+    for name, x in SCENARIOS.items():
+        for m in x.miss_slots:
+            patterned |= (scen == name) & (slot == m)
+    # drifting pairs: in the last 6 weeks every other occurrence is missed
+    recent = (orig > as_of - pd.Timedelta(weeks=6)).to_numpy()
+    patterned |= (scen == "drifting") & recent & (k % 2 == 1)
+    noise_slot = (k + s["phase"].to_numpy() // 7) % NOISE_PERIOD == 0
+    patterned |= noise_slot & (rng.random(n) < noise)
+    # a miss is a cancellation by the organizer, or (3 in 10) a decline by the invitee
+    pattern_decline = patterned & (rng.random(n) < 0.3)
+    cancelled = patterned & ~pattern_decline
     late = cancelled & (rng.random(n) < 0.3)
     # cancelled some hours (late) or 2-10 days before the slot
     lead = np.where(
@@ -489,7 +524,7 @@ def _occurrences(
     moved_at = np.where(
         moved, np.minimum(orig_us, start_us) - rng.integers(1, 6, size=n) * US_PER_DAY, 0
     )
-    declined = ~cancelled & (rng.random(n) < p_decline)
+    declined = pattern_decline
     declined_at = np.where(declined, start_us - rng.integers(2, 72, size=n) * 3_600_000_000, 0)
     cancelled_at = np.where(cancelled, orig_us - lead, 0)
     # Some cancellations are deletions: the provider stops reporting the slot and only the
@@ -555,6 +590,7 @@ def _occurrences(
             "target_days": s["interval_days"].to_numpy(),
             "replaces_uid": None,
             "replaces_us": 0,
+            "p_replace": [x.p_replace for x in spec],
         }
     )
 
@@ -570,7 +606,11 @@ def _replacements(occ: pd.DataFrame, rng: np.random.Generator, as_of: pd.Timesta
         np.minimum(after, half - US_PER_DAY // 4)
         + rng.integers(-2, 3, size=len(occ)) * 3_600_000_000
     )
-    pick = missed & (rng.random(len(occ)) < 0.35) & (base + after < as_of_us - US_PER_DAY)
+    pick = (
+        missed
+        & (rng.random(len(occ)) < occ["p_replace"].to_numpy())
+        & (base + after < as_of_us - US_PER_DAY)
+    )
     r = occ[pick].copy()
     start = base[pick] + after[pick]
     r["ical_uid"] = [
@@ -650,6 +690,7 @@ def _peer_chats(
             "target_days": 0,
             "replaces_uid": None,
             "replaces_us": 0,
+            "p_replace": 0.0,
         }
     )
 

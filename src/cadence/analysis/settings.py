@@ -1,0 +1,88 @@
+"""Analysis settings: every threshold and weight of the health score, with its default.
+
+These are the ``[analysis]`` keys of the config file; the README's "How health
+is scored" table and ``config.example.toml`` show the same defaults (a test
+keeps them in step).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class Weights(BaseModel):
+    """Points a pair can lose for each kind of problem (the score starts at 100)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    adherence: float = Field(
+        50, ge=0, description="adherence adherence_full → adherence_floor: 0 → all"
+    )
+    recent_misses: float = Field(10, ge=0, description="× the share of the last slots missed")
+    open_gap: float = Field(20, ge=0, description="no 1:1 for 2× → 4× target: 0 → all")
+    unscheduled: float = Field(15, ge=0, description="nothing on the books")
+    drift: float = Field(15, ge=0, description="recent median gap 1.25× → 2× target: 0 → all")
+    late_cancels: float = Field(10, ge=0, description="× the share of past slots cancelled late")
+    moves: float = Field(5, ge=0, description="× the share of past slots moved, beyond 30 %")
+
+
+class AnalysisSettings(BaseModel):
+    """How :func:`cadence.analyze` decides; the defaults are documented in the README."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    window: str = Field("13w", description="look-back window: '<n>w' or '<n>d'")
+    include_peers: bool = Field(False, description="with a roster, also count non-reporting pairs")
+    include_skip_levels: bool = Field(
+        False, description="with a roster, also count manager's-manager pairs"
+    )
+    target_days: float | None = Field(
+        None, gt=0, description="target interval for pairs whose series has no RRULE"
+    )
+    fallback_target_days: float = Field(
+        14, gt=0, description="target when there is no RRULE, no target_days, nothing to infer"
+    )
+    adherence_full: float = Field(
+        0.95, gt=0, description="adherence at or above this costs nothing"
+    )
+    adherence_floor: float = Field(0.45, ge=0, description="adherence at or below this costs all")
+    late_cancel_hours: float = Field(24, gt=0, description="a cancellation this close is late")
+    shortened_ratio: float = Field(
+        0.9, gt=0, le=1, description="shortened: scheduled below this share of the usual length"
+    )
+    recent_slots: int = Field(4, ge=1, description="how many past slots 'recent misses' looks at")
+    recent_weeks: float = Field(
+        6, gt=0, description="drift compares the last N weeks (≥ 3× target)"
+    )
+    on_the_books_factor: float = Field(
+        1.5, gt=0, description="a 1:1 within this × target from now is 'on the books'"
+    )
+    lapsed_factor: float = Field(3, gt=0, description="lapsed: no held 1:1 for this × target")
+    healthy_min: float = Field(75, ge=0, le=100, description="score ≥ this is healthy")
+    watch_min: float = Field(50, ge=0, le=100, description="score ≥ this (and < healthy) is watch")
+    weights: Weights = Weights()
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        from cadence.analysis.window import parse_window
+        from cadence.errors import CadenceError
+
+        try:
+            parse_window(value)
+        except CadenceError as exc:  # pydantic reports ValueErrors against the key
+            raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _bands(self) -> AnalysisSettings:
+        if self.adherence_floor >= self.adherence_full:
+            raise ValueError(
+                f"adherence_floor ({self.adherence_floor}) must be below adherence_full "
+                f"({self.adherence_full})"
+            )
+        if self.watch_min > self.healthy_min:
+            raise ValueError(
+                f"watch_min ({self.watch_min}) must not exceed healthy_min ({self.healthy_min})"
+            )
+        return self
