@@ -17,7 +17,7 @@ import pandas as pd
 from cadence.analysis import cadence as rhythm
 from cadence.analysis.health import STATUS_DTYPE, score
 from cadence.analysis.outcomes import OUTCOMES, classify
-from cadence.analysis.pairs import one_on_ones
+from cadence.analysis.pairs import encode, one_on_ones
 from cadence.analysis.settings import AnalysisSettings, Weights
 from cadence.analysis.window import parse_window
 from cadence.model import STRING, validate_attendees, validate_events
@@ -136,15 +136,16 @@ def analyze(
         relations(roster, skip_levels=settings.include_skip_levels) if roster is not None else None
     )
 
-    copies = one_on_ones(ev, at, rel, include_peers=settings.include_peers)
-    occ = classify(copies, at, as_of_ts, late_cancel_hours=settings.late_cancel_hours)
-    occ = rhythm.add_pair_key(occ)
+    coded = encode(ev, at)
+    copies = one_on_ones(coded, rel, include_peers=settings.include_peers)
+    occ = classify(coded, copies, as_of_ts, late_cancel_hours=settings.late_cancel_hours)
+    occ = _decode_people(occ, coded.emails)
+    occ["rule_days"] = rhythm.rrule_days(occ["recurrence"])
     occ["target_days"] = rhythm.occurrence_targets(occ)
     targets = rhythm.pair_targets(occ, as_of_ts, settings)
     occ["target_days"] = occ["target_days"].fillna(occ["pair_key"].map(targets["target_days"]))
     occ["replaced"] = rhythm.mark_replaced(occ, as_of_ts)
     occ["shortened"] = rhythm.mark_shortened(occ, settings.shortened_ratio)
-    occ["pair"] = _pair_label(occ)
 
     metrics = _pair_metrics(occ, targets, lo, as_of_ts, settings)
     if rel is not None:
@@ -177,12 +178,12 @@ def _frames(data: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
         raw_events, raw_attendees = data
     else:
         raw_events, raw_attendees = data.events, data.attendees
-    events = validate_events(raw_events)
+    events = validate_events(raw_events, check_key=False)  # encode() checks keys on codes
     if "vanished_at" in raw_events.columns:
         events["vanished_at"] = pd.to_datetime(
             raw_events["vanished_at"].to_numpy(), utc=True
         ).astype("datetime64[us, UTC]")
-    return events, validate_attendees(raw_attendees)
+    return events, validate_attendees(raw_attendees, check_key=False)
 
 
 def _apply_aliases(
@@ -208,11 +209,33 @@ def _as_of(value: pd.Timestamp | str | None) -> pd.Timestamp:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
-def _pair_label(frame: pd.DataFrame) -> pd.Series:
-    oriented = frame["manager"].notna()
-    directed = frame["manager"].fillna("") + " → " + frame["report"].fillna("")
-    mutual = frame["person_a"] + " ↔ " + frame["person_b"]
-    return directed.where(oriented, mutual).astype(STRING)
+def _decode_people(occ: pd.DataFrame, emails: pd.Index) -> pd.DataFrame:
+    """Integer email codes → categorical email columns; a ``pair_key`` and ``pair`` label."""
+    n = max(len(emails), 1)
+    pair_codes, pair_uniques = pd.factorize(
+        occ["a"].to_numpy().astype(np.int64) * n + occ["b"], sort=True
+    )
+    occ["pair_key"] = pair_codes
+    first = pd.Series(np.arange(len(occ))).groupby(pair_codes).first().to_numpy()
+    m, r = occ["manager"].to_numpy()[first], occ["report"].to_numpy()[first]
+    a, b = occ["a"].to_numpy()[first], occ["b"].to_numpy()[first]
+    e = emails.to_numpy(dtype=object)
+    labels = np.where(
+        m >= 0,
+        e[np.maximum(m, 0)] + " → " + e[np.maximum(r, 0)],
+        e[a] + " ↔ " + e[b],
+    )
+    occ["pair"] = pd.Categorical.from_codes(pair_codes, categories=pd.Index(labels))
+    for code, name in (
+        ("a", "person_a"),
+        ("b", "person_b"),
+        ("manager", "manager"),
+        ("report", "report"),
+        ("declined_by_code", "declined_by"),
+        ("cancelled_by_code", "cancelled_by"),
+    ):
+        occ[name] = pd.Categorical.from_codes(occ[code].to_numpy(), categories=emails)
+    return occ.drop(columns=["a", "b", "declined_by_code", "cancelled_by_code"])
 
 
 # -- per pair -------------------------------------------------------------------------------------
@@ -226,9 +249,26 @@ def _pair_metrics(
     settings: AnalysisSettings,
 ) -> pd.DataFrame:
     keys = targets.index
-    ident = occ.drop_duplicates("pair_key").set_index("pair_key")[
-        ["pair", "manager", "report", "relation", "person_a", "person_b"]
-    ]
+    ident = occ.loc[
+        ~occ["pair_key"].duplicated(),
+        ["pair_key", "pair", "manager", "report", "relation", "person_a", "person_b"],
+    ].set_index("pair_key")
+    ident = ident.astype({c: "object" for c in ident.columns if c != "relation"})
+    occ = occ[
+        [
+            "pair_key",
+            "start",
+            "original_start",
+            "outcome",
+            "moved",
+            "late_cancel",
+            "replaced",
+            "shortened",
+            "duration",
+            "timezone",
+            "rule_days",
+        ]
+    ]  # a slim frame: every selection below copies only these
     window = occ[occ["start"] >= lo]
     past = window[window["start"] < as_of]
     flags = pd.DataFrame(
@@ -387,23 +427,39 @@ def _finish_pairs(p: pd.DataFrame, roster: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def _weekly(occ: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Pair × ISO week counts: scheduled (all slots), held, cancelled, declined, upcoming, moved."""
-    week = (
-        occ["start"].dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("W-SUN").dt.start_time
+    """Pair × ISO week counts: scheduled (all slots), held, cancelled, declined, upcoming, moved.
+
+    Weeks start on Monday (UTC). Counted with ``bincount`` on an integer (pair, week) key.
+    """
+    us = occ["start"].array.asi8
+    monday = np.datetime64("1970-01-05", "us").astype(np.int64)  # a Monday
+    week_no = (us - monday) // (7 * 86_400_000_000)
+    lo_week = int(week_no.min(initial=0))
+    n_weeks = int(week_no.max(initial=0)) - lo_week + 1
+    pair = occ["pair"].cat.codes.to_numpy().astype(np.int64)
+    key = pair * n_weeks + (week_no - lo_week)
+    keys, dense = np.unique(key, return_inverse=True)
+    outcome = occ["outcome"].cat.codes.to_numpy()
+    counts = {
+        "scheduled": np.bincount(dense, minlength=len(keys)),
+        **{
+            name: np.bincount(dense, weights=outcome == code, minlength=len(keys)).astype(np.int64)
+            for name, code in (("held", 0), ("cancelled", 1), ("declined", 2), ("upcoming", 3))
+        },
+        "moved": np.bincount(dense, weights=occ["moved"].to_numpy(), minlength=len(keys)).astype(
+            np.int64
+        ),
+    }
+    week = pd.to_datetime(
+        monday + ((keys % n_weeks) + lo_week) * 7 * 86_400_000_000, unit="us", utc=True
     )
-    frame = pd.DataFrame(
+    out = pd.DataFrame(
         {
-            "pair": occ["pair"],
-            "week": week.dt.tz_localize("UTC"),
-            "scheduled": 1,
-            "held": occ["outcome"] == "held",
-            "cancelled": occ["outcome"] == "cancelled",
-            "declined": occ["outcome"] == "declined",
-            "upcoming": occ["outcome"] == "scheduled",
-            "moved": occ["moved"],
+            "pair": pd.Categorical.from_codes(keys // n_weeks, dtype=occ["pair"].dtype),
+            "week": week.astype("datetime64[us, UTC]"),
+            **counts,
         }
     )
-    out = frame.groupby(["pair", "week"], observed=True).sum().astype("int64").reset_index()
     iso = out["week"].dt.isocalendar()
     out.insert(2, "iso_year", iso["year"].astype("int64").to_numpy())
     out.insert(3, "iso_week", iso["week"].astype("int64").to_numpy())

@@ -73,7 +73,7 @@ def add_pair_key(occ: pd.DataFrame) -> pd.DataFrame:
 def occurrence_targets(occ: pd.DataFrame) -> pd.Series:
     """The target in force at each occurrence: its own RRULE, else the pair's latest series
     occurrence before it, else the pair's next one. NaN for pairs without any series."""
-    own = rrule_days(occ["recurrence"])
+    own = occ["rule_days"]
     series = occ.loc[own.notna(), ["pair_key", "start"]].assign(t=own[own.notna()])
     series = series.sort_values("start")
     probe = occ[["pair_key", "start"]].reset_index().sort_values("start")
@@ -126,17 +126,17 @@ def pair_targets(
 ) -> pd.DataFrame:
     """Per pair: the target in force at ``as_of`` and where it came from."""
     keys = pd.Index(np.unique(occ["pair_key"]), name="pair_key")
-    rr = occ[rrule_days(occ["recurrence"]).notna()]
-    rr = rr.assign(t=rrule_days(rr["recurrence"]))
-    before = rr[rr["start"] <= as_of].sort_values("start").groupby("pair_key")["t"].last()
-    after = rr[rr["start"] > as_of].sort_values("start").groupby("pair_key")["t"].first()
+    rr = occ.loc[occ["rule_days"].notna(), ["pair_key", "start", "rule_days"]]
+    rr = rr.rename(columns={"rule_days": "t"}).sort_values("start")
+    before = rr[rr["start"] <= as_of].groupby("pair_key")["t"].last()
+    after = rr[rr["start"] > as_of].groupby("pair_key")["t"].first()
     target = before.reindex(keys).fillna(after.reindex(keys))
     source = pd.Series("default", index=keys, dtype="object")
     source[target.notna()] = "rrule"
     if settings.target_days is not None:
         source[target.isna()] = "config"
         target = target.fillna(settings.target_days)
-    held = occ[occ["outcome"] == "held"].sort_values("start")
+    held = occ.loc[occ["outcome"] == "held", ["pair_key", "start"]].sort_values("start")
     gaps = days(held.groupby("pair_key")["start"].diff())
     inferred = gaps.groupby(held["pair_key"]).median()
     counts = gaps.groupby(held["pair_key"]).count()
@@ -167,11 +167,9 @@ def expected_meetings(
     weekly to fortnightly expects one meeting a week, then one a fortnight.
     Pairs without a series expect one meeting per pair-level target.
     """
-    has_rule = occ["recurrence"].notna()
-    rr = occ.loc[has_rule, ["pair_key", "original_start"]].assign(
-        t=rrule_days(occ.loc[has_rule, "recurrence"])
-    )
-    rr = rr[rr["t"].notna()].sort_values(["pair_key", "original_start"])
+    has_rule = occ["rule_days"].notna()
+    rr = occ.loc[has_rule, ["pair_key", "original_start", "rule_days"]]
+    rr = rr.rename(columns={"rule_days": "t"}).sort_values(["pair_key", "original_start"])
     us = _us(rr["original_start"])
     nxt = rr.groupby("pair_key")["original_start"].shift(-1)
     first = (~rr["pair_key"].duplicated()).to_numpy()

@@ -2,8 +2,9 @@
 
 Rules (``shared/DESIGN.md``, refined in the README):
 
-- the copies of one occurrence share ``(ical_uid, original_start)`` and the pair;
-- times and status come from the organizer's copy when it is there;
+- the copies of one occurrence share ``(ical_uid, original_start)``;
+- times and status come from the organizer's copy when it is there (then the
+  most recently updated copy);
 - ``cancelled`` when the organizer's copy is cancelled (or, with no organizer
   copy, when every copy is); occurrences the store saw vanish before their
   start are already ``status == "cancelled"`` rows;
@@ -16,6 +17,8 @@ Rules (``shared/DESIGN.md``, refined in the README):
 - ``late_cancel`` when cancelled less than ``late_cancel_hours`` before its
   start (cancellation time: when the store saw it vanish, else the
   organizer's copy's ``updated``).
+
+Works on the integer codes of :mod:`cadence.analysis.pairs`.
 """
 
 from __future__ import annotations
@@ -23,97 +26,134 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cadence.analysis.pairs import INSTANCE as COPY_INSTANCE
-from cadence.analysis.pairs import KEY
-from cadence.model import STRING
+from cadence.analysis.pairs import Coded
+from cadence.model import TIMESTAMP
 
 OUTCOMES = ("held", "cancelled", "declined", "scheduled")
 OUTCOME_DTYPE = pd.CategoricalDtype(list(OUTCOMES))
 DIRECTION_DTYPE = pd.CategoricalDtype(["earlier", "later"])
-INSTANCE = ["person_a", "person_b", *COPY_INSTANCE]
+TAKEN = [
+    "source",
+    "series_id",
+    "ical_uid",
+    "original_start",
+    "start",
+    "end",
+    "timezone",
+    "organizer",
+    "recurrence",
+    "title",
+    "updated",
+]
+NAT = np.iinfo(np.int64).min
+
+
+def _segments(keys: np.ndarray) -> np.ndarray:
+    """Start positions of the runs of equal values in a sorted array."""
+    if not len(keys):
+        return np.array([], dtype=np.int64)
+    return np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
 
 
 def classify(
+    coded: Coded,
     copies: pd.DataFrame,
-    attendees: pd.DataFrame,
     as_of: pd.Timestamp,
     *,
     late_cancel_hours: float = 24,
 ) -> pd.DataFrame:
-    """Merge the calendar copies of each 1:1 occurrence and classify it.
+    """Merge the calendar copies of each 1:1 occurrence and classify it (one row per occurrence)."""
+    ev = coded.events
+    rows = copies["row"].to_numpy()
+    inst = copies["instance"].to_numpy()
+    cal = copies["cal"].to_numpy()
+    org = copies["org"].to_numpy()
+    is_org = cal == org
+    is_cancelled = (ev["status"] == "cancelled").to_numpy()[rows]
+    updated = ev["updated"].array.asi8[rows]  # NaT is the smallest integer: sorts last below
+    # organizer's copy first, then the most recently updated, then by calendar: a stable choice
+    order = np.lexsort((cal, -updated.clip(min=NAT + 1), ~is_org, inst))
+    inst_s, is_org_s, canc_s = inst[order], is_org[order], is_cancelled[order]
+    seg = _segments(inst_s)
+    chosen = order[seg]
+    has_org = np.logical_or.reduceat(is_org_s, seg) if len(seg) else np.array([], bool)
+    org_cancelled = np.logical_or.reduceat(is_org_s & canc_s, seg) if len(seg) else has_org
+    all_cancelled = np.logical_and.reduceat(canc_s, seg) if len(seg) else has_org
+    cancelled = org_cancelled | (~has_org & all_cancelled)
 
-    ``copies`` is the output of :func:`cadence.analysis.pairs.one_on_ones`,
-    optionally with a ``vanished_at`` column from the store.
-    """
-    c = copies.copy()
-    c["is_org_copy"] = c["calendar"] == c["organizer"]
-    c["is_cancelled"] = c["status"] == "cancelled"
-    c["org_cancelled"] = c["is_org_copy"] & c["is_cancelled"]
-    if "vanished_at" not in c.columns:
-        c["vanished_at"] = pd.Series(pd.NaT, index=c.index, dtype="datetime64[us, UTC]")
-    # prefer the organizer's copy, then the most recently updated one, then a stable tie-break
-    c = c.sort_values(
-        [*INSTANCE, "is_org_copy", "updated", "calendar"],
-        ascending=[True] * 4 + [False, False, True],
-        na_position="last",
-    )
-    grouped = c.groupby(INSTANCE, sort=False, observed=True)
-    first = grouped.head(1).set_index(INSTANCE)
-    flags = grouped.agg(
-        has_org_copy=("is_org_copy", "any"),
-        org_cancelled=("org_cancelled", "any"),
-        all_cancelled=("is_cancelled", "all"),
-        copies=("calendar", "size"),
-    )
-    occ = first.drop(columns=["is_org_copy", "is_cancelled", "org_cancelled"]).join(flags)
-    cancelled = occ["org_cancelled"] | (~occ["has_org_copy"] & occ["all_cancelled"])
-    occ["cancelled_by"] = occ["organizer"].where(cancelled).astype(STRING)
-    cancel_time = occ["vanished_at"].where(occ["vanished_at"].notna(), occ["updated"])
+    occ = ev.iloc[rows[chosen], [ev.columns.get_loc(c) for c in TAKEN]].reset_index(drop=True)
+    occ.insert(0, "instance", inst[chosen])
+    for col in ("a", "b", "manager", "report", "relation"):
+        occ[col] = copies[col].to_numpy()[chosen]
+    occ["copies"] = np.diff(np.r_[seg, len(inst_s)])
+
+    vanished = ev["vanished_at"].to_numpy()[rows[chosen]] if "vanished_at" in ev.columns else None
+    cancel_time = occ["updated"]
+    if vanished is not None:
+        vanished_at = pd.Series(vanished, dtype=TIMESTAMP)
+        cancel_time = vanished_at.where(vanished_at.notna(), cancel_time)
     occ["cancelled_at"] = cancel_time.where(cancelled)
     lead = occ["start"] - occ["cancelled_at"]
-    occ["late_cancel"] = (cancelled & (lead < pd.Timedelta(hours=late_cancel_hours))).fillna(False)
+    occ["late_cancel"] = (lead < pd.Timedelta(hours=late_cancel_hours)).fillna(False).astype(bool)
+    occ["cancelled_by_code"] = np.where(cancelled, org[chosen], -1)
 
-    occ = occ.join(_decliners(c, attendees))
-    occ["declined_by"] = occ["declined_by"].astype(STRING)
-    occ = occ.reset_index()
-    past = occ["start"] < as_of
-    outcome = np.select(
-        [cancelled.to_numpy(), occ["declined_by"].notna().to_numpy(), past.to_numpy()],
-        ["cancelled", "declined", "held"],
-        "scheduled",
-    )
-    occ["outcome"] = pd.Categorical(outcome, dtype=OUTCOME_DTYPE)
+    declined_by = _decliners(coded, copies, is_cancelled, occ["instance"].to_numpy())
+    occ["declined_by_code"] = declined_by
+    past = (occ["start"] < as_of).to_numpy()
+    codes = np.select([cancelled, declined_by >= 0, past], [1, 2, 0], 3)  # index in OUTCOMES
+    occ["outcome"] = pd.Categorical.from_codes(codes, dtype=OUTCOME_DTYPE)
     occ["moved_by"] = occ["start"] - occ["original_start"]
-    occ["moved"] = occ["moved_by"] != pd.Timedelta(0)
-    direction = pd.Series(np.where(occ["moved_by"] < pd.Timedelta(0), "earlier", "later"))
-    occ["move_direction"] = pd.Categorical(
-        direction.where(occ["moved"].to_numpy()), dtype=DIRECTION_DTYPE
+    occ["moved"] = (occ["moved_by"] != pd.Timedelta(0)).to_numpy()
+    earlier = (occ["moved_by"] < pd.Timedelta(0)).to_numpy()
+    occ["move_direction"] = pd.Categorical.from_codes(
+        np.where(occ["moved"], np.where(earlier, 0, 1), -1), dtype=DIRECTION_DTYPE
     )
     occ["duration"] = occ["end"] - occ["start"]
-    occ["adhoc"] = occ["series_id"].isna() & occ["recurrence"].isna()
-    occ["series"] = occ["series_id"].fillna(occ["ical_uid"]).where(~occ["adhoc"]).astype(STRING)
-    return occ.drop(columns=["has_org_copy", "org_cancelled", "all_cancelled"])
+    occ["adhoc"] = (occ["series_id"].isna() & occ["recurrence"].isna()).to_numpy()
+    occ["series"] = occ["series_id"].fillna(occ["ical_uid"]).where(~occ["adhoc"])
+    return occ
 
 
-def _decliners(copies: pd.DataFrame, attendees: pd.DataFrame) -> pd.DataFrame:
-    """Per occurrence, the first person who declined it (own copy trusted first)."""
-    base = copies[[*KEY, *INSTANCE, "organizer", "is_cancelled"]]
-    resp = attendees.loc[~attendees["is_resource"], [*KEY, "email", "response"]].merge(base, on=KEY)
-    resp = resp[(resp["email"] == resp["person_a"]) | (resp["email"] == resp["person_b"])]
-    resp = resp.assign(
-        own=resp["calendar"] == resp["email"], said_no=resp["response"] == "declined"
+def _decliners(
+    coded: Coded, copies: pd.DataFrame, is_cancelled: np.ndarray, instances: np.ndarray
+) -> np.ndarray:
+    """Per occurrence (in ``instances`` order), the email code of who declined it, or -1."""
+    n_email = max(len(coded.emails), 1)
+    pos = np.full(len(coded.events), -1, dtype=np.int64)
+    pos[copies["row"].to_numpy()] = np.arange(len(copies))
+    at_pos = pos[coded.att_row]
+    mine = (at_pos >= 0) & ~coded.att_resource
+    p = at_pos[mine]
+    email = coded.att_email[mine]
+    inst = copies["instance"].to_numpy()[p]
+    a, b, cal = (copies[c].to_numpy()[p] for c in ("a", "b", "cal"))
+    person = (email == a) | (email == b)
+    inst, email, own, said_no = (
+        inst[person],
+        email[person],
+        (cal == email)[person],
+        coded.att_declined[mine][person],
     )
     # a person who removed their own copy while the organizer's stands declined it
-    removed = base[base["is_cancelled"] & (base["calendar"] != base["organizer"])]
-    removed = removed.assign(email=removed["calendar"], own=True, said_no=True)
-    cols = [*INSTANCE, "email", "own", "said_no"]
-    rows = pd.concat([resp[cols], removed[cols]], ignore_index=True)
-    rows["own_no"] = rows["own"] & rows["said_no"]
-    rows["other_no"] = ~rows["own"] & rows["said_no"]
-    per_person = rows.groupby([*INSTANCE, "email"], sort=False, observed=True).agg(
-        has_own=("own", "any"), own_no=("own_no", "any"), other_no=("other_no", "any")
-    )
-    declined = per_person["own_no"] | (~per_person["has_own"] & per_person["other_no"])
-    who = per_person[declined].reset_index()
-    who = who.sort_values([*INSTANCE, "email"]).groupby(INSTANCE, sort=False).head(1)
-    return who.set_index(INSTANCE)[["email"]].rename(columns={"email": "declined_by"})
+    removed = is_cancelled & (copies["cal"] != copies["org"]).to_numpy()
+    inst = np.r_[inst, copies["instance"].to_numpy()[removed]]
+    email = np.r_[email, copies["cal"].to_numpy()[removed]]
+    own = np.r_[own, np.ones(int(removed.sum()), bool)]
+    said_no = np.r_[said_no, np.ones(int(removed.sum()), bool)]
+
+    key = inst.astype(np.int64) * n_email + email
+    order = np.argsort(key, kind="stable")
+    key_s = key[order]
+    seg = _segments(key_s)
+    if not len(seg):
+        return np.full(len(instances), -1, dtype=np.int64)
+    own_s, no_s = own[order], said_no[order]
+    has_own = np.logical_or.reduceat(own_s, seg)
+    own_no = np.logical_or.reduceat(own_s & no_s, seg)
+    other_no = np.logical_or.reduceat(~own_s & no_s, seg)
+    declined = own_no | (~has_own & other_no)
+    k = key_s[seg][declined]  # sorted: the first per instance has the smallest email
+    d_inst, d_email = k // n_email, k % n_email
+    firsts = _segments(d_inst)
+    by_inst = pd.Series(d_email[firsts], index=d_inst[firsts])
+    return by_inst.reindex(instances, fill_value=-1).to_numpy()

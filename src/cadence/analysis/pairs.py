@@ -7,69 +7,174 @@ people, counted over every calendar copy of the occurrence (copies share
 pair (``person_a`` < ``person_b``). With one, pairs are oriented
 (``manager``, ``report``) and only manager–report pairs count, plus
 skip-levels and peers when the settings ask for them (``relation`` says which).
+
+Everything here works on integer codes: emails are coded once (sorted, so code
+order is email order), event copies are keyed by their row, occurrences by an
+instance code. Strings come back only in the output.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 
-from cadence.model import EVENTS, STRING
+from cadence.errors import SchemaError
+from cadence.model import EVENTS
 
 KEY = list(EVENTS.key)
 INSTANCE = ["ical_uid", "original_start"]  # ties the calendar copies of one occurrence
+RELATIONS = pd.CategoricalDtype(["report", "skip_level", "peer", "pair"])
 
 
-def participants(events: pd.DataFrame, attendees: pd.DataFrame) -> pd.DataFrame:
-    """Human participants of every event copy: attendees that are not resources, plus the organizer.
+@dataclass
+class Coded:
+    """Events and attendees as integer codes (built once by :func:`encode`)."""
 
-    One row per (source, calendar, event_id, email).
-    """
-    people = attendees.loc[~attendees["is_resource"], [*KEY, "email"]]
-    organizers = events.loc[events["organizer"].notna(), [*KEY, "organizer"]].rename(
-        columns={"organizer": "email"}
+    emails: pd.Index  # code → email, sorted
+    events: pd.DataFrame  # the validated events frame (strings kept for output)
+    calendar: np.ndarray  # per event row: email code of the calendar
+    organizer: np.ndarray  # per event row: email code (-1 when unknown)
+    instance: np.ndarray  # per event row: occurrence code shared by all its copies
+    att_row: np.ndarray  # per attendee row: the event row it belongs to
+    att_email: np.ndarray  # per attendee row: email code
+    att_declined: np.ndarray  # per attendee row: response == declined
+    att_resource: np.ndarray  # per attendee row: is_resource
+
+
+def encode(events: pd.DataFrame, attendees: pd.DataFrame) -> Coded:
+    """Code emails, event keys and occurrences; check keys are unique and attendees belong."""
+    n_ev, n_at = len(events), len(attendees)
+    people = pd.concat(
+        [events["calendar"], events["organizer"], attendees["email"], attendees["calendar"]],
+        ignore_index=True,
     )
-    return pd.concat([people, organizers], ignore_index=True).drop_duplicates()
+    codes, emails = pd.factorize(people)
+    # code order = email order (so person_a < person_b): sort the few uniques, not the codes
+    order = np.argsort(np.asarray(emails, dtype=object))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    codes = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1)
+    emails = np.asarray(emails, dtype=object)[order]
+    n_email = max(len(emails), 1)
+    calendar, organizer = codes[:n_ev], codes[n_ev : 2 * n_ev]
+    att_email, att_cal = codes[2 * n_ev : 2 * n_ev + n_at], codes[2 * n_ev + n_at :]
+
+    # one integer per (source, calendar, event_id), shared by both frames
+    ids, _ = pd.factorize(pd.concat([events["event_id"], attendees["event_id"]], ignore_index=True))
+    src, _ = pd.factorize(pd.concat([events["source"], attendees["source"]], ignore_index=True))
+    n_id = int(ids.max(initial=0)) + 1
+    cal = np.concatenate([calendar, att_cal]).astype(np.int64)
+    key = (src.astype(np.int64) * n_email + cal) * n_id + ids
+    ev_key, at_key = key[:n_ev], key[n_ev:]
+
+    index = pd.Index(ev_key)
+    try:  # get_indexer refuses a non-unique index: the key check comes for free
+        att_row = index.get_indexer(at_key)
+    except pd.errors.InvalidIndexError:
+        dup = events.loc[index.duplicated(keep=False), KEY].iloc[0].tolist()
+        raise SchemaError(
+            f"events frame: rows share a key ({', '.join(KEY)}), e.g. {dup}; "
+            "each key must appear once",
+            column="event_id",
+        ) from None
+    if (att_row < 0).any():
+        bad = attendees.loc[att_row < 0, "event_id"].iloc[0]
+        raise SchemaError(
+            f"attendees frame: {int((att_row < 0).sum())} row(s) belong to no event, "
+            f"e.g. event_id {bad!r}; give attendees only for events in the events frame",
+            column="event_id",
+        )
+    uid, _ = pd.factorize(events["ical_uid"])
+    start_code, _ = pd.factorize(events["original_start"].array.asi8)
+    instance, _ = pd.factorize(
+        uid.astype(np.int64) * (int(start_code.max(initial=0)) + 1) + start_code
+    )
+    return Coded(
+        emails=pd.Index(emails),
+        events=events,
+        calendar=calendar,
+        organizer=organizer,
+        instance=instance,
+        att_row=att_row,
+        att_email=att_email,
+        att_declined=(attendees["response"] == "declined").to_numpy(),
+        att_resource=attendees["is_resource"].to_numpy(),
+    )
 
 
 def one_on_ones(
-    events: pd.DataFrame,
-    attendees: pd.DataFrame,
+    coded: Coded,
     relations: pd.DataFrame | None = None,
     *,
     include_peers: bool = False,
 ) -> pd.DataFrame:
-    """The event copies that are 1:1s, with ``person_a``, ``person_b`` (and, given
-    ``relations`` — columns ``manager``, ``report``, ``relation`` — oriented
-    ``manager``, ``report`` and ``relation``).
+    """The event copies that are 1:1s: one row per copy, integer-coded.
+
+    Columns: ``row`` (event row), ``instance``, ``a``, ``b`` (email codes, a < b),
+    ``cal``, ``org``, ``manager``, ``report`` (codes, -1 without a roster) and
+    ``relation``.
     """
-    timed = events[~events["all_day"] & (events["event_type"] == "default")]
-    # Only copies with at most two humans can be 1:1s: cut the attendee rows early.
-    people = participants(timed, attendees)
-    people = people.merge(timed[[*KEY, *INSTANCE]], on=KEY)
-    grouped = people.groupby(INSTANCE, sort=False, observed=True)["email"]
-    two = grouped.agg(["nunique", "min", "max"])
-    two = two[two["nunique"] == 2].drop(columns="nunique")
-    two = two.rename(columns={"min": "person_a", "max": "person_b"}).reset_index()
-    out = timed.merge(two, on=INSTANCE)
+    ev = coded.events
+    candidate = (~ev["all_day"] & (ev["event_type"] == "default")).to_numpy()
+    # human participants per occurrence: attendees that are not resources, plus organizers
+    keep_att = ~coded.att_resource & candidate[coded.att_row]
+    rows = np.concatenate(
+        [coded.att_row[keep_att], np.flatnonzero(candidate & (coded.organizer >= 0))]
+    )
+    who = np.concatenate(
+        [coded.att_email[keep_att], coded.organizer[candidate & (coded.organizer >= 0)]]
+    )
+    n_email = max(len(coded.emails), 1)
+    inst = coded.instance[rows]
+    n_inst = int(coded.instance.max(initial=-1)) + 1
+    # Exactly two distinct people ⇔ the smallest and largest differ and nobody is in between:
+    # all O(n), no hashing or sorting.
+    first = np.full(n_inst, np.iinfo(np.int64).max, dtype=np.int64)
+    last = np.full(n_inst, -1, dtype=np.int64)
+    np.minimum.at(first, inst, who)
+    np.maximum.at(last, inst, who)
+    between = (who != first[inst]) & (who != last[inst])
+    crowded = np.bincount(inst[between], minlength=n_inst) > 0
+    two = (last >= 0) & (first != last) & ~crowded
+
+    copy_rows = np.flatnonzero(candidate & two[coded.instance])
+    copy_inst = coded.instance[copy_rows]
+    out = pd.DataFrame(
+        {
+            "row": copy_rows,
+            "instance": copy_inst,
+            "a": first[copy_inst],
+            "b": last[copy_inst],
+            "cal": coded.calendar[copy_rows],
+            "org": coded.organizer[copy_rows],
+        }
+    )
     if relations is None:
-        out["manager"] = pd.Series(pd.NA, index=out.index, dtype=STRING)
-        out["report"] = pd.Series(pd.NA, index=out.index, dtype=STRING)
-        out["relation"] = "pair"
+        out["manager"] = -1
+        out["report"] = -1
+        out["relation"] = pd.Categorical.from_codes(
+            np.full(len(out), RELATIONS.categories.get_loc("pair")), dtype=RELATIONS
+        )
         return out
-    rel = relations[["manager", "report", "relation"]]
-    forward = out.merge(
-        rel, left_on=["person_a", "person_b"], right_on=["manager", "report"], how="left"
+    m = coded.emails.get_indexer(relations["manager"])
+    r = coded.emails.get_indexer(relations["report"])
+    known = (m >= 0) & (r >= 0)
+    rel_index = pd.Index(m[known].astype(np.int64) * n_email + r[known])
+    rel_kind = RELATIONS.categories.get_indexer(relations["relation"])[known]
+    fwd = rel_index.get_indexer(
+        out["a"].to_numpy().astype(np.int64) * n_email + out["b"].to_numpy()
     )
-    backward = out.merge(
-        rel, left_on=["person_b", "person_a"], right_on=["manager", "report"], how="left"
+    bwd = rel_index.get_indexer(
+        out["b"].to_numpy().astype(np.int64) * n_email + out["a"].to_numpy()
     )
-    found = forward["relation"].isna()
-    for col in ("manager", "report", "relation"):
-        forward[col] = forward[col].where(~found, backward[col])
-    out = forward
+    is_fwd, is_bwd = fwd >= 0, (fwd < 0) & (bwd >= 0)
+    out["manager"] = np.where(is_fwd, out["a"], np.where(is_bwd, out["b"], -1))
+    out["report"] = np.where(is_fwd, out["b"], np.where(is_bwd, out["a"], -1))
+    kinds = np.r_[rel_kind, -1]  # -1: no relation (position len(rel_kind) when not found)
+    kind = np.where(is_fwd, kinds[fwd], np.where(is_bwd, kinds[bwd], -1))
     if include_peers:
-        out["relation"] = out["relation"].fillna("peer")
-    out = out[out["relation"].notna()].reset_index(drop=True)
-    out["manager"] = out["manager"].astype(STRING)
-    out["report"] = out["report"].astype(STRING)
-    return out
+        kind = np.where(kind >= 0, kind, RELATIONS.categories.get_loc("peer"))
+    out["relation"] = pd.Categorical.from_codes(kind, dtype=RELATIONS)
+    return out[kind >= 0].reset_index(drop=True)

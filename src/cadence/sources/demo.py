@@ -254,12 +254,15 @@ def generate(
     weeks: int = 26,
     ahead_weeks: int = 8,
     history_pulls: int = 4,
+    noise: bool = True,
 ) -> DemoOrg:
     """Generate a demo organisation of ``people`` people.
 
     ``as_of`` defaults to the start of today (UTC); history covers ``weeks``
     weeks before it and ``ahead_weeks`` after. ``history_pulls`` weekly pulls
-    precede the final one, so the store can observe changes.
+    precede the final one, so the store can observe changes. ``noise=False``
+    leaves out everything that is not a 1:1 (team meetings, all-day, out of
+    office, focus time): benchmarks use it to size the analysis by 1:1s.
 
     Examples
     --------
@@ -282,8 +285,10 @@ def generate(
     occ = _occurrences(series, pairs, rng, as_of_ts, lo, hi, np.array(pull_times))
     occ = pd.concat([occ, _replacements(occ, rng, as_of_ts), _peer_chats(roster, rng, lo, hi)])
     occ = occ.sort_values(["ical_uid", "original_us"], ignore_index=True)
-    noise = _noise(roster, rng, lo, hi)
-    events, attendees = _snapshot(occ, noise, as_of_ts, lo, hi)
+    noise_frames = _noise(roster, rng, lo, hi)
+    if not noise:
+        noise_frames = (noise_frames[0].iloc[:0], noise_frames[1].iloc[:0])
+    events, attendees = _snapshot(occ, noise_frames, as_of_ts, lo, hi)
     return DemoOrg(
         as_of=as_of_ts,
         window=(lo, hi),
@@ -298,7 +303,7 @@ def generate(
         weeks=weeks,
         ahead_weeks=ahead_weeks,
         _occ=occ,
-        _noise=noise,
+        _noise=noise_frames,
     )
 
 
