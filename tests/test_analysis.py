@@ -421,3 +421,14 @@ def test_parse_window(text: str, days: int) -> None:
 def test_parse_window_rejects(text: str) -> None:
     with pytest.raises(CadenceError, match="window"):
         parse_window(text)
+
+
+def test_emails_are_compared_normalized_everywhere() -> None:
+    """Mixed-case, padded addresses and a roster alias are all the same person."""
+    roster = ROSTER.assign(aliases=[None, "robert@example.com", None])
+    evs, ats = one_on_one_copies(" Ann@Example.COM", "Robert@example.com")
+    result = run(evs, ats, roster)
+    occ = result.occurrences.iloc[0]
+    assert (occ["manager"], occ["report"], occ["organizer"]) == (ANN, BOB, ANN)
+    # Cat's pair is silent but Ann's calendar (spelled differently) was read: it is listed
+    assert set(result.pairs["report"]) == {BOB, CAT}

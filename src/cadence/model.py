@@ -137,11 +137,14 @@ def normalize_email(values: pd.Series) -> pd.Series:
     return pd.Series(taken, index=values.index, dtype=STRING)
 
 
-def validate(frame: pd.DataFrame, schema: Schema, *, check_key: bool = True) -> pd.DataFrame:
+def validate(
+    frame: pd.DataFrame, schema: Schema, *, check_key: bool = True, normalize: bool = True
+) -> pd.DataFrame:
     """Check ``frame`` against ``schema`` and return it with canonical dtypes.
 
     Returns a new frame holding exactly the schema's columns, in schema order,
-    with e-mail columns normalized. Raises :class:`~cadence.errors.SchemaError`
+    with e-mail columns normalized (unless ``normalize=False``, for callers that
+    normalize the distinct values themselves). Raises :class:`~cadence.errors.SchemaError`
     naming the first bad column: missing, of the wrong type, null where nulls
     are not allowed, holding a value outside its vocabulary, a naive
     timestamp, or a duplicated key.
@@ -166,7 +169,7 @@ def validate(frame: pd.DataFrame, schema: Schema, *, check_key: bool = True) -> 
         )
     out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
     for col in schema.columns:
-        out[col.name] = _conform(frame[col.name].reset_index(drop=True), col, schema)
+        out[col.name] = _conform(frame[col.name].reset_index(drop=True), col, schema, normalize)
     if check_key:
         _check_key(out, schema)
     if schema is EVENTS:
@@ -181,17 +184,21 @@ def validate(frame: pd.DataFrame, schema: Schema, *, check_key: bool = True) -> 
     return out
 
 
-def validate_events(frame: pd.DataFrame, *, check_key: bool = True) -> pd.DataFrame:
+def validate_events(
+    frame: pd.DataFrame, *, check_key: bool = True, normalize: bool = True
+) -> pd.DataFrame:
     """:func:`validate` against the events schema."""
-    return validate(frame, EVENTS, check_key=check_key)
+    return validate(frame, EVENTS, check_key=check_key, normalize=normalize)
 
 
-def validate_attendees(frame: pd.DataFrame, *, check_key: bool = True) -> pd.DataFrame:
+def validate_attendees(
+    frame: pd.DataFrame, *, check_key: bool = True, normalize: bool = True
+) -> pd.DataFrame:
     """:func:`validate` against the attendees schema."""
-    return validate(frame, ATTENDEES, check_key=check_key)
+    return validate(frame, ATTENDEES, check_key=check_key, normalize=normalize)
 
 
-def _conform(values: pd.Series, col: Column, schema: Schema) -> pd.Series:
+def _conform(values: pd.Series, col: Column, schema: Schema, normalize: bool = True) -> pd.Series:
     where = f"{schema.name} frame: column {col.name!r}"
     if col.kind == "ts":
         out = _as_utc(values, where, col)
@@ -217,7 +224,7 @@ def _conform(values: pd.Series, col: Column, schema: Schema) -> pd.Series:
                     f"{where} must hold text, got {bad.iloc[0]!r} ({type(bad.iloc[0]).__name__})",
                     column=col.name,
                 )
-        out = normalize_email(values) if col.email else values.astype(STRING)
+        out = normalize_email(values) if col.email and normalize else values.astype(STRING)
     if not col.nullable and out.isna().any():
         n = int(out.isna().sum())
         raise SchemaError(f"{where} has {n} missing value(s); it is required", column=col.name)

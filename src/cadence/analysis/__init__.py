@@ -128,15 +128,11 @@ def analyze(
     lo = as_of_ts - parse_window(window if window is not None else settings.window)
 
     ev, at = _frames(events)
-    if roster is not None:
-        aliases = alias_map(roster)
-        if aliases:
-            ev, at = _apply_aliases(ev, at, aliases)
     rel = (
         relations(roster, skip_levels=settings.include_skip_levels) if roster is not None else None
     )
 
-    coded = encode(ev, at)
+    coded = encode(ev, at, alias_map(roster) if roster is not None else None)
     copies = one_on_ones(coded, rel, include_peers=settings.include_peers)
     occ = classify(coded, copies, as_of_ts, late_cancel_hours=settings.late_cancel_hours)
     occ = _decode_people(occ, coded.emails)
@@ -149,7 +145,8 @@ def analyze(
 
     metrics = _pair_metrics(occ, targets, lo, as_of_ts, settings)
     if rel is not None:
-        metrics = _add_silent_pairs(metrics, rel, ev, lo, as_of_ts, settings)
+        seen = set(coded.emails[np.unique(coded.calendar[coded.calendar >= 0])])
+        metrics = _add_silent_pairs(metrics, rel, seen, lo, as_of_ts, settings)
     pairs = _finish_pairs(score(metrics, settings), roster)
     in_window = occ[occ["start"] >= lo]
     occurrences = in_window[OCCURRENCE_COLUMNS].sort_values(["pair", "start"], ignore_index=True)
@@ -178,28 +175,13 @@ def _frames(data: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
         raw_events, raw_attendees = data
     else:
         raw_events, raw_attendees = data.events, data.attendees
-    events = validate_events(raw_events, check_key=False)  # encode() checks keys on codes
+    # encode() checks the keys and normalizes the distinct emails on integer codes
+    events = validate_events(raw_events, check_key=False, normalize=False)
     if "vanished_at" in raw_events.columns:
         events["vanished_at"] = pd.to_datetime(
             raw_events["vanished_at"].to_numpy(), utc=True
         ).astype("datetime64[us, UTC]")
-    return events, validate_attendees(raw_attendees, check_key=False)
-
-
-def _apply_aliases(
-    events: pd.DataFrame, attendees: pd.DataFrame, aliases: dict[str, str]
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    events = events.copy()
-    attendees = attendees.copy()
-    for frame, col in (
-        (events, "organizer"),
-        (events, "calendar"),
-        (attendees, "calendar"),
-        (attendees, "email"),
-    ):
-        frame[col] = frame[col].replace(aliases).astype(STRING)
-    attendees = attendees.drop_duplicates(["source", "calendar", "event_id", "email"])
-    return events, attendees
+    return events, validate_attendees(raw_attendees, check_key=False, normalize=False)
 
 
 def _as_of(value: pd.Timestamp | str | None) -> pd.Timestamp:
@@ -212,7 +194,7 @@ def _as_of(value: pd.Timestamp | str | None) -> pd.Timestamp:
 def _decode_people(occ: pd.DataFrame, emails: pd.Index) -> pd.DataFrame:
     """Integer email codes → categorical email columns; a ``pair_key`` and ``pair`` label."""
     n = max(len(emails), 1)
-    pair_codes, pair_uniques = pd.factorize(
+    pair_codes, _ = pd.factorize(
         occ["a"].to_numpy().astype(np.int64) * n + occ["b"], sort=True
     )
     occ["pair_key"] = pair_codes
@@ -233,9 +215,10 @@ def _decode_people(occ: pd.DataFrame, emails: pd.Index) -> pd.DataFrame:
         ("report", "report"),
         ("declined_by_code", "declined_by"),
         ("cancelled_by_code", "cancelled_by"),
+        ("organizer_code", "organizer"),
     ):
         occ[name] = pd.Categorical.from_codes(occ[code].to_numpy(), categories=emails)
-    return occ.drop(columns=["a", "b", "declined_by_code", "cancelled_by_code"])
+    return occ.drop(columns=["a", "b", "declined_by_code", "cancelled_by_code", "organizer_code"])
 
 
 # -- per pair -------------------------------------------------------------------------------------
@@ -342,13 +325,12 @@ def _pair_metrics(
 def _add_silent_pairs(
     metrics: pd.DataFrame,
     rel: pd.DataFrame,
-    events: pd.DataFrame,
+    seen: set[str],
     lo: pd.Timestamp,
     as_of: pd.Timestamp,
     settings: AnalysisSettings,
 ) -> pd.DataFrame:
     """Roster pairs with no 1:1 at all, when at least one of the two calendars was read."""
-    seen = set(events["calendar"].unique())
     have = set(zip(metrics["manager"], metrics["report"], strict=True))
     cand = rel[(rel["manager"].isin(seen) | rel["report"].isin(seen))]
     cand = cand[[(m, r) not in have for m, r in zip(cand["manager"], cand["report"], strict=True)]]

@@ -40,7 +40,6 @@ TAKEN = [
     "start",
     "end",
     "timezone",
-    "organizer",
     "recurrence",
     "title",
     "updated",
@@ -95,6 +94,7 @@ def classify(
     occ["cancelled_at"] = cancel_time.where(cancelled)
     lead = occ["start"] - occ["cancelled_at"]
     occ["late_cancel"] = (lead < pd.Timedelta(hours=late_cancel_hours)).fillna(False).astype(bool)
+    occ["organizer_code"] = org[chosen]
     occ["cancelled_by_code"] = np.where(cancelled, org[chosen], -1)
 
     declined_by = _decliners(coded, copies, is_cancelled, occ["instance"].to_numpy())
@@ -117,8 +117,11 @@ def classify(
 def _decliners(
     coded: Coded, copies: pd.DataFrame, is_cancelled: np.ndarray, instances: np.ndarray
 ) -> np.ndarray:
-    """Per occurrence (in ``instances`` order), the email code of who declined it, or -1."""
-    n_email = max(len(coded.emails), 1)
+    """Per occurrence (in ``instances`` order), the email code of who declined it, or -1.
+
+    Each occurrence has exactly two people, so the flags live in an (occurrence, side)
+    table filled with ``bincount``: no sorting, no grouping.
+    """
     pos = np.full(len(coded.events), -1, dtype=np.int64)
     pos[copies["row"].to_numpy()] = np.arange(len(copies))
     at_pos = pos[coded.att_row]
@@ -128,32 +131,27 @@ def _decliners(
     inst = copies["instance"].to_numpy()[p]
     a, b, cal = (copies[c].to_numpy()[p] for c in ("a", "b", "cal"))
     person = (email == a) | (email == b)
-    inst, email, own, said_no = (
-        inst[person],
-        email[person],
-        (cal == email)[person],
-        coded.att_declined[mine][person],
-    )
+    inst, side = inst[person], (email == b)[person]
+    own, said_no = (cal == email)[person], coded.att_declined[mine][person]
     # a person who removed their own copy while the organizer's stands declined it
     removed = is_cancelled & (copies["cal"] != copies["org"]).to_numpy()
-    inst = np.r_[inst, copies["instance"].to_numpy()[removed]]
-    email = np.r_[email, copies["cal"].to_numpy()[removed]]
-    own = np.r_[own, np.ones(int(removed.sum()), bool)]
-    said_no = np.r_[said_no, np.ones(int(removed.sum()), bool)]
+    r_inst = copies["instance"].to_numpy()[removed]
+    r_side = copies["cal"].to_numpy()[removed] == copies["b"].to_numpy()[removed]
+    inst = np.r_[inst, r_inst]
+    side = np.r_[side, r_side]
+    own = np.r_[own, np.ones(len(r_inst), bool)]
+    said_no = np.r_[said_no, np.ones(len(r_inst), bool)]
 
-    key = inst.astype(np.int64) * n_email + email
-    order = np.argsort(key, kind="stable")
-    key_s = key[order]
-    seg = _segments(key_s)
-    if not len(seg):
-        return np.full(len(instances), -1, dtype=np.int64)
-    own_s, no_s = own[order], said_no[order]
-    has_own = np.logical_or.reduceat(own_s, seg)
-    own_no = np.logical_or.reduceat(own_s & no_s, seg)
-    other_no = np.logical_or.reduceat(~own_s & no_s, seg)
-    declined = own_no | (~has_own & other_no)
-    k = key_s[seg][declined]  # sorted: the first per instance has the smallest email
-    d_inst, d_email = k // n_email, k % n_email
-    firsts = _segments(d_inst)
-    by_inst = pd.Series(d_email[firsts], index=d_inst[firsts])
-    return by_inst.reindex(instances, fill_value=-1).to_numpy()
+    n_inst = int(coded.instance.max(initial=-1)) + 1
+    cell = inst.astype(np.int64) * 2 + side
+    size = 2 * n_inst
+
+    def anywhere(flag: np.ndarray) -> np.ndarray:
+        return np.bincount(cell[flag], minlength=size).reshape(n_inst, 2) > 0
+
+    has_own, own_no, other_no = anywhere(own), anywhere(own & said_no), anywhere(~own & said_no)
+    declined = own_no | (~has_own & other_no)  # (occurrence, side): side 0 is a, 1 is b
+    first = copies.groupby("instance", sort=False)[["a", "b"]].first()
+    ab = first.reindex(instances).to_numpy()
+    d = declined[instances]
+    return np.where(d[:, 0], ab[:, 0], np.where(d[:, 1], ab[:, 1], -1))

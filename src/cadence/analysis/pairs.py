@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from cadence.errors import SchemaError
-from cadence.model import EVENTS
+from cadence.model import EVENTS, STRING, normalize_email
 
 KEY = list(EVENTS.key)
 INSTANCE = ["ical_uid", "original_start"]  # ties the calendar copies of one occurrence
@@ -43,20 +43,28 @@ class Coded:
     att_resource: np.ndarray  # per attendee row: is_resource
 
 
-def encode(events: pd.DataFrame, attendees: pd.DataFrame) -> Coded:
-    """Code emails, event keys and occurrences; check keys are unique and attendees belong."""
+def encode(
+    events: pd.DataFrame, attendees: pd.DataFrame, aliases: dict[str, str] | None = None
+) -> Coded:
+    """Code emails, event keys and occurrences; check keys are unique and attendees belong.
+
+    Emails are normalized (and ``aliases`` mapped to the person's main address) on the
+    distinct values, so ``"Ann@X.com"``, ``"ann@x.com "`` and an alias share one code.
+    """
     n_ev, n_at = len(events), len(attendees)
     people = pd.concat(
         [events["calendar"], events["organizer"], attendees["email"], attendees["calendar"]],
         ignore_index=True,
     )
-    codes, emails = pd.factorize(people)
-    # code order = email order (so person_a < person_b): sort the few uniques, not the codes
-    order = np.argsort(np.asarray(emails, dtype=object))
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    codes = np.where(codes >= 0, rank[np.maximum(codes, 0)], -1)
-    emails = np.asarray(emails, dtype=object)[order]
+    raw_codes, raw = pd.factorize(people)
+    # Normalize the few distinct addresses (not the millions of rows), merge the variants,
+    # and order codes like the emails (so person_a < person_b): all on the uniques.
+    clean = normalize_email(pd.Series(raw, dtype=STRING))
+    if aliases:
+        clean = clean.replace(aliases)
+    clean = clean.to_numpy(dtype=object)
+    rank, emails = pd.factorize(clean, sort=True)
+    codes = np.where(raw_codes >= 0, rank[np.maximum(raw_codes, 0)], -1)
     n_email = max(len(emails), 1)
     calendar, organizer = codes[:n_ev], codes[n_ev : 2 * n_ev]
     att_email, att_cal = codes[2 * n_ev : 2 * n_ev + n_at], codes[2 * n_ev + n_at :]
