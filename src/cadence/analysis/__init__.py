@@ -145,8 +145,12 @@ def analyze(
 
     metrics = _pair_metrics(occ, targets, lo, as_of_ts, settings)
     if rel is not None:
-        seen = set(coded.emails[np.unique(coded.calendar[coded.calendar >= 0])])
-        metrics = _add_silent_pairs(metrics, rel, seen, lo, as_of_ts, settings)
+        read = np.zeros(len(coded.emails) + 1, dtype=bool)  # last slot: not in the data
+        read[coded.calendar[coded.calendar >= 0]] = True
+        m = coded.emails.get_indexer(pd.Index(rel["manager"]))
+        r = coded.emails.get_indexer(pd.Index(rel["report"]))
+        calendar_read = read[m] | read[r]  # index -1 (unknown) reads the last, False slot
+        metrics = _add_silent_pairs(metrics, rel[calendar_read], lo, as_of_ts, settings)
     pairs = _finish_pairs(score(metrics, settings), roster)
     in_window = occ[occ["start"] >= lo]
     occurrences = in_window[OCCURRENCE_COLUMNS].sort_values(["pair", "start"], ignore_index=True)
@@ -194,9 +198,7 @@ def _as_of(value: pd.Timestamp | str | None) -> pd.Timestamp:
 def _decode_people(occ: pd.DataFrame, emails: pd.Index) -> pd.DataFrame:
     """Integer email codes → categorical email columns; a ``pair_key`` and ``pair`` label."""
     n = max(len(emails), 1)
-    pair_codes, _ = pd.factorize(
-        occ["a"].to_numpy().astype(np.int64) * n + occ["b"], sort=True
-    )
+    pair_codes, _ = pd.factorize(occ["a"].to_numpy().astype(np.int64) * n + occ["b"], sort=True)
     occ["pair_key"] = pair_codes
     first = pd.Series(np.arange(len(occ))).groupby(pair_codes).first().to_numpy()
     m, r = occ["manager"].to_numpy()[first], occ["report"].to_numpy()[first]
@@ -324,16 +326,16 @@ def _pair_metrics(
 
 def _add_silent_pairs(
     metrics: pd.DataFrame,
-    rel: pd.DataFrame,
-    seen: set[str],
+    cand: pd.DataFrame,
     lo: pd.Timestamp,
     as_of: pd.Timestamp,
     settings: AnalysisSettings,
 ) -> pd.DataFrame:
-    """Roster pairs with no 1:1 at all, when at least one of the two calendars was read."""
-    have = set(zip(metrics["manager"], metrics["report"], strict=True))
-    cand = rel[(rel["manager"].isin(seen) | rel["report"].isin(seen))]
-    cand = cand[[(m, r) not in have for m, r in zip(cand["manager"], cand["report"], strict=True)]]
+    """Roster pairs (``cand``: those with at least one calendar read) with no 1:1 at all."""
+    have = pd.MultiIndex.from_arrays(
+        [metrics["manager"].astype(object), metrics["report"].astype(object)]
+    )
+    cand = cand[~pd.MultiIndex.from_arrays([cand["manager"], cand["report"]]).isin(have)]
     if cand.empty:
         return metrics
     a = np.minimum(cand["manager"].to_numpy(dtype=object), cand["report"].to_numpy(dtype=object))
@@ -437,7 +439,9 @@ def _weekly(occ: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     )
     out = pd.DataFrame(
         {
-            "pair": pd.Categorical.from_codes(keys // n_weeks, dtype=occ["pair"].dtype),
+            "pair": pd.Categorical.from_codes(
+                keys // n_weeks, categories=occ["pair"].cat.categories
+            ),
             "week": week.astype("datetime64[us, UTC]"),
             **counts,
         }

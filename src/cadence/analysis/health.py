@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from cadence.analysis.settings import AnalysisSettings
 
@@ -131,23 +132,25 @@ def score(p: pd.DataFrame, settings: AnalysisSettings) -> pd.DataFrame:
         "at_risk",
     )
     # Each reason with the points it cost, biggest first; only reasons that cost something,
-    # except the lapsed rule, which always comes first for a lapsed pair.
+    # except the lapsed rule, which always comes first for a lapsed pair. Built as one
+    # pyarrow list column from flat values and offsets: no Python loop over pairs.
     lost_cols = np.column_stack([lost.to_numpy(dtype=float) for lost, _ in parts])
-    text_cols = np.column_stack([t.astype(str).to_numpy() for _, t in parts])
+    text_cols = np.column_stack(
+        [
+            (text.astype(str) + np.where(lost >= 0.5, " (−" + _days(lost) + ")", "")).to_numpy()
+            for lost, text in parts
+        ]
+    )
     first = np.zeros(lost_cols.shape, dtype=bool)
     first[:, 0] = lapsed.to_numpy()
     keep = first | (lost_cols >= 0.5)
     order = np.argsort(-(lost_cols + first * 1e9), axis=1, kind="stable")
-    reasons = [
-        [
-            text_cols[i, j] + (f" (−{lost_cols[i, j]:.0f})" if lost_cols[i, j] >= 0.5 else "")
-            for j in order[i]
-            if keep[i, j]
-        ]
-        for i in range(len(p))
-    ]
+    kept = np.take_along_axis(keep, order, axis=1)  # the kept reasons come first in each row
+    values = np.take_along_axis(text_cols, order, axis=1)[kept]
+    offsets = np.r_[0, np.cumsum(kept.sum(axis=1))].astype(np.int32)
+    reasons = pa.ListArray.from_arrays(pa.array(offsets), pa.array(values, type=pa.string()))
     out = p.copy()
     out["health_score"] = health.astype(float)
     out["status"] = pd.Categorical(status, dtype=STATUS_DTYPE)
-    out["reasons"] = pd.Series(reasons, index=p.index, dtype=object)
+    out["reasons"] = pd.Series(pd.arrays.ArrowExtensionArray(reasons), index=p.index)
     return out

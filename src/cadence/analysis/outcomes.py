@@ -80,10 +80,11 @@ def classify(
     all_cancelled = np.logical_and.reduceat(canc_s, seg) if len(seg) else has_org
     cancelled = org_cancelled | (~has_org & all_cancelled)
 
-    occ = ev.iloc[rows[chosen], [ev.columns.get_loc(c) for c in TAKEN]].reset_index(drop=True)
+    occ = pd.DataFrame(ev[TAKEN].take(rows[chosen])).reset_index(drop=True)
     occ.insert(0, "instance", inst[chosen])
-    for col in ("a", "b", "manager", "report", "relation"):
+    for col in ("a", "b", "manager", "report"):
         occ[col] = copies[col].to_numpy()[chosen]
+    occ["relation"] = copies["relation"].iloc[chosen].to_numpy()  # stays categorical
     occ["copies"] = np.diff(np.r_[seg, len(inst_s)])
 
     vanished = ev["vanished_at"].to_numpy()[rows[chosen]] if "vanished_at" in ev.columns else None
@@ -97,7 +98,9 @@ def classify(
     occ["organizer_code"] = org[chosen]
     occ["cancelled_by_code"] = np.where(cancelled, org[chosen], -1)
 
-    declined_by = _decliners(coded, copies, is_cancelled, occ["instance"].to_numpy())
+    declined_by = _decliners(
+        coded, copies, is_cancelled, occ["instance"].to_numpy(), occ[["a", "b"]].to_numpy()
+    )
     occ["declined_by_code"] = declined_by
     past = (occ["start"] < as_of).to_numpy()
     codes = np.select([cancelled, declined_by >= 0, past], [1, 2, 0], 3)  # index in OUTCOMES
@@ -111,11 +114,15 @@ def classify(
     occ["duration"] = occ["end"] - occ["start"]
     occ["adhoc"] = (occ["series_id"].isna() & occ["recurrence"].isna()).to_numpy()
     occ["series"] = occ["series_id"].fillna(occ["ical_uid"]).where(~occ["adhoc"])
-    return occ
+    return pd.DataFrame(occ)
 
 
 def _decliners(
-    coded: Coded, copies: pd.DataFrame, is_cancelled: np.ndarray, instances: np.ndarray
+    coded: Coded,
+    copies: pd.DataFrame,
+    is_cancelled: np.ndarray,
+    instances: np.ndarray,
+    ab: np.ndarray,
 ) -> np.ndarray:
     """Per occurrence (in ``instances`` order), the email code of who declined it, or -1.
 
@@ -151,7 +158,5 @@ def _decliners(
 
     has_own, own_no, other_no = anywhere(own), anywhere(own & said_no), anywhere(~own & said_no)
     declined = own_no | (~has_own & other_no)  # (occurrence, side): side 0 is a, 1 is b
-    first = copies.groupby("instance", sort=False)[["a", "b"]].first()
-    ab = first.reindex(instances).to_numpy()
     d = declined[instances]
     return np.where(d[:, 0], ab[:, 0], np.where(d[:, 1], ab[:, 1], -1))

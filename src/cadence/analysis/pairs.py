@@ -25,7 +25,8 @@ from cadence.model import EVENTS, STRING, normalize_email
 
 KEY = list(EVENTS.key)
 INSTANCE = ["ical_uid", "original_start"]  # ties the calendar copies of one occurrence
-RELATIONS = pd.CategoricalDtype(["report", "skip_level", "peer", "pair"])
+RELATION_CODE = {"report": 0, "skip_level": 1, "peer": 2, "pair": 3}
+RELATIONS: pd.CategoricalDtype = pd.CategoricalDtype(list(RELATION_CODE))
 
 
 @dataclass
@@ -62,9 +63,8 @@ def encode(
     clean = normalize_email(pd.Series(raw, dtype=STRING))
     if aliases:
         clean = clean.replace(aliases)
-    clean = clean.to_numpy(dtype=object)
-    rank, emails = pd.factorize(clean, sort=True)
-    codes = np.where(raw_codes >= 0, rank[np.maximum(raw_codes, 0)], -1)
+    rank, emails = pd.factorize(clean.to_numpy(dtype=object), sort=True)
+    codes = np.r_[rank, -1][raw_codes]  # code -1 (missing) picks the appended -1
     n_email = max(len(emails), 1)
     calendar, organizer = codes[:n_ev], codes[n_ev : 2 * n_ev]
     att_email, att_cal = codes[2 * n_ev : 2 * n_ev + n_at], codes[2 * n_ev + n_at :]
@@ -73,9 +73,9 @@ def encode(
     ids, _ = pd.factorize(pd.concat([events["event_id"], attendees["event_id"]], ignore_index=True))
     src, _ = pd.factorize(pd.concat([events["source"], attendees["source"]], ignore_index=True))
     n_id = int(ids.max(initial=0)) + 1
-    cal = np.concatenate([calendar, att_cal]).astype(np.int64)
-    key = (src.astype(np.int64) * n_email + cal) * n_id + ids
-    ev_key, at_key = key[:n_ev], key[n_ev:]
+    src64 = src.astype(np.int64)
+    ev_key = (src64[:n_ev] * n_email + calendar) * n_id + ids[:n_ev]
+    at_key = (src64[n_ev:] * n_email + att_cal) * n_id + ids[n_ev:]
 
     index = pd.Index(ev_key)
     try:  # get_indexer refuses a non-unique index: the key check comes for free
@@ -163,14 +163,14 @@ def one_on_ones(
         out["manager"] = -1
         out["report"] = -1
         out["relation"] = pd.Categorical.from_codes(
-            np.full(len(out), RELATIONS.categories.get_loc("pair")), dtype=RELATIONS
+            np.full(len(out), RELATION_CODE["pair"], dtype=np.int64), dtype=RELATIONS
         )
         return out
-    m = coded.emails.get_indexer(relations["manager"])
-    r = coded.emails.get_indexer(relations["report"])
+    m = coded.emails.get_indexer(pd.Index(relations["manager"]))
+    r = coded.emails.get_indexer(pd.Index(relations["report"]))
     known = (m >= 0) & (r >= 0)
     rel_index = pd.Index(m[known].astype(np.int64) * n_email + r[known])
-    rel_kind = RELATIONS.categories.get_indexer(relations["relation"])[known]
+    rel_kind = relations["relation"].map(RELATION_CODE).to_numpy()[known]
     fwd = rel_index.get_indexer(
         out["a"].to_numpy().astype(np.int64) * n_email + out["b"].to_numpy()
     )
@@ -183,6 +183,7 @@ def one_on_ones(
     kinds = np.r_[rel_kind, -1]  # -1: no relation (position len(rel_kind) when not found)
     kind = np.where(is_fwd, kinds[fwd], np.where(is_bwd, kinds[bwd], -1))
     if include_peers:
-        kind = np.where(kind >= 0, kind, RELATIONS.categories.get_loc("peer"))
-    out["relation"] = pd.Categorical.from_codes(kind, dtype=RELATIONS)
-    return out[kind >= 0].reset_index(drop=True)
+        kind = np.where(kind >= 0, kind, RELATION_CODE["peer"])
+    out["relation"] = pd.Categorical.from_codes(np.asarray(kind, dtype=np.int64), dtype=RELATIONS)
+    keep = kind >= 0
+    return out if keep.all() else out[keep].reset_index(drop=True)
