@@ -135,7 +135,7 @@ def score(p: pd.DataFrame, settings: AnalysisSettings) -> pd.DataFrame:
     # except the lapsed rule, which always comes first for a lapsed pair. Built as one
     # pyarrow list column from flat values and offsets: no Python loop over pairs.
     lost_cols = np.column_stack([lost.to_numpy(dtype=float) for lost, _ in parts])
-    text_cols = np.column_stack(
+    text_cols: np.ndarray = np.column_stack(
         [
             (text.astype(str) + np.where(lost >= 0.5, " (−" + _days(lost) + ")", "")).to_numpy()
             for lost, text in parts
