@@ -36,3 +36,27 @@ def test_ci_runs_the_readme_test_command() -> None:
 
 def test_changelog_exists_with_an_unreleased_section() -> None:
     assert "## [Unreleased]" in (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
+
+
+def test_readme_scoring_table_matches_the_defaults() -> None:
+    from cadence.analysis import AnalysisSettings
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("### How health is scored") : readme.index("### The roster")]
+    s = AnalysisSettings()
+    w = s.weights
+    for number in (
+        w.adherence,
+        w.recent_misses,
+        w.open_gap,
+        w.unscheduled,
+        w.drift,
+        w.late_cancels,
+        w.moves,
+    ):
+        assert f"**{number:g}**" in table or f"up to **{number:g}**" in table, number
+    assert f"(≥ {s.healthy_min:g})" in table and f"(≥ {s.watch_min:g})" in table
+    assert f"{s.adherence_full:.0%}".replace("%", " %") in table
+    assert f"{s.adherence_floor:.0%}".replace("%", " %") in table
+    assert f"last {s.recent_slots} past slots" in table
+    assert f"{s.late_cancel_hours:g} h ahead" in table

@@ -11,4 +11,13 @@ from cadence.sources.demo import DemoOrg
 from cadence.sources.demo import generate as load_demo
 from cadence.store import Store
 
-__all__ = ["Analysis", "DemoOrg", "Store", "__version__", "analyze", "load_demo"]
+__all__ = [
+    "Analysis",
+    "AnalysisSettings",
+    "DemoOrg",
+    "Store",
+    "__version__",
+    "analyze",
+    "load_demo",
+    "load_roster",
+]
