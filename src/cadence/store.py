@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import platformdirs
 
@@ -602,9 +603,9 @@ def _rows(frame: pd.DataFrame, schema: Schema) -> Iterator[tuple[Any, ...]]:
     for col in schema.columns:
         s = frame[col.name]
         if col.kind == "ts":
-            ints = s.array.asi8 if len(s) else []
-            mask = s.isna().to_numpy()
-            columns.append([None if m else int(v) for v, m in zip(ints, mask, strict=True)])
+            values = np.asarray(s.array.asi8, dtype=np.int64).astype(object)
+            values[s.isna().to_numpy()] = None
+            columns.append(values.tolist())
         elif col.kind == "bool":
             columns.append(s.astype(int).tolist())
         else:
