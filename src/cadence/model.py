@@ -13,7 +13,6 @@ Canonical dtypes: text is pandas ``string`` (missing = ``pd.NA``), instants are
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
@@ -270,8 +269,3 @@ def _check_key(frame: pd.DataFrame, schema: Schema) -> None:
             f"({', '.join(schema.key)}), e.g. {first}; each key must appear once",
             column=schema.key[-1],
         )
-
-
-def key_tuples(frame: pd.DataFrame, columns: Sequence[str]) -> pd.MultiIndex:
-    """The rows of ``frame`` as a MultiIndex over ``columns`` (for set-like comparisons)."""
-    return pd.MultiIndex.from_frame(frame[list(columns)])

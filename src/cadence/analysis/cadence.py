@@ -25,7 +25,6 @@ import pandas as pd
 
 from cadence.analysis.settings import AnalysisSettings
 
-DAY = pd.Timedelta(days=1)
 _FREQ_DAYS = {"DAILY": 1.0, "WEEKLY": 7.0, "MONTHLY": 30.0, "YEARLY": 365.0}
 TARGET_SOURCE = pd.CategoricalDtype(["rrule", "config", "inferred", "default"])
 
@@ -63,11 +62,6 @@ def _rule_days(rule: str) -> float:
         len(parts["BYDAY"].split(",")) if parts.get("FREQ") == "WEEKLY" and "BYDAY" in parts else 1
     )
     return float(base * interval / per_period)
-
-
-def add_pair_key(occ: pd.DataFrame) -> pd.DataFrame:
-    occ["pair_key"] = occ.groupby(["person_a", "person_b"], sort=True, observed=True).ngroup()
-    return occ
 
 
 def occurrence_targets(occ: pd.DataFrame) -> pd.Series:
