@@ -1,0 +1,275 @@
+"""The .ics importer on every real exported file in shared/fixtures/ics (see its SOURCES.md).
+
+Each test's expectations were written from reading the file itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cadence.sources.ics import IcsError, load_ics
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "ics"
+ME = "me@example.com"
+
+
+def ts(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text, tz="UTC")
+
+
+def load(name: str, start: str, end: str, **kw):  # type: ignore[no-untyped-def]
+    return load_ics(FIXTURES / name, calendar=ME, start=start, end=end, **kw)
+
+
+def by_original(events: pd.DataFrame) -> pd.DataFrame:
+    return events.set_index("original_start").sort_index()
+
+
+def test_fixtures_are_there() -> None:
+    assert len(list(FIXTURES.glob("*.ics"))) == 12, f"expected the shared fixtures in {FIXTURES}"
+
+
+def test_khal_weekly_with_a_moved_and_a_cancelled_override() -> None:
+    """Weekly Mondays 07:00 Berlin, 30 Jun – 4 Aug 2014; 7 Jul moved to 09:00; 14 Jul cancelled."""
+    ev = load("recurring-moved-and-cancelled-overrides.ics", "2014-06-01", "2014-09-01").events
+    assert len(ev) == 6
+    e = by_original(ev)
+    assert e.loc[ts("2014-07-07 05:00"), "start"] == ts("2014-07-07 07:00")  # RECURRENCE-ID in UTC
+    assert e.loc[ts("2014-07-14 05:00"), "status"] == "cancelled"
+    assert (e.drop(index=[ts("2014-07-14 05:00")])["status"] == "confirmed").all()
+    assert set(ev["timezone"]) == {"Europe/Berlin"}
+    assert set(ev["recurrence"]) == {"FREQ=WEEKLY;UNTIL=20140806T060000Z"}
+    assert (ev["series_id"] == ev["series_id"].iloc[0]).all() and ev["event_id"].is_unique
+    moved = ev[ev["start"] != ev["original_start"]]
+    assert moved["original_start"].tolist() == [ts("2014-07-07 05:00")]
+
+
+def test_outlook_teams_weekly_with_exdates_in_eastern_time() -> None:
+    """Fridays 11:00 'Eastern Standard Time', 11 Mar – 29 Apr 2022, 3 EXDATEs on one folded line."""
+    ev = load("outlook-teams-weekly-exdate-eastern.ics", "2022-03-01", "2022-05-01").events
+    assert len(ev) == 8
+    cancelled = ev[ev["status"] == "cancelled"]
+    assert cancelled["original_start"].tolist() == [
+        ts("2022-03-18 15:00"),
+        ts("2022-04-01 15:00"),
+        ts("2022-04-08 15:00"),
+    ]
+    assert set(ev["timezone"]) == {"America/New_York"}  # the Windows name, mapped
+    first = by_original(ev).iloc[0]
+    assert first.name == ts("2022-03-11 16:00")  # EST before the 13 March change
+    assert first["end"] - first["start"] == pd.Timedelta(minutes=30)
+    assert not (ev["start"] != ev["original_start"]).any()
+
+
+def test_google_weekly_moved_timed_and_all_day() -> None:
+    ev = load("google-weekly-moved-timed-and-allday.ics", "2023-08-01", "2023-09-01").events
+    timed, all_day = ev[~ev["all_day"]], ev[ev["all_day"]]
+    assert len(timed) == 3 and len(all_day) == 3
+    t = by_original(timed)
+    assert t.loc[ts("2023-08-15 04:00"), "start"] == ts("2023-08-14 04:00")  # Tue → Mon
+    assert set(timed["timezone"]) == {"Australia/Sydney"}
+    a = by_original(all_day)
+    assert list(a.index) == [ts("2023-08-10"), ts("2023-08-17"), ts("2023-08-24")]
+    assert a.loc[ts("2023-08-17"), "start"] == ts("2023-08-16")  # Thu → Wed
+    assert (a["end"] - a["start"] == pd.Timedelta(days=1)).all()
+
+
+def test_google_override_written_before_its_master_and_no_vtimezone() -> None:
+    ev = load("google-moved-instance-override-before-master.ics", "2026-02-01", "2026-03-01").events
+    e = by_original(ev)
+    assert list(e.index) == [ts("2026-02-10 17:00"), ts("2026-02-11 17:00"), ts("2026-02-12 17:00")]
+    assert e.loc[ts("2026-02-11 17:00"), "start"] == ts("2026-02-11 17:30")
+    assert e.loc[ts("2026-02-11 17:00"), "title"].endswith("- MODIFIED")
+    assert set(ev["timezone"]) == {"America/Denver"}
+
+
+def test_google_orphan_overrides_without_a_master() -> None:
+    imported = load("google-orphan-overrides-no-master.ics", "2021-03-01", "2021-04-01")
+    ev = imported.events
+    assert sorted(ev["original_start"]) == [ts(f"2021-03-{d} 11:00") for d in (24, 25, 26, 27)]
+    assert (ev["start"] == ev["original_start"]).all()
+    assert ev["series_id"].notna().all() and ev["recurrence"].isna().all()
+    assert set(imported.attendees["email"]) == {
+        "hst9ma4s2h5hf2iafmrqffki9o@group.calendar.google.com"
+    }
+    assert set(imported.attendees["response"]) == {"none"}  # no PARTSTAT
+
+
+def test_outlook_windows_zone_names_and_six_exdates_on_one_folded_line() -> None:
+    imported = load(
+        "outlook-windows-tzids-exdate-quoted-tzid.ics", "2020-07-01", "2020-08-01", strict=False
+    )
+    ev = imported.events
+    weekly = ev[ev["recurrence"].notna()]
+    # Tu/Th/Fr/Su at 12:00 Pacific in July 2020: 15 slots, EXDATEs on 21, 23 and 28 July
+    assert len(weekly) == 15
+    assert sorted(weekly.loc[weekly["status"] == "cancelled", "original_start"]) == [
+        ts("2020-07-21 19:00"),
+        ts("2020-07-23 19:00"),
+        ts("2020-07-28 19:00"),
+    ]
+    assert set(weekly["timezone"]) == {"America/Los_Angeles"}
+    # the malformed DTSTART;TZID="W. Europe Standard Time:20200609T090000" event is skipped, named
+    assert len(imported.problems) == 1
+    assert imported.problems[0].uid.startswith(
+        "040000008200E00074C5B7101A82E008000000008001F1896B63D3"
+    )
+    later = load(
+        "outlook-windows-tzids-exdate-quoted-tzid.ics", "2020-09-01", "2020-10-01", strict=False
+    )
+    single = later.events[later.events["recurrence"].isna()].set_index("title")
+    assert single.loc["test", "start"] == ts("2020-09-10 07:00")
+    assert single.loc["test", "timezone"] == "Europe/Berlin"  # W. Europe Standard Time
+    assert single.loc["Not the actual summary 1", "start"] == ts("2020-09-15 15:30")
+    all_exdates = load(
+        "outlook-windows-tzids-exdate-quoted-tzid.ics", "2020-07-01", "2021-04-01", strict=False
+    ).events
+    assert (all_exdates["status"] == "cancelled").sum() == 6
+
+
+def test_the_broken_event_is_an_error_naming_file_and_uid_when_strict() -> None:
+    with pytest.raises(IcsError) as info:
+        load("outlook-windows-tzids-exdate-quoted-tzid.ics", "2020-07-01", "2020-08-01")
+    message = str(info.value)
+    assert "outlook-windows-tzids-exdate-quoted-tzid.ics" in message
+    assert "040000008200E00074C5B7101A82E008000000008001F1896B63D3" in message
+    assert "DTSTART" in message
+
+
+def test_outlook_all_day_out_of_office_moved_from_friday_to_saturday() -> None:
+    ev = load("outlook-allday-recurring-moved-instance.ics", "2021-04-01", "2021-05-01").events
+    assert len(ev) == 9  # We/Fr in April 2021
+    assert ev["all_day"].all() and set(ev["event_type"]) == {"out_of_office"}
+    moved = ev[ev["start"] != ev["original_start"]]
+    assert len(moved) == 1
+    # Exchange writes the RECURRENCE-ID as midnight W. Europe time on the all-day slot's date
+    assert moved.iloc[0]["original_start"] == ts("2021-04-09")
+    assert moved.iloc[0]["start"] == ts("2021-04-10")
+
+
+def test_outlook_reply_declined() -> None:
+    imported = load("outlook-reply-declined.ics", "2021-06-01", "2021-07-01")
+    ev = imported.events
+    assert len(ev) == 1 and ev.iloc[0]["start"] == ts("2021-06-07 11:30")
+    assert ev.iloc[0]["timezone"] == "Europe/Zurich"
+    responses = imported.attendees.set_index("email")["response"].to_dict()
+    assert responses == {"calendar@gmail.com": "declined", "calendar@microsoft.com": "none"}
+
+
+def test_khal_attendees_with_mixed_partstat_and_double_space_folding() -> None:
+    at = load("attendees-partstat-mixed-declined.ics", "2014-04-01", "2014-05-01").attendees
+    got = at.set_index("email")[["role", "response"]].apply(tuple, axis=1).to_dict()
+    assert got == {
+        "hcabot@example.com": ("required", "tentative"),
+        "iamboss@example.com": ("optional", "none"),  # NON-PARTICIPANT, DELEGATED
+        "jdoe@example.com": ("required", "accepted"),
+        "jqpublic@example.com": ("required", "accepted"),
+        "another@example.com": ("required", "declined"),
+        "tent@example.com": ("required", "tentative"),
+    }
+
+
+def test_apple_statuses_and_invalid_partstat() -> None:
+    imported = load("apple-status-cancelled-invalid-partstat.ics", "2022-07-01", "2022-08-01")
+    ev = imported.events.set_index("title")
+    assert ev["status"].to_dict() == {
+        "Tentative": "tentative",
+        "Confirmed": "confirmed",
+        "Cancelled": "cancelled",
+        "No Status": "confirmed",
+    }
+    # written in UTC; recurring-ical-events reads it in the calendar's X-WR-TIMEZONE
+    assert ev.loc["Tentative", "start"] == ts("2022-07-04 23:00")
+    assert ev.loc["Tentative", "timezone"] == "America/Vancouver"
+    assert ev.loc["Confirmed", "timezone"] == "America/Vancouver"
+    assert ev.loc["Confirmed", "start"] == ts("2022-07-05 16:00")
+    assert ev.loc["Cancelled", "organizer"] == "cancelled@example.com"
+    at = imported.attendees.set_index("email")["response"]
+    assert at["confirmed@example.com"] == "none"  # PARTSTAT=CONFIRMED is not a response
+    assert at["cancelled@example.com"] == "none"
+
+
+def test_google_public_calendar_exdates_overrides_and_all_day() -> None:
+    ev = load(
+        "google-public-calendar-exdate-moved-attendees.ics", "2017-01-01", "2019-04-01"
+    ).events
+    assert sorted(ev.loc[ev["status"] == "cancelled", "original_start"]) == [
+        ts("2017-11-21 17:00"),
+        ts("2018-07-28 09:00"),
+        ts("2018-08-25 09:00"),
+        ts("2019-03-07 07:30"),
+        ts("2019-03-08 07:30"),
+    ]
+    moved = ev[ev["start"] != ev["original_start"]].set_index("original_start")["start"]
+    assert moved.to_dict() == {
+        ts("2018-05-01 17:00"): ts("2018-05-02 17:00"),
+        ts("2018-09-29 09:00"): ts("2018-09-22 09:00"),
+        ts("2018-10-27 09:00"): ts("2018-10-20 09:00"),
+        ts("2018-12-15 10:00"): ts("2018-12-08 10:00"),
+        ts("2019-01-19 10:00"): ts("2019-01-27 10:00"),
+        ts("2019-02-16 10:00"): ts("2019-02-24 10:00"),
+    }
+    assert ev["all_day"].sum() == 3
+    assert set(ev["timezone"]) == {"Europe/Berlin"}
+
+
+def test_quirky_file_is_imported_leniently_with_its_broken_events_listed() -> None:
+    imported = load("quirky-malformed-mixed.ics", "2000-01-01", "2030-01-01", strict=False)
+    uids = {p.uid for p in imported.problems}
+    assert "f81b0b41a2e138ae0903daee0a966e1e" in uids  # DTSTART 20171032
+    assert len(imported.events) > 0
+    with pytest.raises(IcsError, match=r"quirky-malformed-mixed\.ics"):
+        load("quirky-malformed-mixed.ics", "2000-01-01", "2030-01-01")
+
+
+def test_folder_import_skips_and_lists_broken_events(tmp_path: Path) -> None:
+    imported = load_ics(FIXTURES, start="2000-01-01", end="2030-01-01")
+    assert len(imported.calendars) == 12  # one per file, named after it
+    assert len(imported.problems) == 3
+    assert all(p.path.endswith(".ics") and p.uid for p in imported.problems)
+    assert {Path(p.path).name for p in imported.problems} == {
+        "outlook-windows-tzids-exdate-quoted-tzid.ics",
+        "quirky-malformed-mixed.ics",
+    }
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"this is not a calendar\n", "not an iCalendar file"),
+        (b"BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:x\n", "truncated"),
+        (b"", "not an iCalendar file"),
+        (
+            b"BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:u1\nDTSTART:2021XXXX\nEND:VEVENT\nEND:VCALENDAR\n",
+            "u1",
+        ),
+        (
+            b"BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:u2\nSUMMARY:no start\nEND:VEVENT\nEND:VCALENDAR\n",
+            "no DTSTART",
+        ),
+    ],
+)
+def test_bad_files_are_clear_errors(tmp_path: Path, content: bytes, words: str) -> None:
+    path = tmp_path / "bad.ics"
+    path.write_bytes(content)
+    with pytest.raises(IcsError) as info:
+        load_ics(path, start="2021-01-01", end="2022-01-01")
+    assert str(path) in str(info.value) and words in str(info.value)
+
+
+def test_missing_path_and_empty_window(tmp_path: Path) -> None:
+    with pytest.raises(IcsError, match="no such file or folder"):
+        load_ics(tmp_path / "nope.ics")
+    with pytest.raises(IcsError, match="must end after it starts"):
+        load_ics(FIXTURES / "outlook-reply-declined.ics", start="2021-02-01", end="2021-01-01")
+
+
+def test_calendar_owner_defaults_to_the_file_name(tmp_path: Path) -> None:
+    target = tmp_path / "Ann@Example.com.ics"
+    target.write_bytes((FIXTURES / "outlook-reply-declined.ics").read_bytes())
+    imported = load_ics(target, start="2021-06-01", end="2021-07-01")
+    assert imported.calendars == ["ann@example.com"]
+    assert set(imported.events["calendar"]) == {"ann@example.com"}
