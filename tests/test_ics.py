@@ -9,8 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from cadence.sources.ics import IcsError, load_ics
+from cadence.store import Store
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "ics"
 ME = "me@example.com"
@@ -273,3 +276,84 @@ def test_calendar_owner_defaults_to_the_file_name(tmp_path: Path) -> None:
     imported = load_ics(target, start="2021-06-01", end="2021-07-01")
     assert imported.calendars == ["ann@example.com"]
     assert set(imported.events["calendar"]) == {"ann@example.com"}
+
+
+# -- robustness and history ---------------------------------------------------------------------
+
+REAL = sorted(FIXTURES.glob("*.ics"))
+
+
+def _try(path: Path, strict: bool) -> None:
+    try:
+        imported = load_ics(path, calendar=ME, start="2014-01-01", end="2027-01-01", strict=strict)
+    except IcsError:
+        return
+    assert list(imported.events.columns)[:3] == ["source", "calendar", "event_id"]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.binary(max_size=2000), strict=st.booleans())
+def test_random_bytes_only_ever_raise_ics_errors(tmp_path: Path, data: bytes, strict: bool) -> None:
+    path = tmp_path / "random.ics"
+    path.write_bytes(data)
+    _try(path, strict)
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    which=st.sampled_from(REAL),
+    cuts=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 40)), max_size=4),
+    noise=st.binary(max_size=30),
+    strict=st.booleans(),
+)
+def test_mutated_real_files_only_ever_raise_ics_errors(
+    tmp_path: Path, which: Path, cuts: list[tuple[int, int]], noise: bytes, strict: bool
+) -> None:
+    data = bytearray(which.read_bytes())
+    for at, length in cuts:  # delete some bytes and splice in noise
+        at %= max(len(data), 1)
+        data[at : at + length] = noise
+    path = tmp_path / "mutated.ics"
+    path.write_bytes(bytes(data))
+    _try(path, strict)
+
+
+def test_reimporting_a_newer_export_records_history(tmp_path: Path) -> None:
+    """A newer export of the same calendar behaves like an incremental pull."""
+    original = (FIXTURES / "recurring-moved-and-cancelled-overrides.ics").read_text()
+    first = tmp_path / "export-1.ics"
+    first.write_text(original)
+    # a week later: the 21 July slot was moved to 10:00 and the 28 July slot deleted (EXDATE)
+    newer = original.replace(
+        "DTSTART;TZID=Europe/Berlin:20140630T070000",
+        "DTSTART;TZID=Europe/Berlin:20140630T070000\nEXDATE;TZID=Europe/Berlin:20140728T070000",
+    ).replace(
+        "END:VCALENDAR",
+        "BEGIN:VEVENT\nUID:event_rrule_recurrence_id\nSUMMARY:Arbeit\n"
+        "RECURRENCE-ID;TZID=Europe/Berlin:20140721T070000\n"
+        "DTSTART;TZID=Europe/Berlin:20140721T100000\nDTEND;TZID=Europe/Berlin:20140721T150000\n"
+        "END:VEVENT\nEND:VCALENDAR",
+    )
+    second = tmp_path / "export-2.ics"
+    second.write_text(newer)
+    window = {"calendar": ME, "start": "2014-06-01", "end": "2014-09-01"}
+    with Store(tmp_path / "c.sqlite") as store:
+        for pull in load_ics(first, **window).pulls(ts("2014-06-20")):
+            store.write_pull(pull)
+        again = [store.write_pull(p) for p in load_ics(first, **window).pulls(ts("2014-06-21"))]
+        assert sum(r.rows_written for r in again) == 0  # the same export again: nothing
+        for pull in load_ics(second, **window).pulls(ts("2014-06-27")):
+            store.write_pull(pull)
+        changes = store.changes()
+        events = store.events().set_index("original_start")
+    assert sorted(changes["kind"]) == ["cancelled", "moved"]
+    moved = changes[changes["kind"] == "moved"].iloc[0]
+    assert (moved["old_start"], moved["new_start"]) == (
+        ts("2014-07-21 05:00"),
+        ts("2014-07-21 08:00"),
+    )
+    assert events.loc[ts("2014-07-28 05:00"), "status"] == "cancelled"
