@@ -105,3 +105,60 @@ def test_python_dash_m_and_version() -> None:
         [sys.executable, "-m", "cadence", "--version"], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0 and done.stdout.strip() == f"cadence {__version__}"
+
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "ics"
+
+
+def test_import_writes_the_store_and_lists_skipped_events(tmp_path: Path) -> None:
+    store = tmp_path / "c.sqlite"
+    args = [
+        "import",
+        str(FIXTURES),
+        "--store",
+        str(store),
+        "--weeks-back",
+        "700",
+        "--weeks-ahead",
+        "0",
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "3 broken event(s) skipped" in result.output
+    assert "quirky-malformed-mixed.ics" in result.output.replace("\n", "")
+    with Store(store) as db:
+        assert set(db.events()["source"]) == {"ics"}
+        assert db.runs()["kind"].tolist() == ["import"]
+        again = runner.invoke(app, [*args, "--quiet"])
+        assert again.exit_code == 0 and again.output == ""
+        assert db.runs().loc[1, "summary"]["rows_written"] == 0  # the same files: nothing new
+
+
+def test_import_of_a_broken_single_file_exits_1_naming_it(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.ics"
+    bad.write_text("BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:x\n")
+    result = runner.invoke(app, ["import", str(bad), "--store", str(tmp_path / "c.sqlite")])
+    assert result.exit_code == 1
+    assert "truncated" in result.output and "broken.ics" in result.output.replace("\n", "")
+
+
+def test_pull_uses_the_ics_paths_of_the_config(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(
+        f'[store]\npath = "{tmp_path / "c.sqlite"}"\n'
+        f'[ics]\npaths = ["{FIXTURES / "outlook-teams-weekly-exdate-eastern.ics"}"]\n'
+        'calendar = "me@example.com"\nweeks_back = 300\n'
+    )
+    result = runner.invoke(app, ["--config", str(cfg), "pull"])
+    assert result.exit_code == 0, result.output
+    with Store(tmp_path / "c.sqlite") as db:
+        events = db.events()
+    assert set(events["calendar"]) == {"me@example.com"}
+    assert (events["status"] == "cancelled").sum() == 3
+
+
+def test_pull_without_sources_is_a_config_error(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text("[analysis]\nwindow = '13w'\n")
+    result = runner.invoke(app, ["--config", str(cfg), "pull"])
+    assert result.exit_code == 2 and "no source to pull" in result.output

@@ -42,6 +42,16 @@ def test_values_are_read(tmp_path: Path) -> None:
         ("[analysis]\ninclude_peers = 3\n", "[analysis] include_peers = 3"),
         ('[reports]\nout = "x"\n', "reports: unknown key"),
         ("[analysis\n", "not valid TOML"),
+        (
+            '[ics]\npaths = ["/no/such/export.ics"]\n',
+            "/no/such/export.ics does not exist; give existing .ics files or folders",
+        ),
+        (
+            '[ics]\ncalendar = "ann"\n',
+            "[ics] calendar = 'ann': expected the calendar owner's email",
+        ),
+        ('[ics]\ndefault_timezone = "Mars/Olympus"\n', "expected an IANA time zone"),
+        ("[ics]\nweeks_back = -1\n", "[ics] weeks_back = -1"),
     ],
 )
 def test_bad_config_names_file_and_key(tmp_path: Path, text: str, words: str) -> None:

@@ -25,6 +25,7 @@ from cadence.config import Settings, load_config
 from cadence.errors import CadenceError, ConfigError, StoreError
 from cadence.report import SourceInfo, write_report
 from cadence.sources import demo as demo_source
+from cadence.sources.ics import load_ics
 from cadence.store import Store
 
 app = typer.Typer(
@@ -181,6 +182,112 @@ def demo(
         )
     if not state.quiet:
         _summary(analysis, people, path, store_path)
+
+
+@app.command("import")
+@handles_errors
+def import_files(
+    paths: Annotated[list[Path], typer.Argument(help=".ics files or folders to import.")],
+    calendar: Annotated[
+        str | None,
+        typer.Option("--calendar", help="Whose calendar the files are (default: per file)."),
+    ] = None,
+    weeks_back: Annotated[int, typer.Option(help="Weeks of history to import.", min=0)] = 26,
+    weeks_ahead: Annotated[int, typer.Option(help="Weeks ahead to import.", min=0)] = 8,
+    store: Annotated[Path | None, typer.Option("--store", help="Store file.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
+    """Import .ics exports (Google, Outlook, Apple) into the store.
+
+    Importing a newer export of the same calendar records what moved, vanished
+    or was cancelled. In a folder, broken events are skipped and listed.
+    """
+    state.quiet = state.quiet or quiet
+    settings = state.settings()
+    _import_ics(
+        paths,
+        calendar,
+        weeks_back,
+        weeks_ahead,
+        settings.ics.default_timezone,
+        store or state.store or settings.store.resolved(),
+    )
+
+
+@app.command()
+@handles_errors
+def pull(
+    store: Annotated[Path | None, typer.Option("--store", help="Store file.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
+    """Pull every source named in the config into the store (for now: [ics] paths)."""
+    state.quiet = state.quiet or quiet
+    settings = state.settings()
+    ics = settings.ics
+    if not ics.paths:
+        raise ConfigError(
+            "no source to pull: add [ics] paths = [...] to the config "
+            "(the Google and Microsoft connectors are not built yet)"
+        )
+    _import_ics(
+        ics.paths,
+        ics.calendar,
+        ics.weeks_back,
+        ics.weeks_ahead,
+        ics.default_timezone,
+        store or state.store or settings.store.resolved(),
+    )
+
+
+def _import_ics(
+    paths: list[Path],
+    calendar: str | None,
+    weeks_back: int,
+    weeks_ahead: int,
+    zone: str,
+    store_path: Path,
+) -> None:
+    now = pd.Timestamp.now(tz="UTC")
+    today = now.normalize()
+    imported = load_ics(
+        *paths,
+        calendar=calendar,
+        start=today - pd.Timedelta(weeks=weeks_back),
+        end=today + pd.Timedelta(weeks=weeks_ahead),
+        default_timezone=zone,
+    )
+    with Store(store_path) as db:
+        run = db.start_run("import", at=now)
+        pulls = imported.pulls(now)
+        written = 0
+        with _progress() as bar:
+            task = bar.add_task("importing calendars", total=len(pulls))
+            for one in pulls:
+                written += db.write_pull(one, run_id=run).rows_written
+                bar.advance(task)
+        db.finish_run(
+            run,
+            "ok",
+            {
+                "files": [str(f) for f in imported.files],
+                "calendars": imported.calendars,
+                "rows_written": written,
+                "problems": [str(p) for p in imported.problems],
+            },
+        )
+    if state.quiet:
+        return
+    ev = imported.events
+    out.print(
+        f"Imported {len(imported.files)} file(s), {len(imported.calendars)} calendar(s): "
+        f"{len(ev)} occurrences ({int((ev['status'] == 'cancelled').sum())} cancelled, "
+        f"{int((ev['start'] != ev['original_start']).sum())} moved); {written} rows written"
+    )
+    for problem in imported.problems:
+        err.print(f"[yellow]skipped:[/yellow] {escape(str(problem))}", highlight=False)
+    if imported.problems:
+        err.print(f"{len(imported.problems)} broken event(s) skipped; everything else was imported")
+    out.print(f"Store: {store_path.resolve()}")
 
 
 def _summary(analysis: Analysis, people: int, report: Path, store_path: Path) -> None:

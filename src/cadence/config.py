@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 import tomllib
+import zoneinfo
 from pathlib import Path
 from typing import Any
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cadence.analysis.settings import AnalysisSettings
 from cadence.errors import ConfigError
@@ -36,9 +37,40 @@ class StoreSettings(_Section):
         return self.path.expanduser() if self.path else default_store_path()
 
 
+class IcsSettings(_Section):
+    paths: list[Path] = Field(default_factory=list, description=".ics files or folders to import")
+    calendar: str | None = Field(default=None, description="whose calendar the files are")
+    weeks_back: int = Field(default=26, ge=0, description="weeks of history to import")
+    weeks_ahead: int = Field(default=8, ge=0, description="weeks ahead to import")
+    default_timezone: str = Field(default="UTC", description="zone of floating times")
+
+    @field_validator("paths")
+    @classmethod
+    def _exist(cls, value: list[Path]) -> list[Path]:
+        for path in value:
+            if not path.expanduser().exists():
+                raise ValueError(f"{path} does not exist; give existing .ics files or folders")
+        return [p.expanduser() for p in value]
+
+    @field_validator("calendar")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and "@" not in value:
+            raise ValueError(f"expected the calendar owner's email, got {value!r}")
+        return value.strip().lower() if value else value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        if value not in zoneinfo.available_timezones() and value != "UTC":
+            raise ValueError(f"expected an IANA time zone such as 'Europe/Berlin', got {value!r}")
+        return value
+
+
 class Settings(_Section):
     store: StoreSettings = StoreSettings()
     analysis: AnalysisSettings = AnalysisSettings()
+    ics: IcsSettings = IcsSettings()
 
 
 def default_config_path() -> Path:
