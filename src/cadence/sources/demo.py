@@ -558,10 +558,15 @@ def _occurrences(
         rule + ";BYMONTHDAY=" + s["anchor"].dt.day.astype(str).to_numpy(),
         rule + ";BYDAY=" + weekday.to_numpy(dtype=object),
     )
+    # The series keeps slots up to local midnight of `until`: UNTIL is that instant in UTC,
+    # less a second (RFC 5545 wants UTC when DTSTART has a zone).
     until = s["until"]
+    until_utc = _localize(until.fillna(pd.Timestamp("2000-01-01")), s["tz"]) - pd.Timedelta(
+        seconds=1
+    )
     rrule = np.where(
         until.notna(),
-        rrule + ";UNTIL=" + until.dt.strftime("%Y%m%dT235959Z").fillna("").to_numpy(dtype=object),
+        rrule + ";UNTIL=" + until_utc.dt.strftime("%Y%m%dT%H%M%SZ").to_numpy(dtype=object),
         rrule,
     )
     return pd.DataFrame(
