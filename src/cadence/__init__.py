@@ -1,14 +1,16 @@
 """Cadence: are one-on-ones between managers and their people happening, at the agreed rhythm?
 
-The public API grows with each capability; for now: generate the demo
-organisation, open the store, analyze, and render the report.
+The public API: load calendars (the demo organisation, .ics files, the store),
+a roster, analyze, and render the report (``cadence.report``).
 """
 
 __version__ = "0.1.0"
 
-from cadence.analysis import Analysis, analyze
+from cadence.analysis import Analysis, AnalysisSettings, analyze
+from cadence.org import load_roster
 from cadence.sources.demo import DemoOrg
 from cadence.sources.demo import generate as load_demo
+from cadence.sources.ics import load_ics
 from cadence.store import Store
 
 __all__ = [
@@ -19,5 +21,6 @@ __all__ = [
     "__version__",
     "analyze",
     "load_demo",
+    "load_ics",
     "load_roster",
 ]
