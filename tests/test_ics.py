@@ -385,3 +385,56 @@ def test_demo_round_trip_through_ics_gives_the_same_pairs(tmp_path: Path) -> Non
         via_ics.pairs[cols].sort_values("pair", ignore_index=True),
     )
     assert direct.pairs["cancelled"].sum() > 0 and direct.pairs["moved"].sum() > 0
+
+
+SYNTHETIC = """BEGIN:VCALENDAR
+VERSION:2.0
+{wr}BEGIN:VEVENT
+UID:cancelled-series
+DTSTART;TZID="Pacific Standard Time":20240102T090000
+DTEND;TZID="Pacific Standard Time":20240102T093000
+RRULE:FREQ=WEEKLY;COUNT=3
+STATUS:CANCELLED
+ORGANIZER:mailto:Ann@Example.com
+ATTENDEE;PARTSTAT=ACCEPTED:mailto:bob@example.com
+END:VEVENT
+BEGIN:VEVENT
+UID:floating-with-room
+DTSTART:20240105T100000
+DTEND:20240105T103000
+ORGANIZER:mailto:ann@example.com
+ATTENDEE;PARTSTAT=DECLINED:mailto:bob@example.com
+ATTENDEE;CUTYPE=ROOM;PARTSTAT=ACCEPTED:mailto:room-1@resource.example.com
+END:VEVENT
+END:VCALENDAR
+"""
+
+
+@pytest.mark.parametrize(
+    ("wr", "default", "floating_utc", "zone"),
+    [
+        ("X-WR-TIMEZONE:Europe/Berlin\n", "UTC", "2024-01-05 09:00", "Europe/Berlin"),
+        ("", "America/New_York", "2024-01-05 15:00", "America/New_York"),
+        ("", "UTC", "2024-01-05 10:00", "UTC"),
+    ],
+)
+def test_cancelled_series_rooms_quoted_tzid_and_floating_times(
+    tmp_path: Path, wr: str, default: str, floating_utc: str, zone: str
+) -> None:
+    path = tmp_path / "me@example.com.ics"
+    path.write_text(SYNTHETIC.format(wr=wr))
+    imported = load_ics(path, start="2024-01-01", end="2024-02-01", default_timezone=default)
+    ev = imported.events.set_index("ical_uid")
+    series = imported.events[imported.events["ical_uid"] == "cancelled-series"]
+    assert len(series) == 3 and (series["status"] == "cancelled").all()
+    assert set(series["timezone"]) == {"America/Los_Angeles"}  # quoted Windows TZID
+    assert series["start"].min() == ts("2024-01-02 17:00")
+    assert set(series["organizer"]) == {"ann@example.com"}
+    assert ev.loc["floating-with-room", "start"] == ts(floating_utc)
+    assert ev.loc["floating-with-room", "timezone"] == zone
+    at = imported.attendees[imported.attendees["event_id"] == "floating-with-room"].set_index(
+        "email"
+    )
+    assert bool(at.loc["room-1@resource.example.com", "is_resource"])
+    assert at.loc["bob@example.com", "response"] == "declined"
+    assert at.loc["ann@example.com", "role"] == "organizer"
