@@ -438,3 +438,15 @@ def test_cancelled_series_rooms_quoted_tzid_and_floating_times(
     assert bool(at.loc["room-1@resource.example.com", "is_resource"])
     assert at.loc["bob@example.com", "response"] == "declined"
     assert at.loc["ann@example.com", "role"] == "organizer"
+
+
+def test_one_files_vtimezone_does_not_leak_into_the_next(tmp_path: Path) -> None:
+    """Exchange's custom 'Pacific Standard Time' VTIMEZONE must not change how a later file,
+    which has none, reads that TZID (icalendar caches custom zones process-wide)."""
+    path = tmp_path / "me@example.com.ics"
+    path.write_text(SYNTHETIC.format(wr="X-WR-TIMEZONE:Europe/Berlin\n"))
+    before = load_ics(path, start="2024-01-01", end="2024-02-01").events
+    load("outlook-windows-tzids-exdate-quoted-tzid.ics", "2020-07-01", "2020-08-01", strict=False)
+    after = load_ics(path, start="2024-01-01", end="2024-02-01").events
+    pd.testing.assert_frame_equal(before, after)
+    assert after["start"].min() == ts("2024-01-02 17:00")  # 09:00 Pacific

@@ -31,6 +31,7 @@ from typing import Any
 import icalendar
 import pandas as pd
 import recurring_ical_events
+from icalendar.timezone import tzp
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from cadence.errors import SourceError
@@ -207,6 +208,10 @@ def _parse(file: Path, strict: bool) -> tuple[Any, list[IcsProblem]]:
         raise IcsError(f"{file}: not an iCalendar file (no BEGIN:VCALENDAR)", path=file)
     if b"END:VCALENDAR" not in raw.upper():
         raise IcsError(f"{file}: truncated (no END:VCALENDAR); export it again", path=file)
+    # icalendar caches the custom VTIMEZONEs it meets process-wide, and a cached one then
+    # wins for every later file that names the same TZID (e.g. Exchange's "Pacific Standard
+    # Time"). A file's VTIMEZONEs must apply to that file only: start each file afresh.
+    tzp.use_zoneinfo()
     try:
         cal = icalendar.Calendar.from_ical(raw)
     except Exception as exc:  # icalendar raises ValueError and others for broken content
@@ -314,6 +319,13 @@ def _tz_of(prop: Any, fallback: str) -> str:
     return fallback
 
 
+def _written_zone(prop: Any, calendar_zone: str) -> str:
+    """An event's IANA zone: its TZID (IANA, Windows or quoted); for UTC or floating times,
+    the calendar's zone (X-WR-TIMEZONE, else the default) — the owner's local time."""
+    tzid = prop.params.get("TZID") if hasattr(prop, "params") else None
+    return (_zone_name(str(tzid)) if tzid else None) or calendar_zone
+
+
 def _instant(value: dt.date | dt.datetime, zone: str) -> pd.Timestamp:
     """A DTSTART-like value as a UTC timestamp (dates: midnight UTC; floating: in ``zone``)."""
     if not isinstance(value, dt.datetime):
@@ -345,6 +357,13 @@ def _occurrences(
         str(c["UID"]): c for c in cal.walk("VEVENT") if "RRULE" in c and "RECURRENCE-ID" not in c
     }
     recurring = set(masters) | {str(c["UID"]) for c in cal.walk("VEVENT") if "RECURRENCE-ID" in c}
+    # The zone of each event as written in the file (the master's when there is one): the
+    # expanded copies may come back re-labelled in the calendar's zone, depending on caches.
+    zones: dict[str, str] = {}
+    for c in cal.walk("VEVENT"):
+        uid = str(c.get("UID"))
+        if uid not in zones or (uid in masters and c is masters[uid]):
+            zones[uid] = _written_zone(c["DTSTART"], zone)
     try:
         expanded = recurring_ical_events.of(cal, skip_bad_series=not strict).between(
             lo.to_pydatetime(), hi.to_pydatetime()
@@ -358,14 +377,14 @@ def _occurrences(
     seen: set[tuple[str, str]] = set()
     for comp in items:
         uid = str(comp.get("UID"))
-        row, who = _row(comp, uid, uid in recurring, masters.get(uid), owner, zone)
+        row, who = _row(comp, uid, uid in recurring, masters.get(uid), owner, zones.get(uid, zone))
         if (lo <= row["end"] and row["start"] < hi) or row["start"] == row["end"] == lo:
             seen.add((uid, row["event_id"]))
             yield row, who
     # EXDATE: the slot was deleted from the series. For us that is a cancelled occurrence.
     for uid, master in masters.items():
         for slot in _exdates(master):
-            row, who = _row(master, uid, True, master, owner, zone, slot=slot)
+            row, who = _row(master, uid, True, master, owner, zones[uid], slot=slot)
             if (uid, row["event_id"]) in seen or not (lo <= row["original_start"] < hi):
                 continue
             row["status"] = "cancelled"
@@ -391,7 +410,7 @@ def _row(
     slot: dt.date | dt.datetime | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     start_prop = comp["DTSTART"]
-    event_zone = _tz_of(start_prop, zone)
+    event_zone = zone  # as written in the file, see _written_zone
     raw_start = slot if slot is not None else start_prop.dt
     all_day = not isinstance(raw_start, dt.datetime)
     start = _instant(raw_start, event_zone)
