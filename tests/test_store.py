@@ -327,3 +327,12 @@ def test_order_of_upserts_does_not_matter(tmp_path: Path, data, order) -> None:
             results.append((s.events(), s.attendees()))
     pd.testing.assert_frame_equal(results[0][0], results[1][0])
     pd.testing.assert_frame_equal(results[0][1], results[1][1])
+
+
+def test_clear_cursor_forgets_the_cursor_and_keeps_the_rows(store: Store) -> None:
+    evs, ats = one_on_one_copies()
+    store.write_pull(pull(evs, ats, cursors={CALS[0]: "tok-1"}))
+    store.clear_cursor("demo", CALS[0])
+    state = store.sync_state("demo", CALS[0])
+    assert state is not None and state.cursor is None and state.last_success == SEEN
+    assert store.counts()["events"] == 2

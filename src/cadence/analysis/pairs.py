@@ -24,7 +24,6 @@ from cadence.errors import SchemaError
 from cadence.model import EVENTS, STRING, normalize_email
 
 KEY = list(EVENTS.key)
-INSTANCE = ["ical_uid", "original_start"]  # ties the calendar copies of one occurrence
 RELATION_CODE = {"report": 0, "skip_level": 1, "peer": 2, "pair": 3}
 RELATIONS: pd.CategoricalDtype = pd.CategoricalDtype(list(RELATION_CODE))
 

@@ -28,19 +28,15 @@ OUTCOME_SYMBOLS = {
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 
 
-def pair_label(frame: pd.DataFrame) -> pd.Series:
-    """``manager → report`` with a roster, else ``a ↔ b`` (local parts of the emails)."""
-    if "manager" in frame.columns and frame["manager"].notna().all():
-        a, b, sep = frame["manager"], frame["report"], " → "
-    else:
-        a, b, sep = frame["person_a"], frame["person_b"], " ↔ "
-    return a.str.split("@").str[0] + sep + b.str.split("@").str[0]
+def short_pair(pairs: pd.DataFrame) -> pd.Series:
+    """The analysis's ``pair`` label without email domains, for charts and tables."""
+    return pairs["pair"].astype(str).str.replace(r"@[^\s]+", "", regex=True)
 
 
 def outcomes_by_pair_data(analysis: Analysis, limit: int = 40) -> pd.DataFrame:
     """The ``limit`` pairs that most need attention (lapsed, at risk… lowest score first)."""
     pairs = analysis.pairs.head(limit).copy()
-    pairs["pair"] = pair_label(pairs)
+    pairs["pair"] = short_pair(pairs)
     return pairs
 
 

@@ -13,7 +13,7 @@ import plotly.offline
 from cadence import __version__
 from cadence.analysis import Analysis
 from cadence.report import figures
-from cadence.report.figures import pair_label
+from cadence.report.figures import short_pair
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("cadence.report", "templates"),
@@ -72,7 +72,7 @@ def render(
         for name, fig in figs
     ]
     pairs = analysis.pairs.copy()
-    pairs["pair"] = pair_label(pairs)
+    pairs["pair"] = short_pair(pairs)
     pairs["adherence_pct"] = (pairs["adherence"] * 100).round().astype("Int64").astype(str) + " %"
     pairs.loc[pairs["adherence"].isna(), "adherence_pct"] = "–"
     pairs["last_held_text"] = pairs["last_held"].dt.strftime("%d %b %Y").fillna("never")
