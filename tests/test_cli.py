@@ -25,6 +25,7 @@ def test_demo_writes_report_and_store_and_prints_a_summary(tmp_path: Path) -> No
     assert out.exists() and out.stat().st_size > 1_000_000  # plotly.js is inside
     assert f"Report: {out.resolve()}" in result.output.replace("\n", "")
     assert "25 people" in result.output and "Needs attention first" in result.output
+    assert (out.parent / "demo-org.html").exists() and (out.parent / "demo-pairs.csv").exists()
     with Store(out.with_suffix(".sqlite")) as store:
         assert store.get_meta("kind") == "demo"
         runs = store.runs()
@@ -162,3 +163,122 @@ def test_pull_without_sources_is_a_config_error(tmp_path: Path) -> None:
     cfg.write_text("[analysis]\nwindow = '13w'\n")
     result = runner.invoke(app, ["--config", str(cfg), "pull"])
     assert result.exit_code == 2 and "no source to pull" in result.output
+
+
+# -- cadence report ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def real_store(tmp_path: Path) -> tuple[Path, Path]:
+    """A (non-demo) store holding a 40-person organisation, and its roster CSV."""
+    from cadence.sources import demo as demo_source
+
+    org = demo_source.generate(40, seed=4, as_of="2026-06-30")
+    store = tmp_path / "cadence.sqlite"
+    with Store(store) as db:
+        for pull in org.pulls():
+            db.write_pull(pull)
+    roster = tmp_path / "roster.csv"
+    org.roster[["email", "name", "manager_email", "department", "team"]].to_csv(roster, index=False)
+    return store, roster
+
+
+def test_report_writes_leader_and_org_reports_and_remembers_them(
+    real_store: tuple[Path, Path], tmp_path: Path
+) -> None:
+    store, roster = real_store
+    base = ["--store", str(store), "report", "--roster", str(roster)]
+    first = runner.invoke(app, [*base, "--as-of", "2026-06-23", "-o", str(tmp_path / "a.html")])
+    assert first.exit_code == 0, first.output
+    assert "pairs" in first.output and f"Report: {tmp_path / 'a.html'}" in first.output
+    html = (tmp_path / "a.html").read_text(encoding="utf-8")
+    assert "No earlier report of this scope" in html
+    assert (tmp_path / "a-pairs.parquet").exists() and (tmp_path / "a-occurrences.csv").exists()
+    second = runner.invoke(app, [*base, "--as-of", "2026-06-30", "-o", str(tmp_path / "b.html")])
+    assert second.exit_code == 0, second.output
+    html = (tmp_path / "b.html").read_text(encoding="utf-8")
+    assert "Compared with the report of Tuesday 23 June 2026" in html
+    hr = runner.invoke(
+        app, [*base, "--org", "--as-of", "2026-06-30", "-o", str(tmp_path / "o.html")]
+    )
+    assert hr.exit_code == 0, hr.output
+    assert (tmp_path / "o-departments.csv").exists() and not (tmp_path / "o-pairs.csv").exists()
+    with Store(store) as db:
+        assert db.counts()["snapshots"] == 3  # all × 2 dates, org × 1
+
+
+def test_report_for_one_leader(real_store: tuple[Path, Path], tmp_path: Path) -> None:
+    import pandas as pd
+
+    store, roster = real_store
+    people = pd.read_csv(roster)
+    top = people.loc[people["manager_email"].isna(), "email"].iloc[0]
+    result = runner.invoke(
+        app,
+        [
+            "--store",
+            str(store),
+            "report",
+            "--roster",
+            str(roster),
+            "--leader",
+            top,
+            "--as-of",
+            "2026-06-30",
+            "-o",
+            str(tmp_path / "l.html"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    pairs = pd.read_csv(tmp_path / "l-pairs.csv")
+    assert set(pairs["manager"]) == {top}
+    direct = (people["manager_email"] == top).sum()
+    assert 0 < len(pairs) <= direct
+
+
+@pytest.mark.parametrize(
+    ("extra", "code", "words"),
+    [
+        (["--leader", "nobody@example.com"], 2, "not in the roster"),
+        (["--org", "--leader", "nobody@example.com"], 2, "leave out --leader"),
+    ],
+)
+def test_report_usage_errors(
+    real_store: tuple[Path, Path], extra: list[str], code: int, words: str
+) -> None:
+    store, roster = real_store
+    result = runner.invoke(app, ["--store", str(store), "report", "--roster", str(roster), *extra])
+    assert result.exit_code == code, result.output
+    assert words in " ".join(result.output.split())
+
+
+def test_report_without_a_store_says_what_to_do(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["--store", str(tmp_path / "none.sqlite"), "report"])
+    assert result.exit_code == 1
+    assert "cadence pull" in result.output and not (tmp_path / "none.sqlite").exists()
+
+
+def test_report_pseudonymizes_with_a_key_from_the_environment(
+    real_store: tuple[Path, Path], tmp_path: Path
+) -> None:
+    store, roster = real_store
+    config = tmp_path / "c.toml"
+    config.write_text("[report]\npseudonymize = true\n", encoding="utf-8")
+    args = [
+        "--config",
+        str(config),
+        "--store",
+        str(store),
+        "report",
+        "--roster",
+        str(roster),
+        "-o",
+        str(tmp_path / "p.html"),
+        "--as-of",
+        "2026-06-30",
+    ]
+    missing = runner.invoke(app, args, env={"CADENCE_PSEUDONYM_KEY": ""})
+    assert missing.exit_code == 2 and "CADENCE_PSEUDONYM_KEY" in missing.output
+    ok = runner.invoke(app, args, env={"CADENCE_PSEUDONYM_KEY": "k" * 24})
+    assert ok.exit_code == 0, ok.output
+    assert "@example.com" not in (tmp_path / "p-pairs.csv").read_text(encoding="utf-8")

@@ -59,25 +59,89 @@ def open_report(browser, path: Path, shot: Path):  # type: ignore[no-untyped-def
     return page, problems, requests
 
 
-def test_demo_report_draws_every_chart_with_no_errors(browser, tmp_path: Path) -> None:
-    org = demo.generate(40, seed=3, as_of=AS_OF)
-    result = analyze(org, org.roster, as_of=AS_OF)
+CHARTS = """els => els.map(e => ({id: e.id, traces: (e.data || []).length, drawn:
+    e.querySelectorAll('.main-svg .trace, .main-svg .bars .point, .main-svg .hm').length}))"""
+
+
+def assert_all_drawn(page, expected: set[str]) -> None:  # type: ignore[no-untyped-def]
+    charts = page.eval_on_selector_all(".js-plotly-plot", CHARTS)
+    assert {c["id"] for c in charts} == expected
+    assert all(c["traces"] > 0 and c["drawn"] > 0 for c in charts), charts
+
+
+@pytest.fixture(scope="module")
+def demo_analysis():  # type: ignore[no-untyped-def]
+    org = demo.generate(120, seed=3, as_of=AS_OF)
+    return analyze(org, org.roster, as_of=AS_OF)
+
+
+def test_leader_report_draws_every_chart_with_no_errors(
+    browser, demo_analysis, tmp_path: Path
+) -> None:
+    result = demo_analysis
     path = write_report(result, tmp_path / "report.html", sources=[SourceInfo("demo", AS_OF)])
     page, problems, requests = open_report(browser, path, tmp_path / "report.png")
     assert problems == []
     # nothing but the file itself was fetched: the report works offline
     assert {r for r in requests if not r.startswith("data:")} == {path.as_uri()}
-    charts = page.eval_on_selector_all(
-        ".js-plotly-plot",
-        "els => els.map(e => ({id: e.id, traces: (e.data || []).length,"
-        " drawn: e.querySelectorAll('.main-svg .trace, .main-svg .bars .point').length}))",
-    )
-    assert {c["id"] for c in charts} == {"fig-weekly", "fig-pairs"}
-    assert all(c["traces"] > 0 and c["drawn"] > 0 for c in charts), charts
-    rows = page.locator("#pairs tbody tr").count()
-    assert rows == len(result.pairs) > 0
+    expected = {"fig-timeline", "fig-heatmap", "fig-gaps", "fig-weekly"}
+    expected |= {
+        f"fig-{name}"
+        for name in ("time-of-day", "duration")
+        if f'id="chart-{name}"' in path.read_text(encoding="utf-8")
+    }
+    assert_all_drawn(page, expected)
     assert path.read_text(encoding="utf-8").count("* plotly.js v") == 1  # embedded once
     assert (tmp_path / "report.png").stat().st_size > 10_000
+    # the attention list names every lapsed / at-risk pair (up to 15) first
+    flagged = result.pairs["status"].isin(["lapsed", "at_risk"]).sum()
+    assert page.locator("#attention li.pair").count() == min(15, flagged) > 0
+
+
+def test_pair_table_sorts_filters_and_pages(browser, demo_analysis, tmp_path: Path) -> None:
+    result = demo_analysis
+    path = write_report(result, tmp_path / "t.html", exports=False)
+    page, problems, _ = open_report(browser, path, tmp_path / "t.png")
+    rows = page.locator("#pairs tbody tr")
+    assert rows.count() == min(50, len(result.pairs))
+    assert page.locator("#page-info").inner_text() == f"pairs 1–50 of {len(result.pairs)}"
+    page.click("#next")
+    assert rows.count() == min(50, len(result.pairs) - 50)
+    # sort by score, ascending, then descending
+    page.click("#pairs th[data-k='2'] button")
+    scores = [float(t) for t in page.locator("#pairs tbody td:nth-child(3)").all_inner_texts()]
+    assert scores == sorted(scores) and scores[0] == round(result.pairs["health_score"].min())
+    assert page.get_attribute("#pairs th[data-k='2']", "aria-sort") == "ascending"
+    page.click("#pairs th[data-k='2'] button")
+    scores = [float(t) for t in page.locator("#pairs tbody td:nth-child(3)").all_inner_texts()]
+    assert scores == sorted(scores, reverse=True)
+    page.select_option("#status-filter", "lapsed")
+    assert rows.count() == (result.pairs["status"] == "lapsed").sum()
+    assert page.locator("svg.spark title").count() == rows.count()  # a sparkline per row
+    assert problems == []
+
+
+def test_org_report_draws_every_chart_with_no_errors(
+    browser, demo_analysis, tmp_path: Path
+) -> None:
+    path = write_report(demo_analysis, tmp_path / "org.html", org_report=True)
+    page, problems, requests = open_report(browser, path, tmp_path / "org.png")
+    assert problems == []
+    assert {r for r in requests if not r.startswith("data:")} == {path.as_uri()}
+    assert_all_drawn(
+        page,
+        {
+            "fig-status-department",
+            "fig-trend",
+            "fig-adherence-department",
+            "fig-cancellations-department",
+            "fig-adherence-histogram",
+            "fig-status-level",
+        },
+    )
+    assert page.locator("#by-department tbody tr").count() >= 2
+    assert "Privacy" in page.locator("#privacy").inner_text()
+    assert (tmp_path / "org.png").stat().st_size > 10_000
 
 
 def test_failed_source_is_announced(browser, tmp_path: Path) -> None:

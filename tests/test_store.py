@@ -30,7 +30,9 @@ def test_new_store_is_migrated_wal_and_versioned(tmp_path: Path) -> None:
     path = tmp_path / "deep" / "c.sqlite"
     with Store(path) as s:
         assert s.schema_version == len(MIGRATIONS)
-        assert s.counts() == {"events": 0, "attendees": 0, "changes": 0, "sync_state": 0, "runs": 0}
+        assert s.counts() == dict.fromkeys(
+            ("events", "attendees", "changes", "sync_state", "runs", "snapshots"), 0
+        )
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}

@@ -23,7 +23,9 @@ from cadence import __version__
 from cadence.analysis import Analysis, analyze
 from cadence.config import Settings, load_config
 from cadence.errors import CadenceError, ConfigError, StoreError
-from cadence.report import SourceInfo, write_report
+from cadence.org import load_roster
+from cadence.report import cards, write_report
+from cadence.report.html import plain, sources_from_store
 from cadence.sources import demo as demo_source
 from cadence.sources.ics import load_ics
 from cadence.store import Store
@@ -154,34 +156,142 @@ def demo(
     org = demo_source.generate(people, seed=seed, as_of=when, weeks=weeks)
     store_path = store or state.store or out_path.with_suffix(".sqlite")
     _reset_demo_store(store_path)
+    week_before = org.as_of - pd.Timedelta(days=7)
     with Store(store_path) as db:
         db.set_meta("kind", "demo")
         run = db.start_run("demo", at=org.as_of)
         pulls = org.pulls()
+        written = 0
         with _progress() as bar:
             task = bar.add_task("pulling demo calendars", total=len(pulls))
-            written = 0
             for pull in pulls:
+                if pull.seen_at > week_before and db.previous_snapshot("all", org.as_of) is None:
+                    # last week's report, from what the store knew then: "since last week"
+                    _demo_snapshot(db, org.roster, week_before, settings)
                 written += db.write_pull(pull, run_id=run).rows_written
                 bar.advance(task)
-        events, attendees = db.events(), db.attendees()
-        last = db.sync_states()["last_success"].max()
-    analysis = analyze((events, attendees), org.roster, as_of=org.as_of, settings=settings.analysis)
-    path = write_report(
-        analysis,
-        out_path,
-        title="1:1 health report · demo organisation",
-        sources=[SourceInfo("demo", last)],
-    )
-    with Store(store_path) as db:
+        analysis = analyze(db, org.roster, as_of=org.as_of, settings=settings.analysis)
+        sources = sources_from_store(db)
+        report_path = write_report(
+            analysis,
+            out_path,
+            title="1:1 health report · demo organisation",
+            sources=sources,
+            previous=db.previous_snapshot("all", org.as_of),
+        )
+        org_path = write_report(
+            analysis,
+            out_path.with_name(f"{out_path.stem}-org.html"),
+            org_report=True,
+            title="1:1 health · organisation review · demo organisation",
+            sources=sources,
+            previous=db.previous_snapshot("org", org.as_of),
+            min_group_size=settings.report.min_group_size,
+        )
+        for scope in ("all", "org"):
+            db.save_snapshot(scope, org.as_of, cards(analysis), analysis.pairs, run_id=run)
         db.finish_run(
             run,
             "ok",
-            {"people": people, "seed": seed, "rows_written": written, "report": str(path)},
+            {
+                "people": people,
+                "seed": seed,
+                "rows_written": written,
+                "report": str(report_path),
+                "org_report": str(org_path),
+            },
             at=org.as_of,
         )
+    path = report_path
     if not state.quiet:
         _summary(analysis, people, path, store_path)
+
+
+@app.command()
+@handles_errors
+def report(
+    org_report: Annotated[
+        bool, typer.Option("--org", help="The organisation (HR) report, privacy rules on.")
+    ] = False,
+    leader: Annotated[
+        str | None,
+        typer.Option("--leader", help="Only this leader's pairs (default: [report] leader)."),
+    ] = None,
+    indirect: Annotated[
+        bool | None,
+        typer.Option("--indirect/--direct", help="Include the pairs of managers below the leader."),
+    ] = None,
+    out_path: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="HTML file to write (default: in [report] out_dir)."),
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Report date (YYYY-MM-DD); default: now.")
+    ] = None,
+    roster_path: Annotated[
+        Path | None, typer.Option("--roster", help="Roster CSV; overrides [roster] path.")
+    ] = None,
+    store: Annotated[Path | None, typer.Option("--store", help="Store file.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
+) -> None:
+    """Analyze the store and write the HTML health report with CSV and Parquet exports.
+
+    The leader report shows one leader's pairs (all pairs without --leader);
+    --org writes the organisation review, where groups under [report]
+    min_group_size people are pooled or suppressed and no pair is shown.
+    """
+    state.quiet = state.quiet or quiet
+    settings = state.settings()
+    cfg = settings.report
+    when = _parse_date(as_of, "--as-of") if as_of else pd.Timestamp.now(tz="UTC")
+    who = (leader or cfg.leader or "").strip().lower() or None
+    if org_report and who:
+        raise ConfigError("--org reports on the whole organisation: leave out --leader")
+    roster_file = roster_path or settings.roster.path
+    roster = load_roster(roster_file) if roster_file else None
+    key = cfg.key()
+    store_path = store or state.store or settings.store.resolved()
+    if not store_path.exists():
+        raise StoreError(
+            f"{store_path}: no store yet; run `cadence pull` or `cadence import` first"
+        )
+    with Store(store_path) as db:
+        if db.counts()["events"] == 0:
+            raise StoreError(f"{store_path} holds no events; run `cadence pull` first")
+        analysis = analyze(db, roster, as_of=when, settings=settings.analysis)
+        sources = sources_from_store(db, pd.Timedelta(days=cfg.stale_after_days))
+        if who:
+            try:
+                analysis = analysis.for_leader(
+                    who, indirect=bool(cfg.indirect if indirect is None else indirect)
+                )
+            except ValueError as exc:
+                raise ConfigError(f"--leader: {exc}") from None
+        scope = "org" if org_report else f"leader:{who}" if who else "all"
+        if who and (cfg.indirect if indirect is None else indirect):
+            scope += "+indirect"
+        previous = db.previous_snapshot(scope, when)
+        name = "org" if org_report else (who.split("@")[0] if who else "all")
+        path = write_report(
+            analysis,
+            out_path or cfg.out_dir / f"cadence-{name}.html",
+            org_report=org_report,
+            sources=sources,
+            previous=previous,
+            min_group_size=cfg.min_group_size,
+            pseudonym_key=key,
+        )
+        db.save_snapshot(scope, analysis.as_of, cards(analysis), analysis.pairs)
+    if not state.quiet:
+        c = cards(analysis)
+        out.print(
+            f"{len(analysis.pairs)} pairs · {c['lapsed']} lapsed · {c['at_risk']} at risk · "
+            f"{c['watch']} to watch · {c['healthy']} healthy"
+        )
+        for s in sources:
+            if s.error:
+                err.print(f"[yellow]warning:[/yellow] source {s.name}: {escape(s.error)}")
+        out.print(f"Report: {path}")
 
 
 @app.command("import")
@@ -316,11 +426,18 @@ def _summary(analysis: Analysis, people: int, report: Path, store_path: Path) ->
             str(row["pair"]),
             str(row["status"]).replace("_", " "),
             f"{float(row['health_score']):.0f}",
-            reasons[0] if reasons else "on track",
+            plain(reasons[0]) if reasons else "on track",
         )
     out.print(table)
     out.print(f"Store:  {store_path.resolve()}")
     out.print(f"Report: {report}")
+    out.print(f"HR view: {report.with_name(report.stem + '-org.html')}")
+
+
+def _demo_snapshot(db: Store, roster: pd.DataFrame, when: pd.Timestamp, settings: Settings) -> None:
+    before = analyze(db, roster, as_of=when, settings=settings.analysis)
+    for scope in ("all", "org"):
+        db.save_snapshot(scope, when, cards(before), before.pairs)
 
 
 def _reset_demo_store(path: Path) -> None:

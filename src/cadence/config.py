@@ -1,8 +1,8 @@
 """Configuration: one TOML file, validated with pydantic, errors that name file, key and fix.
 
-Sections so far: ``[store]`` and ``[analysis]`` (with ``[analysis.weights]``,
-the engine's own :class:`~cadence.analysis.settings.AnalysisSettings`); the
-weekly job adds sources, report and delivery sections. Every key is documented in
+Sections: ``[store]``, ``[roster]``, ``[analysis]`` (with ``[analysis.weights]``,
+the engine's own :class:`~cadence.analysis.settings.AnalysisSettings`),
+``[report]`` and ``[ics]``. Every key is documented in
 ``config.example.toml``, and unknown keys are errors, not silently ignored.
 """
 
@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from cadence.analysis.settings import AnalysisSettings
 from cadence.errors import ConfigError
 from cadence.store import APP_NAME, default_store_path
 
 ENV_CONFIG = "CADENCE_CONFIG"
+SECRET_WORDS = ("key", "secret", "password", "token")
 
 
 class _Section(BaseModel):
@@ -67,9 +68,64 @@ class IcsSettings(_Section):
         return value
 
 
+class RosterSettings(_Section):
+    path: Path | None = Field(
+        default=None, description="roster CSV (email, manager_email, name, department…)"
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.expanduser().exists():
+            raise ValueError(f"{value} does not exist; give the roster CSV's path")
+        return value.expanduser() if value else value
+
+
+ENV_PSEUDONYM_KEY = "CADENCE_PSEUDONYM_KEY"
+
+
+class ReportSettings(_Section):
+    out_dir: Path = Field(default=Path("reports"), description="where reports are written")
+    leader: str | None = Field(default=None, description="whose pairs the leader report shows")
+    indirect: bool = Field(default=False, description="also the pairs of managers below them")
+    min_group_size: int = Field(
+        default=5, ge=2, description="smallest group the organisation report shows"
+    )
+    pseudonymize: bool = Field(default=False, description="show people as keyed pseudonyms")
+    pseudonym_key: SecretStr | None = Field(
+        default=None, description=f"pseudonym key; better: ${ENV_PSEUDONYM_KEY}"
+    )
+    stale_after_days: int = Field(
+        default=8, ge=1, description="warn when a source's last pull is older"
+    )
+
+    @field_validator("leader")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and "@" not in value:
+            raise ValueError(f"expected the leader's email address, got {value!r}")
+        return value.strip().lower() if value else value
+
+    def key(self) -> str | None:
+        """The pseudonym key when pseudonymizing (environment first), else ``None``."""
+        if not self.pseudonymize:
+            return None
+        key = os.environ.get(ENV_PSEUDONYM_KEY) or (
+            self.pseudonym_key.get_secret_value() if self.pseudonym_key else None
+        )
+        if not key or len(key) < 16:
+            raise ConfigError(
+                "[report] pseudonymize = true needs a secret key of at least 16 characters: "
+                f"set ${ENV_PSEUDONYM_KEY} (or [report] pseudonym_key)"
+            )
+        return key
+
+
 class Settings(_Section):
     store: StoreSettings = StoreSettings()
+    roster: RosterSettings = RosterSettings()
     analysis: AnalysisSettings = AnalysisSettings()
+    report: ReportSettings = ReportSettings()
     ics: IcsSettings = IcsSettings()
 
 
@@ -118,6 +174,8 @@ def _explain(exc: ValidationError, origin: str) -> str:
             problems.append(f"{key}: unknown key; see config.example.toml for the keys there are")
         else:
             given = err.get("input")
+            if any(word in loc[-1] for word in SECRET_WORDS):
+                given = "***"  # never echo a secret
             msg = str(err["msg"]).removeprefix("Value error, ")
             problems.append(f"{key} = {given!r}: {msg}")
     return f"{origin}: " + "; ".join(problems)

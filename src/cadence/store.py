@@ -81,6 +81,20 @@ MIGRATIONS: tuple[str, ...] = (
         status TEXT NOT NULL DEFAULT 'running', summary TEXT NOT NULL DEFAULT '{}'
     );
     """,
+    # 2: report snapshots, so a report can say what changed since the previous one
+    """
+    CREATE TABLE snapshots (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER, scope TEXT NOT NULL, as_of INTEGER NOT NULL,
+        created_at INTEGER NOT NULL, cards TEXT NOT NULL DEFAULT '{}',
+        UNIQUE (scope, as_of)
+    );
+    CREATE TABLE snapshot_pairs (
+        snapshot_id INTEGER NOT NULL, pair TEXT NOT NULL,
+        status TEXT NOT NULL, health_score REAL,
+        PRIMARY KEY (snapshot_id, pair)
+    ) WITHOUT ROWID;
+    """,
 )
 
 _EVENT_COLS = EVENTS.names
@@ -112,6 +126,15 @@ class Pull:
     seen_at: pd.Timestamp
     window: tuple[pd.Timestamp, pd.Timestamp] | None = None
     cursors: Mapping[str, str | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What an earlier report showed: its ``as_of``, summary figures and pair statuses."""
+
+    as_of: pd.Timestamp
+    cards: dict[str, Any]
+    pairs: pd.DataFrame
 
 
 @dataclass
@@ -162,7 +185,7 @@ class Store:
     >>> import tempfile, pathlib
     >>> with Store(pathlib.Path(tempfile.mkdtemp()) / "c.sqlite") as store:
     ...     store.schema_version
-    1
+    2
     """
 
     def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
@@ -482,6 +505,70 @@ class Store:
         df["summary"] = [json.loads(s) for s in df["summary"]]
         return df
 
+    # -- report snapshots -----------------------------------------------------------------
+
+    def save_snapshot(
+        self,
+        scope: str,
+        as_of: pd.Timestamp,
+        cards: Mapping[str, Any],
+        pairs: pd.DataFrame,
+        *,
+        run_id: int | None = None,
+    ) -> int:
+        """Keep what a report showed (summary figures, each pair's status and score).
+
+        ``scope`` names whose report it is (``org``, ``leader:ada@…``). A second
+        snapshot of the same scope and ``as_of`` replaces the first, so
+        re-running a week's report adds nothing twice.
+        """
+        when = _ts_to_int(as_of, "as_of")
+        rows = list(
+            zip(
+                pairs["pair"].astype(str),
+                pairs["status"].astype(str),
+                pairs["health_score"].astype("float64"),
+                strict=True,
+            )
+        )
+        with self._write() as db:
+            old = db.execute(
+                "SELECT id FROM snapshots WHERE scope = ? AND as_of = ?", (scope, when)
+            ).fetchone()
+            if old:
+                db.execute("DELETE FROM snapshot_pairs WHERE snapshot_id = ?", (old[0],))
+                db.execute("DELETE FROM snapshots WHERE id = ?", (old[0],))
+            cur = db.execute(
+                "INSERT INTO snapshots (run_id, scope, as_of, created_at, cards) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (run_id, scope, when, _ts_to_int(_now(), "now"), json.dumps(dict(cards))),
+            )
+            snapshot = int(cur.lastrowid or 0)
+            db.executemany(
+                "INSERT INTO snapshot_pairs (snapshot_id, pair, status, health_score) "
+                "VALUES (?, ?, ?, ?)",
+                [(snapshot, pair, status, score) for pair, status, score in rows],
+            )
+        return snapshot
+
+    def previous_snapshot(self, scope: str, before: pd.Timestamp) -> Snapshot | None:
+        """The latest snapshot of ``scope`` from a day before ``before`` (UTC), if any."""
+        day = _ts_to_int(pd.Timestamp(before).tz_convert("UTC").normalize(), "before")
+        row = self._db.execute(
+            "SELECT id, as_of, cards FROM snapshots WHERE scope = ? AND as_of < ? "
+            "ORDER BY as_of DESC LIMIT 1",
+            (scope, day),
+        ).fetchone()
+        if row is None:
+            return None
+        pairs = pd.read_sql_query(
+            "SELECT pair, status, health_score FROM snapshot_pairs WHERE snapshot_id = ?",
+            self._db,
+            params=(row[0],),
+        )
+        as_of = pd.Timestamp(row[1], unit="us", tz="UTC")
+        return Snapshot(as_of=as_of, cards=json.loads(row[2]), pairs=pairs)
+
     # -- reading ------------------------------------------------------------------------------
 
     def events(
@@ -540,7 +627,7 @@ class Store:
 
     def counts(self) -> dict[str, int]:
         """Row counts of every table (cheap; for summaries and tests)."""
-        tables = ("events", "attendees", "changes", "sync_state", "runs")
+        tables = ("events", "attendees", "changes", "sync_state", "runs", "snapshots")
         return {t: int(self._db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in tables}
 
 

@@ -8,7 +8,7 @@ its health with reasons (:mod:`.health`). Every step is vectorized pandas.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -84,6 +84,57 @@ class Analysis:
     settings: AnalysisSettings
     roster: pd.DataFrame | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+
+    def for_leader(self, leader: str, *, indirect: bool = False) -> Analysis:
+        """The part of this analysis one leader is responsible for.
+
+        Direct: pairs whose manager is ``leader``. With ``indirect``, also the
+        pairs of every manager below them in the roster. Without a roster, the
+        pairs ``leader`` is part of.
+
+        Examples
+        --------
+        >>> import cadence
+        >>> org = cadence.load_demo(30, seed=3, as_of="2026-06-30")
+        >>> result = cadence.analyze(org, org.roster, as_of="2026-06-30")
+        >>> top = org.roster.loc[org.roster["manager_email"].isna(), "email"].iloc[0]
+        >>> team = result.for_leader(top)
+        >>> bool((team.pairs["manager"] == top).all())
+        True
+        >>> len(result.for_leader(top, indirect=True).pairs) == len(result.pairs)
+        True
+        """
+        email = leader.strip().lower()
+        if self.roster is None:
+            keep = (self.pairs["person_a"] == email) | (self.pairs["person_b"] == email)
+        else:
+            managers = {email}
+            if indirect:
+                below = self.roster.groupby("manager_email")["email"].agg(list).to_dict()
+                todo = [email]
+                while todo:
+                    for person in below.get(todo.pop(), []):
+                        if person not in managers:
+                            managers.add(person)
+                            todo.append(person)
+            keep = self.pairs["manager"].isin(managers)
+        if not keep.any():
+            known = self.roster is None or email in set(self.roster["email"])
+            why = "has no 1:1 pairs in the window" if known else "is not in the roster"
+            raise ValueError(f"{leader!r} {why}; check the leader's email address")
+        pairs = self.pairs[keep.to_numpy()].reset_index(drop=True)
+        labels = set(pairs["pair"].astype(str))
+        occ = self.occurrences[self.occurrences["pair"].astype(str).isin(labels)].copy()
+        weekly = self.weekly[self.weekly["pair"].astype(str).isin(labels)].copy()
+        for frame in (occ, weekly):
+            frame["pair"] = frame["pair"].cat.remove_unused_categories()
+        return replace(
+            self,
+            pairs=pairs,
+            occurrences=occ.reset_index(drop=True),
+            weekly=weekly.reset_index(drop=True),
+            meta={**self.meta, "leader": email, "indirect": indirect},
+        )
 
 
 def analyze(

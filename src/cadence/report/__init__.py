@@ -1,6 +1,51 @@
-"""The health report: Plotly figures (each usable alone) and the self-contained HTML file."""
+"""The health report: Plotly figures (each usable alone) and the self-contained HTML files.
 
-from cadence.report.figures import outcomes_by_pair, weekly_outcomes
-from cadence.report.html import SourceInfo, render, write_report
+Every figure is ``cadence.report.<figure>(analysis)`` and returns a
+:class:`plotly.graph_objects.Figure`; ``<figure>_data`` functions in
+:mod:`cadence.report.figures` return the frame a figure draws.
+"""
 
-__all__ = ["SourceInfo", "outcomes_by_pair", "render", "weekly_outcomes", "write_report"]
+from cadence.report.figures import (
+    attendance_heatmap,
+    duration_drift,
+    gap_vs_target,
+    outcomes_by_pair,
+    pair_timeline,
+    time_of_day_drift,
+    weekly_outcomes,
+)
+from cadence.report.history import cards, since
+from cadence.report.html import SourceInfo, export_tables, render, render_org, write_report
+from cadence.report.org import (
+    adherence_by_group,
+    adherence_histogram,
+    cancellation_by_group,
+    group_summary,
+    org_trend,
+    status_by_group,
+)
+from cadence.report.privacy import pseudonymize
+
+__all__ = [
+    "SourceInfo",
+    "adherence_by_group",
+    "adherence_histogram",
+    "attendance_heatmap",
+    "cancellation_by_group",
+    "cards",
+    "duration_drift",
+    "export_tables",
+    "gap_vs_target",
+    "group_summary",
+    "org_trend",
+    "outcomes_by_pair",
+    "pair_timeline",
+    "pseudonymize",
+    "render",
+    "render_org",
+    "since",
+    "status_by_group",
+    "time_of_day_drift",
+    "weekly_outcomes",
+    "write_report",
+]

@@ -7,10 +7,12 @@ figure draws, so notebooks can use either. Colours are the Okabe–Ito palette
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from cadence.analysis import Analysis
+from cadence.analysis.cadence import local_hour
 
 # Okabe & Ito (2008): distinguishable with every common colour-vision deficiency.
 OUTCOME_COLOURS = {
@@ -25,6 +27,13 @@ OUTCOME_SYMBOLS = {
     "declined": "triangle-down",
     "scheduled": "circle-open",
 }
+STATUS_COLOURS = {
+    "healthy": "#009E73",
+    "watch": "#E69F00",
+    "at_risk": "#D55E00",
+    "lapsed": "#000000",
+}
+AHEAD = pd.Timedelta(weeks=4)  # how far past ``as_of`` the time charts look
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 
 
@@ -69,16 +78,19 @@ def outcomes_by_pair(analysis: Analysis, limit: int = 40) -> go.Figure:
 def weekly_outcomes_data(analysis: Analysis) -> pd.DataFrame:
     """Occurrences per ISO week (Monday start) and outcome, across all pairs."""
     occ = analysis.occurrences
+    occ = occ[occ["start"] < analysis.as_of + AHEAD]
     week = (
         occ["start"].dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("W-SUN").dt.start_time
     )
+    whole = (week >= analysis.window[0].tz_convert("UTC").tz_localize(None)).to_numpy()
+    occ, week = occ[whole], week[whole]  # a first, partial week would look like a slump
     counts = (
         occ.assign(week=week)
         .groupby(["week", "outcome"], observed=False)
         .size()
         .unstack("outcome", fill_value=0)
     )
-    return counts.reset_index()
+    return pd.DataFrame(counts.reset_index())
 
 
 def weekly_outcomes(analysis: Analysis) -> go.Figure:
@@ -106,6 +118,376 @@ def weekly_outcomes(analysis: Analysis) -> go.Figure:
         xaxis={"title": None},
         yaxis={"title": "occurrences", "rangemode": "tozero"},
         height=360,
+    )
+
+
+TIMELINE_KINDS = {
+    # kind: (colour, symbol, legend label)
+    "held": ("#009E73", "circle", "held"),
+    "moved": ("#009E73", "circle-dot", "held, moved"),
+    "replaced": ("#0072B2", "square", "missed, replaced by an ad-hoc 1:1"),
+    "declined": ("#E69F00", "triangle-down", "declined"),
+    "cancelled": ("#D55E00", "x", "cancelled"),
+    "late-cancelled": ("#D55E00", "x-thin-open", "cancelled late"),
+    "scheduled": ("#56B4E9", "circle-open", "scheduled"),
+}
+HEAT_STATES = {
+    # state code: (label, colour, text mark) — marks repeat the colour for readers who cannot
+    0: ("no 1:1 on the calendar", "#f2f2f2", ""),
+    1: ("missed (cancelled or declined)", "#D55E00", "✗"),
+    2: ("scheduled", "#56B4E9", "·"),
+    3: ("held", "#009E73", "✓"),
+}
+
+
+def timeline_kind(occ: pd.DataFrame) -> pd.Series:
+    """Each occurrence's timeline category: held, moved, replaced, declined, cancelled…"""
+    outcome = occ["outcome"].astype(str)
+    kind = np.select(
+        [
+            occ["replaced"].to_numpy(dtype=bool),
+            ((outcome == "cancelled") & occ["late_cancel"]).to_numpy(dtype=bool),
+            (outcome == "held").to_numpy() & occ["moved"].to_numpy(dtype=bool),
+        ],
+        ["replaced", "late-cancelled", "moved"],
+        default=outcome.to_numpy(dtype=object),
+    )
+    return pd.Series(
+        pd.Categorical(kind, categories=list(TIMELINE_KINDS)), index=occ.index, name="kind"
+    )
+
+
+def pair_timeline_data(analysis: Analysis, limit: int = 30) -> pd.DataFrame:
+    """Occurrences of the ``limit`` pairs that most need attention, with their timeline kind."""
+    names = analysis.pairs["pair"].head(limit)
+    occ = analysis.occurrences[analysis.occurrences["pair"].astype(str).isin(set(names))].copy()
+    occ["kind"] = timeline_kind(occ)
+    label = dict(zip(names, short_pair(analysis.pairs.head(limit)), strict=True))
+    occ["label"] = occ["pair"].astype(str).map(label)
+    order = {name: i for i, name in enumerate(names)}
+    occ["rank"] = occ["pair"].astype(str).map(order)
+    return occ.sort_values(["rank", "start"], ignore_index=True)
+
+
+def pair_timeline(analysis: Analysis, limit: int = 30) -> go.Figure:
+    """Every occurrence of each pair on a time axis: marker by outcome, arrows for moves.
+
+    One row per pair (the ``limit`` that most need attention, first at the top).
+    A moved occurrence has a grey arrow from its original slot to where it went.
+    """
+    data = pair_timeline_data(analysis, limit)
+    labels = short_pair(analysis.pairs.head(limit)).tolist()
+    fig = go.Figure()
+    moved = data[data["moved"]]
+    if len(moved):
+        xs: list[object] = []
+        ys: list[object] = []
+        sizes: list[float] = []
+        for orig, new, y in zip(
+            moved["original_start"], moved["start"], moved["label"], strict=True
+        ):
+            xs += [orig, new, None]
+            ys += [y, y, None]
+            sizes += [0, 9, 0]
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines+markers",
+                name="moved from (arrow)",
+                line={"color": "#8c8c8c", "width": 1},
+                marker={"symbol": "arrow", "angleref": "previous", "size": sizes},
+                hoverinfo="skip",
+            )
+        )
+    for kind, (colour, symbol, label) in TIMELINE_KINDS.items():
+        part = data[data["kind"] == kind]
+        if part.empty:
+            continue
+        detail = _occurrence_detail(part)
+        fig.add_trace(
+            go.Scatter(
+                x=part["start"],
+                y=part["label"],
+                mode="markers",
+                name=label,
+                marker={
+                    "symbol": symbol,
+                    "color": colour,
+                    "size": 10,
+                    "line": {"width": 1.5, "color": colour},
+                },
+                customdata=detail,
+                hovertemplate="%{y}<br>%{x|%a %d %b %Y %H:%M} UTC<br>"
+                + label
+                + "%{customdata}<extra></extra>",
+            )
+        )
+    fig.add_vline(x=analysis.as_of, line={"dash": "dot", "color": "#555"})
+    return _styled(
+        fig,
+        title="Every 1:1, pair by pair (those that most need attention at the top)",
+        yaxis={
+            "title": None,
+            "categoryorder": "array",
+            "categoryarray": labels[::-1],
+            "type": "category",
+        },
+        xaxis={"title": None, "range": [analysis.window[0], _right_edge(analysis)]},
+        height=max(320, 26 * len(labels) + 160),
+    )
+
+
+def _occurrence_detail(part: pd.DataFrame) -> list[str]:
+    """Hover text after the outcome: moved by, declined / cancelled by, replaced."""
+    out = []
+    for moved, by, declined, cancelled, replaced in zip(
+        part["moved"],
+        part["moved_by"],
+        part["declined_by"].astype(object),
+        part["cancelled_by"].astype(object),
+        part["replaced"],
+        strict=True,
+    ):
+        text = ""
+        if moved and not pd.isna(by):
+            days = by / pd.Timedelta(days=1)
+            text += f"<br>moved {_span(abs(days))} {'later' if days > 0 else 'earlier'}"
+        if not pd.isna(declined):
+            text += f"<br>declined by {declined}"
+        if not pd.isna(cancelled):
+            text += f"<br>cancelled by {cancelled}"
+        if replaced:
+            text += "<br>an ad-hoc 1:1 took its place"
+        out.append(text)
+    return out
+
+
+def _span(days: float) -> str:
+    return f"{days * 24:.0f} h" if days < 1 else f"{days:.0f} d"
+
+
+def _right_edge(analysis: Analysis) -> pd.Timestamp:
+    ahead = analysis.occurrences["start"].max()
+    week = analysis.as_of + pd.Timedelta(days=7)
+    if pd.isna(ahead):
+        return week
+    return pd.Timestamp(max(week, min(ahead, analysis.as_of + AHEAD))) + pd.Timedelta(days=2)
+
+
+def attendance_heatmap_data(analysis: Analysis, limit: int = 40) -> pd.DataFrame:
+    """Pair × ISO week state (see ``HEAT_STATES``) for the ``limit`` weakest pairs."""
+    names = analysis.pairs["pair"].head(limit).tolist()
+    lo = analysis.window[0].tz_convert("UTC").tz_localize(None).to_period("W-SUN").start_time
+    last = analysis.weekly["week"].max() if len(analysis.weekly) else analysis.as_of
+    hi = min(max(analysis.as_of, last), analysis.as_of + AHEAD).tz_convert("UTC").tz_localize(None)
+    weeks = pd.date_range(lo, hi, freq="W-MON", tz="UTC").astype("datetime64[us, UTC]")
+    w = analysis.weekly[analysis.weekly["pair"].astype(str).isin(set(names))]
+    state = np.select(
+        [w["held"] > 0, (w["cancelled"] + w["declined"]) > 0, w["upcoming"] > 0],
+        [3, 1, 2],
+        default=0,
+    )
+    grid = (
+        pd.DataFrame({"pair": w["pair"].astype(str).to_numpy(), "week": w["week"], "state": state})
+        .pivot_table(index="pair", columns="week", values="state", aggfunc="max")
+        .reindex(index=names, columns=weeks)
+        .fillna(0)
+        .astype(int)
+    )
+    grid.index = short_pair(analysis.pairs.head(limit)).to_numpy()
+    return grid
+
+
+def attendance_heatmap(analysis: Analysis, limit: int = 40) -> go.Figure:
+    """Pair × week: held (✓), missed (✗), scheduled (·) or nothing on the calendar."""
+    grid = attendance_heatmap_data(analysis, limit)
+    codes = sorted(HEAT_STATES)
+    n = len(codes)
+    scale = []
+    for i, code in enumerate(codes):
+        colour = HEAT_STATES[code][1]
+        scale += [[i / n, colour], [(i + 1) / n, colour]]
+    labels = np.vectorize(lambda c: HEAT_STATES[int(c)][0])(grid.to_numpy()) if grid.size else []
+    marks = np.vectorize(lambda c: HEAT_STATES[int(c)][2])(grid.to_numpy()) if grid.size else []
+    fig = go.Figure(
+        go.Heatmap(
+            z=grid.to_numpy(),
+            x=grid.columns,
+            y=grid.index,
+            zmin=-0.5,
+            zmax=n - 0.5,
+            colorscale=scale,
+            xgap=2,
+            ygap=2,
+            text=marks,
+            texttemplate="%{text}",
+            textfont={"color": "#ffffff"},
+            customdata=labels,
+            hovertemplate="%{y}<br>week of %{x|%d %b %Y}: %{customdata}<extra></extra>",
+            colorbar={
+                "tickvals": codes,
+                "ticktext": [HEAT_STATES[c][0] for c in codes],
+                "thickness": 12,
+                "len": 0.6,
+            },
+        )
+    )
+    return _styled(
+        fig,
+        title="Week by week: held or missed",
+        yaxis={"autorange": "reversed", "title": None, "type": "category"},
+        xaxis={"title": None, "side": "top"},
+        height=max(300, 22 * len(grid) + 150),
+    )
+
+
+def gap_vs_target_data(analysis: Analysis, limit: int = 40) -> pd.DataFrame:
+    """Target, median gap, recent median gap and longest gap in days for the weakest pairs."""
+    cols = ["target_days", "median_gap_days", "recent_median_gap_days", "longest_gap_days"]
+    data = analysis.pairs.head(limit)[["pair", *cols]].copy()
+    data["pair"] = short_pair(data)
+    return data
+
+
+def gap_vs_target(analysis: Analysis, limit: int = 40) -> go.Figure:
+    """Per pair: the gap between held 1:1s (median, recent, longest) against the target."""
+    data = gap_vs_target_data(analysis, limit)
+    fig = go.Figure()
+    marks = (
+        ("target_days", "target", "line-ns", "#000000", 16),
+        ("median_gap_days", "median gap", "circle", "#0072B2", 10),
+        ("recent_median_gap_days", "recent median gap", "diamond", "#CC79A7", 10),
+        ("longest_gap_days", "longest gap", "square-open", "#D55E00", 10),
+    )
+    for col, name, symbol, colour, size in marks:
+        fig.add_trace(
+            go.Scatter(
+                x=data[col],
+                y=data["pair"],
+                mode="markers",
+                name=name,
+                marker={
+                    "symbol": symbol,
+                    "color": colour,
+                    "size": size,
+                    "line": {"width": 2, "color": colour},
+                },
+                hovertemplate="%{y}<br>" + name + ": %{x:.0f} days<extra></extra>",
+            )
+        )
+    return _styled(
+        fig,
+        title="Days between held 1:1s against the target",
+        yaxis={"autorange": "reversed", "title": None, "type": "category"},
+        xaxis={"title": "days", "rangemode": "tozero"},
+        height=max(300, 22 * len(data) + 150),
+    )
+
+
+def drift_data(analysis: Analysis) -> pd.DataFrame:
+    """Per pair: median local start hour and duration (minutes), first half vs second half.
+
+    Only meetings that took place (not cancelled) before ``as_of`` count.
+    """
+    occ = analysis.occurrences
+    live = occ[(occ["outcome"] != "cancelled") & (occ["start"] < analysis.as_of)]
+    lo, hi = analysis.window
+    mid = lo + (hi - lo) / 2
+    half = np.where(live["start"] < mid, "before", "after")
+    frame = pd.DataFrame(
+        {
+            "pair": live["pair"].astype(str).to_numpy(),
+            "half": half,
+            "hour": local_hour(live["start"], live["timezone"]).to_numpy(),
+            "minutes": (live["duration"].dt.total_seconds() / 60).to_numpy(),
+        }
+    )
+    med = pd.DataFrame(frame.groupby(["pair", "half"])[["hour", "minutes"]].median().unstack())
+    med.columns = ["_".join(map(str, col)) for col in med.columns]
+    for col in ("hour_before", "hour_after", "minutes_before", "minutes_after"):
+        if col not in med.columns:
+            med[col] = np.nan
+    med = med.dropna(how="any")
+    order = {name: i for i, name in enumerate(analysis.pairs["pair"])}
+    med = med.assign(_rank=med.index.map(order)).sort_values("_rank").drop(columns="_rank")
+    med.index = med.index.str.replace(r"@[^\s]+", "", regex=True)
+    med.index.name = "pair"
+    return med.reset_index()
+
+
+def time_of_day_drift(analysis: Analysis, min_hours: float = 1.0) -> go.Figure:
+    """Pairs whose usual local start time moved by ``min_hours`` or more (before → after)."""
+    data = drift_data(analysis)
+    data = data[(data["hour_after"] - data["hour_before"]).abs() >= min_hours]
+    return _dumbbell(
+        data,
+        "hour",
+        title=f"Start time moved by {min_hours:g} h or more (local time, median)",
+        axis="local start hour",
+        fmt="%{x:.1f} h",
+        empty=f"No pair's usual start time moved by {min_hours:g} h or more.",
+    )
+
+
+def duration_drift(analysis: Analysis, min_minutes: float = 10.0) -> go.Figure:
+    """Pairs whose usual 1:1 length changed by ``min_minutes`` or more (before → after)."""
+    data = drift_data(analysis)
+    data = data[(data["minutes_after"] - data["minutes_before"]).abs() >= min_minutes]
+    return _dumbbell(
+        data,
+        "minutes",
+        title=f"Length changed by {min_minutes:g} min or more (median)",
+        axis="minutes",
+        fmt="%{x:.0f} min",
+        empty=f"No pair's usual 1:1 length changed by {min_minutes:g} min or more.",
+    )
+
+
+def _dumbbell(
+    data: pd.DataFrame, what: str, *, title: str, axis: str, fmt: str, empty: str
+) -> go.Figure:
+    fig = go.Figure()
+    xs: list[object] = []
+    ys: list[object] = []
+    for before, after, pair in zip(
+        data[f"{what}_before"], data[f"{what}_after"], data["pair"], strict=True
+    ):
+        xs += [before, after, None]
+        ys += [pair, pair, None]
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=ys,
+            mode="lines",
+            line={"color": "#8c8c8c"},
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    for half, symbol, colour in (
+        ("before", "circle-open", "#0072B2"),
+        ("after", "circle", "#D55E00"),
+    ):
+        label = "first half of the window" if half == "before" else "second half"
+        fig.add_trace(
+            go.Scatter(
+                x=data[f"{what}_{half}"],
+                y=data["pair"],
+                mode="markers",
+                name=label,
+                marker={"symbol": symbol, "color": colour, "size": 11, "line": {"width": 2}},
+                hovertemplate="%{y}<br>" + label + ": " + fmt + "<extra></extra>",
+            )
+        )
+    if data.empty:
+        fig.add_annotation(text=empty, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5)
+    return _styled(
+        fig,
+        title=title,
+        yaxis={"autorange": "reversed", "title": None, "type": "category"},
+        xaxis={"title": axis},
+        height=max(260, 26 * len(data) + 150),
     )
 
 

@@ -1,19 +1,39 @@
-"""Render an analysis as one self-contained HTML file (plotly.js embedded once, works offline)."""
+"""Render an analysis as one self-contained HTML file (plotly.js embedded once, works offline).
+
+Two reports share one template base:
+
+- the **leader report** (:func:`render`): what needs attention, summary cards
+  with their change since the previous report, a timeline, heatmap, gap and
+  drift charts for the pairs that most need attention, and a sortable,
+  paginated table of every pair;
+- the **organisation report** (:func:`render_org`): roll-ups by department,
+  manager level and manager, with groups under ``min_group_size`` people
+  pooled or suppressed, and no single pair shown.
+
+:func:`write_report` writes either, plus CSV and Parquet exports beside it.
+"""
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import jinja2
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.offline
 
 from cadence import __version__
 from cadence.analysis import Analysis
-from cadence.report import figures
+from cadence.report import figures, org
 from cadence.report.figures import short_pair
+from cadence.report.history import Since, cards, delta, since
+from cadence.report.privacy import pseudonymize
+from cadence.store import Snapshot, Store
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("cadence.report", "templates"),
@@ -22,23 +42,11 @@ _ENV = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-
-
-TABLE_COLUMNS = [
-    "pair",
-    "status",
-    "status_text",
-    "score_text",
-    "held",
-    "expected",
-    "cancelled",
-    "declined",
-    "moved",
-    "adherence_pct",
-    "target_text",
-    "last_held_text",
-    "why",
-]
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+ATTENTION_LIMIT = 15
+STALE_AFTER = pd.Timedelta(days=8)
+_PENALTY = re.compile(r"\s*\(−\d+\)$")
+_EMAIL_DOMAIN = re.compile(r"@[^\s]+")
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,69 @@ class SourceInfo:
     name: str
     last_success: pd.Timestamp | None
     error: str | None = None
+    stale_after: pd.Timedelta = STALE_AFTER
+
+    def stale(self, as_of: pd.Timestamp) -> bool:
+        """Never pulled, or last pulled longer ago than ``stale_after``."""
+        return self.last_success is None or as_of - self.last_success > self.stale_after
+
+
+def sources_from_store(store: Store, stale_after: pd.Timedelta | None = None) -> list[SourceInfo]:
+    """Each source in the store with its oldest calendar's last success and any failure.
+
+    A calendar has failed when its last attempt came after its last success.
+    """
+    states = store.sync_states()
+    out = []
+    for name, part in states.groupby("source", sort=True):
+        failed = part[
+            part["last_error"].notna()
+            & (part["last_success"].isna() | (part["last_attempt"] > part["last_success"]))
+        ]
+        error = None
+        if len(failed):
+            first = failed.iloc[0]
+            error = (
+                f"{len(failed)} of {len(part)} calendar(s) failed, e.g. "
+                f"{first['calendar']}: {first['last_error']}"
+            )
+        last = part["last_success"].min()
+        info = SourceInfo(str(name), None if pd.isna(last) else last, error)
+        if stale_after is not None:
+            info = SourceInfo(info.name, info.last_success, info.error, stale_after)
+        out.append(info)
+    return out
+
+
+def plain(reason: str) -> str:
+    """A reason without the points it cost: ``"3 cancelled (−12)"`` → ``"3 cancelled"``."""
+    return _PENALTY.sub("", reason)
+
+
+def _chart(name: str, fig: go.Figure) -> tuple[str, str]:
+    return name, fig.to_html(
+        full_html=False, include_plotlyjs=False, div_id=f"fig-{name}", config=PLOTLY_CONFIG
+    )
+
+
+def _header(
+    analysis: Analysis, title: str, sources: list[SourceInfo] | None, kind: str
+) -> dict[str, Any]:
+    srcs = sources or []
+    return {
+        "title": title,
+        "kind": kind,
+        "version": __version__,
+        "as_of": analysis.as_of,
+        "window": analysis.window,
+        "sources": srcs,
+        "stale": [s for s in srcs if not s.error and s.stale(analysis.as_of)],
+        "plotly_js": plotly.offline.get_plotlyjs(),
+        "pseudonymized": bool(analysis.meta.get("pseudonymized")),
+    }
+
+
+# -- the leader report ----------------------------------------------------------------------------
 
 
 def render(
@@ -55,68 +126,490 @@ def render(
     *,
     title: str = "1:1 health report",
     sources: list[SourceInfo] | None = None,
+    previous: Snapshot | None = None,
+    pseudonym_key: str | None = None,
 ) -> str:
-    """The report as an HTML string."""
-    figs: list[tuple[str, go.Figure]] = [
-        ("weekly", figures.weekly_outcomes(analysis)),
-        ("pairs", figures.outcomes_by_pair(analysis)),
-    ]
-    config = {"displaylogo": False, "responsive": True}
+    """The leader report as an HTML string.
+
+    ``previous`` (from :meth:`cadence.Store.previous_snapshot`) adds the
+    "since last report" section and the change on every summary card. With
+    ``pseudonym_key`` every person is shown as a keyed pseudonym.
+    """
+    now = cards(analysis)
+    change = since(analysis, previous) if previous is not None else None
+    shown = pseudonymize(analysis, pseudonym_key) if pseudonym_key else analysis
+    if change is not None and pseudonym_key:
+        change = _pseudonymize_since(change, pseudonym_key)
     charts = [
-        (
-            name,
-            fig.to_html(
-                full_html=False, include_plotlyjs=False, div_id=f"fig-{name}", config=config
-            ),
-        )
-        for name, fig in figs
+        _chart("timeline", figures.pair_timeline(shown)),
+        _chart("heatmap", figures.attendance_heatmap(shown)),
+        _chart("gaps", figures.gap_vs_target(shown)),
+        _chart("weekly", figures.weekly_outcomes(shown)),
     ]
-    pairs = analysis.pairs.copy()
-    pairs["pair"] = short_pair(pairs)
-    pairs["adherence_pct"] = (pairs["adherence"] * 100).round().astype("Int64").astype(str) + " %"
-    pairs.loc[pairs["adherence"].isna(), "adherence_pct"] = "–"
-    pairs["last_held_text"] = pairs["last_held"].dt.strftime("%d %b %Y").fillna("never")
-    pairs["score_text"] = pairs["health_score"].round().astype("Int64").astype(str)
-    pairs["status_text"] = pairs["status"].astype(str).str.replace("_", " ")
-    pairs["why"] = pairs["reasons"].map(lambda r: "; ".join(r[:3]) if len(r) else "on track")
-    pairs["target_text"] = pairs["target_days"].round().astype("Int64").astype(str) + " d"
-    occ = analysis.occurrences
-    past = occ[occ["outcome"] != "scheduled"]
-    totals = {
-        "pairs": len(pairs),
-        "held": int((past["outcome"] == "held").sum()),
-        "cancelled": int((past["outcome"] == "cancelled").sum()),
-        "declined": int((past["outcome"] == "declined").sum()),
-        "moved": int(past["moved"].sum()),
-        "past": len(past),
-        "scheduled": int((occ["outcome"] == "scheduled").sum()),
-    }
-    return _ENV.get_template("report.html.j2").render(
-        title=title,
-        version=__version__,
-        as_of=analysis.as_of,
-        window=analysis.window,
-        totals=totals,
-        pairs=pairs[TABLE_COLUMNS].to_dict("records"),
-        status_counts=pairs["status"]
-        .value_counts()
-        .reindex(["lapsed", "at_risk", "watch", "healthy"], fill_value=0)
-        .to_dict(),
+    drift = figures.drift_data(shown)
+    tod = drift[(drift["hour_after"] - drift["hour_before"]).abs() >= 1]
+    dur = drift[(drift["minutes_after"] - drift["minutes_before"]).abs() >= 10]
+    drift_charts = []
+    if len(tod):
+        drift_charts.append(_chart("time-of-day", figures.time_of_day_drift(shown)))
+    if len(dur):
+        drift_charts.append(_chart("duration", figures.duration_drift(shown)))
+    p = shown.pairs
+    attention = p[p["status"].isin(["lapsed", "at_risk"])]
+    rest = p[~p["status"].isin(["lapsed", "at_risk"])]["status"].astype(str).value_counts()
+    return _ENV.get_template("leader.html.j2").render(
+        **_header(shown, title, sources, "leader"),
+        cards=_card_rows(now, change),
+        since=_since_view(change),
+        attention=_attention_rows(attention.head(ATTENTION_LIMIT)),
+        attention_more=max(0, len(attention) - ATTENTION_LIMIT),
+        rest={"healthy": int(rest.get("healthy", 0)), "watch": int(rest.get("watch", 0))},
+        total_pairs=len(p),
         charts=charts,
-        sources=sources or [],
-        plotly_js=plotly.offline.get_plotlyjs(),
+        drift_charts=drift_charts,
+        drift_pairs=(len(tod), len(dur)),
+        table=_pair_table(shown),
+        limits={"timeline": min(30, len(p)), "heatmap": min(40, len(p))},
     )
+
+
+def _pseudonymize_since(change: Since, key: str) -> Since:
+    from dataclasses import replace
+
+    from cadence.report.privacy import pseudonym
+
+    def hide(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.copy()
+        frame["pair"] = frame["pair"].map(
+            lambda t: " → ".join(pseudonym(x, key) for x in str(t).split(" → "))
+        )
+        return frame
+
+    return replace(
+        change,
+        newly_flagged=hide(change.newly_flagged),
+        recovered=hide(change.recovered),
+        worsened=hide(change.worsened),
+    )
+
+
+def _since_view(change: Since | None) -> dict[str, Any] | None:
+    if change is None:
+        return None
+
+    def rows(frame: pd.DataFrame) -> list[dict[str, str]]:
+        def text(v: Any, missing: str) -> str:
+            return missing if pd.isna(v) else str(v).replace("_", " ")
+
+        return [
+            {
+                "pair": _EMAIL_DOMAIN.sub("", str(r["pair"])),
+                "was": text(r["was"], "new pair"),
+                "now": text(r["status"], "no longer a pair"),
+            }
+            for r in frame.to_dict("records")
+        ]
+
+    return {
+        "previous_as_of": change.previous_as_of,
+        "new_pairs": change.new_pairs,
+        "gone_pairs": change.gone_pairs,
+        "parts": [
+            {
+                "id": "newly-flagged",
+                "title": "Newly lapsed or at risk",
+                "rows": rows(change.newly_flagged),
+            },
+            {"id": "recovered", "title": "Recovered", "rows": rows(change.recovered)},
+            {"id": "worsened", "title": "From at risk to lapsed", "rows": rows(change.worsened)},
+        ],
+    }
+
+
+def _attention_rows(pairs: pd.DataFrame) -> list[dict[str, Any]]:
+    rows = []
+    for rec, label in zip(pairs.to_dict("records"), short_pair(pairs), strict=True):
+        rows.append(
+            {
+                "pair": label,
+                "full": rec["pair"],
+                "status": str(rec["status"]),
+                "status_text": str(rec["status"]).replace("_", " "),
+                "score": f"{rec['health_score']:.0f}",
+                "reasons": _headline(list(rec["reasons"])),
+                "last_held": _date(rec.get("last_held"), "never held in the window"),
+                "next": _date(rec.get("next_scheduled"), "nothing scheduled"),
+            }
+        )
+    return rows
+
+
+def _headline(reasons: list[str], limit: int = 3) -> list[str]:
+    """The reasons worth reading first, without repeating what the lapsed rule already says."""
+    out = [plain(r) for r in reasons]
+    if out and out[0].startswith("lapsed"):
+        out = out[:1] + [r for r in out[1:] if not r.startswith(("no 1:1 in", "nothing scheduled"))]
+    return out[:limit] or ["score below the threshold"]
+
+
+def _date(value: Any, missing: str) -> str:
+    return missing if value is None or pd.isna(value) else f"{value:%a %d %b %Y}"
+
+
+def _pct(value: float | None, digits: int = 0) -> str:
+    return "–" if value is None else f"{value * 100:.{digits}f} %"
+
+
+def _card_rows(now: dict[str, Any], change: Since | None) -> list[dict[str, Any]]:
+    before = change.previous_cards if change else {}
+
+    def moved(
+        key: str, scale: float = 100, unit: str = " pts", better: str = "up"
+    ) -> dict[str, Any]:
+        d = delta(now.get(key), before.get(key)) if change else None
+        if d is None:
+            return {"text": "", "trend": ""}
+        d *= scale
+        if abs(d) < 0.05:
+            return {"text": "no change", "trend": "same"}
+        good = (d > 0) == (better == "up")
+        arrow = "▲" if d > 0 else "▼"
+        size = f"{abs(d):.1f}" if abs(d) < 10 else f"{abs(d):.0f}"
+        return {"text": f"{arrow} {size}{unit}", "trend": "good" if good else "bad"}
+
+    gap = now["gap_ratio"]
+    return [
+        {
+            "value": f"{now['held']} / {now['expected']:.0f}",
+            "label": f"1:1s held / expected ({_pct(now['held_share'])})",
+            **moved("held_share"),
+        },
+        {
+            "value": _pct(now["cancellation_rate"]),
+            "label": f"cancelled ({_pct(now['late_cancel_rate'])} late)",
+            **moved("cancellation_rate", better="down"),
+        },
+        {
+            "value": _pct(now["moved_rate"]),
+            "label": "moved from their slot",
+            **moved("moved_rate", better="down"),
+        },
+        {
+            "value": "–" if gap is None else f"{gap:.1f}×",
+            "label": "median gap ÷ target"
+            + (
+                ""
+                if now["median_gap_days"] is None or now["median_target_days"] is None
+                else f" ({now['median_gap_days']:.0f} d vs {now['median_target_days']:.0f} d)"
+            ),
+            **moved("gap_ratio", scale=1, unit="×", better="down"),
+        },
+        {
+            "value": f"{now['lapsed']} · {now['at_risk']}",
+            "label": "pairs lapsed · at risk",
+            **_count_change(now, before, change),
+        },
+    ]
+
+
+def _count_change(
+    now: dict[str, Any], before: dict[str, Any], change: Since | None
+) -> dict[str, Any]:
+    if not change or "lapsed" not in before:
+        return {"text": "", "trend": ""}
+    d = (now["lapsed"] + now["at_risk"]) - (before["lapsed"] + before["at_risk"])
+    if d == 0:
+        return {"text": "no change", "trend": "same"}
+    return {"text": f"{'▲' if d > 0 else '▼'} {abs(d)}", "trend": "bad" if d > 0 else "good"}
+
+
+TABLE_FIELDS = [
+    "pair",
+    "status",
+    "score",
+    "held",
+    "expected",
+    "cancelled",
+    "late",
+    "declined",
+    "moved",
+    "adherence",
+    "target",
+    "median_gap",
+    "last_held",
+    "next",
+    "weeks",
+    "why",
+]
+
+
+def _pair_table(analysis: Analysis) -> dict[str, Any]:
+    """Every pair as compact JSON rows (one array per row) for the client-side table."""
+    p = analysis.pairs
+    weeks = _week_strings(analysis)
+    order = {"lapsed": 0, "at_risk": 1, "watch": 2, "healthy": 3}
+
+    def num(v: Any, digits: int = 1) -> float | None:
+        return None if v is None or pd.isna(v) else round(float(v), digits)
+
+    def day(v: Any) -> str | None:
+        return None if v is None or pd.isna(v) else f"{v:%Y-%m-%d}"
+
+    rows = []
+    for rec, label in zip(p.to_dict("records"), short_pair(p), strict=True):
+        status = str(rec["status"])
+        rows.append(
+            [
+                label,
+                [order[status], status],
+                num(rec["health_score"], 0),
+                int(rec["held"]),
+                num(rec["expected"]),
+                int(rec["cancelled"]),
+                int(rec["late_cancelled"]),
+                int(rec["declined"]),
+                int(rec["moved"]),
+                num(rec["adherence"], 2),
+                num(rec["target_days"], 0),
+                num(rec["median_gap_days"]),
+                day(rec["last_held"]),
+                day(rec["next_scheduled"]),
+                weeks.get(str(rec["pair"]), ""),
+                "; ".join(_headline(list(rec["reasons"]), 2))
+                if len(rec["reasons"])
+                else "on track",
+            ]
+        )
+    return {"fields": TABLE_FIELDS, "rows": rows}
+
+
+def _week_strings(analysis: Analysis) -> dict[str, str]:
+    """pair → one character per week of the window: h held, m missed, s scheduled, - none."""
+    grid = figures.attendance_heatmap_data(analysis, limit=len(analysis.pairs))
+    chars = np.array(["-", "m", "s", "h"])
+    labels = analysis.pairs["pair"].astype(str).to_numpy()
+    return {
+        label: "".join(chars[row])
+        for label, row in zip(labels, grid.to_numpy(dtype=int), strict=True)
+    }
+
+
+# -- the organisation report ----------------------------------------------------------------------
+
+
+def render_org(
+    analysis: Analysis,
+    *,
+    title: str = "1:1 health · organisation review",
+    sources: list[SourceInfo] | None = None,
+    min_group_size: int = org.DEFAULT_MIN_GROUP,
+    pseudonym_key: str | None = None,
+    previous: Snapshot | None = None,
+) -> str:
+    """The organisation (HR) report as an HTML string; privacy rules always on.
+
+    No single pair appears. Every aggregate covers at least ``min_group_size``
+    people (see :mod:`cadence.report.org`); meeting and job titles are never
+    shown; with ``pseudonym_key`` managers appear as keyed pseudonyms.
+    """
+    k = org.check_min_group_size(min_group_size)
+    shown = pseudonymize(analysis, pseudonym_key) if pseudonym_key else analysis
+    now = cards(analysis)
+    groupings: list[org.GroupBy] = ["department", "manager_level"]
+    if shown.roster is None:
+        groupings = ["department"]
+    tables = {by: org.group_summary(shown, by, min_group_size=k) for by in groupings}
+    managers = org.group_summary(shown, "manager", min_group_size=k)
+    top_managers = managers[
+        ~managers["suppressed"]
+        & ~managers["group"].isin(["whole organisation", org.OTHER.format(k=k)])
+    ].sort_values(["lapsed_share", "attention_share"], ascending=False)
+    whole = tables["department"].iloc[-1]
+    change = since(analysis, previous) if previous is not None else None
+    charts = [
+        _chart("status-department", org.status_by_group(shown, "department", min_group_size=k)),
+        _chart("trend", org.org_trend(shown, "department", min_group_size=k)),
+        _chart(
+            "adherence-department", org.adherence_by_group(shown, "department", min_group_size=k)
+        ),
+        _chart(
+            "cancellations-department",
+            org.cancellation_by_group(shown, "department", min_group_size=k),
+        ),
+        _chart("adherence-histogram", org.adherence_histogram(shown, min_group_size=k)),
+    ]
+    if "manager_level" in tables:
+        charts.append(
+            _chart("status-level", org.status_by_group(shown, "manager_level", min_group_size=k))
+        )
+    return _ENV.get_template("org.html.j2").render(
+        **_header(shown, title, sources, "org"),
+        k=k,
+        too_small=bool(whole["suppressed"]),
+        cards=_card_rows(now, change) if not whole["suppressed"] else [],
+        charts=charts,
+        tables={by: _group_rows(t) for by, t in tables.items()},
+        groupings=org.GROUPINGS,
+        managers=_group_rows(top_managers.head(15)),
+        managers_shown=len(top_managers),
+        managers_pooled=int(
+            managers.loc[managers["group"] == org.OTHER.format(k=k), "pooled_groups"].sum()
+        ),
+        since=_org_since(change) if change and not whole["suppressed"] else None,
+    )
+
+
+def _org_since(change: Since) -> dict[str, Any]:
+    """Counts only: the org report never lists pairs."""
+    return {
+        "previous_as_of": change.previous_as_of,
+        "newly_flagged": len(change.newly_flagged),
+        "recovered": len(change.recovered),
+        "worsened": len(change.worsened),
+    }
+
+
+def _group_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
+    rows = []
+    for rec in table.to_dict("records"):
+        sup = bool(rec["suppressed"])
+        rows.append(
+            {
+                "group": rec["group"],
+                "suppressed": sup,
+                "pooled": int(rec.get("pooled_groups", 1) or 0),
+                "people": "–" if sup else int(rec["people"]),
+                "pairs": "–" if sup else int(rec["pairs"]),
+                "healthy": "–" if sup else _pct(rec["healthy_share"]),
+                "watch": "–" if sup else _pct(rec["watch_share"]),
+                "at_risk": "–" if sup else _pct(rec["at_risk_share"]),
+                "lapsed": "–" if sup else _pct(rec["lapsed_share"]),
+                "adherence": "–" if sup else _pct(_none(rec["adherence"])),
+                "cancelled": "–" if sup else _pct(_none(rec["cancellation_rate"]), 1),
+                "late": "–" if sup else _pct(_none(rec["late_cancel_rate"]), 1),
+            }
+        )
+    return rows
+
+
+def _none(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+# -- files ----------------------------------------------------------------------------------------
 
 
 def write_report(
     analysis: Analysis,
     path: str | Path,
     *,
-    title: str = "1:1 health report",
+    org_report: bool = False,
+    title: str | None = None,
     sources: list[SourceInfo] | None = None,
+    previous: Snapshot | None = None,
+    min_group_size: int = org.DEFAULT_MIN_GROUP,
+    pseudonym_key: str | None = None,
+    exports: bool = True,
 ) -> Path:
-    """Write the report to ``path`` (folders created); return the absolute path."""
+    """Write the report to ``path`` (folders created) and its exports beside it.
+
+    Leader report exports: ``<stem>-pairs`` and ``<stem>-occurrences``; the
+    organisation report exports its roll-ups only (``<stem>-departments``,
+    ``<stem>-levels``, ``<stem>-managers``, small groups pooled), never pairs.
+    Each as ``.csv`` and ``.parquet``. Returns the report's absolute path.
+    """
     out = Path(path).expanduser().resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(analysis, title=title, sources=sources), encoding="utf-8")
+    if org_report:
+        html = render_org(
+            analysis,
+            title=title or "1:1 health · organisation review",
+            sources=sources,
+            min_group_size=min_group_size,
+            pseudonym_key=pseudonym_key,
+            previous=previous,
+        )
+    else:
+        html = render(
+            analysis,
+            title=title or "1:1 health report",
+            sources=sources,
+            previous=previous,
+            pseudonym_key=pseudonym_key,
+        )
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(out)  # a reader never sees half a report
+    if exports:
+        write_exports(
+            analysis,
+            out,
+            org_report=org_report,
+            min_group_size=min_group_size,
+            pseudonym_key=pseudonym_key,
+        )
     return out
+
+
+def export_tables(
+    analysis: Analysis,
+    *,
+    org_report: bool = False,
+    min_group_size: int = org.DEFAULT_MIN_GROUP,
+    pseudonym_key: str | None = None,
+) -> dict[str, pd.DataFrame]:
+    """The tables a report exports, by name (see :func:`write_report`)."""
+    shown = pseudonymize(analysis, pseudonym_key) if pseudonym_key else analysis
+    if org_report:
+        tables = {
+            "departments": org.group_summary(shown, "department", min_group_size=min_group_size)
+        }
+        if shown.roster is not None:
+            tables["levels"] = org.group_summary(
+                shown, "manager_level", min_group_size=min_group_size
+            )
+        tables["managers"] = org.group_summary(shown, "manager", min_group_size=min_group_size)
+        return tables
+    return {"pairs": shown.pairs, "occurrences": shown.occurrences}
+
+
+def _write_parquet(table: pd.DataFrame, path: Path) -> None:
+    """Parquet that pandas reads back: list columns are recorded as plain ``object``.
+
+    (pandas 3 writes ``list<item: string>[pyarrow]`` into the file's metadata and
+    then cannot parse that dtype name when reading the file.)
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    meta = json.loads(arrow.schema.metadata[b"pandas"])
+    for col in meta["columns"]:
+        if str(col.get("numpy_type", "")).startswith("list<"):
+            col["numpy_type"] = "object"
+    arrow = arrow.replace_schema_metadata({**arrow.schema.metadata, b"pandas": json.dumps(meta)})
+    pq.write_table(arrow, path)
+
+
+def write_exports(
+    analysis: Analysis,
+    report: Path,
+    *,
+    org_report: bool = False,
+    min_group_size: int = org.DEFAULT_MIN_GROUP,
+    pseudonym_key: str | None = None,
+) -> list[Path]:
+    """CSV and Parquet files of :func:`export_tables` beside ``report``."""
+    written = []
+    tables = export_tables(
+        analysis, org_report=org_report, min_group_size=min_group_size, pseudonym_key=pseudonym_key
+    )
+    for name, table in tables.items():
+        base = report.with_name(f"{report.stem}-{name}")
+        _write_parquet(table, base.with_suffix(".parquet"))
+        flat = table.copy()
+        if "reasons" in flat.columns:
+            flat["reasons"] = flat["reasons"].map(lambda r: "; ".join(r), na_action="ignore")
+        flat.to_csv(base.with_suffix(".csv"), index=False, date_format="%Y-%m-%dT%H:%M:%S%z")
+        written += [base.with_suffix(".parquet"), base.with_suffix(".csv")]
+    return written

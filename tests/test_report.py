@@ -1,0 +1,341 @@
+"""Report figures, organisation roll-ups with privacy, history and exports (no browser)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+import cadence.report as report
+from cadence.analysis import Analysis, analyze
+from cadence.report import figures, org
+from cadence.report.history import cards, since
+from cadence.report.html import plain, render, render_org, sources_from_store, write_report
+from cadence.report.privacy import pseudonym, pseudonymize
+from cadence.sources import demo
+from cadence.store import Store
+
+from .conftest import AS_OF
+from .helpers import frames, weekly_series
+
+KEY = "a test key that is long enough"
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+
+
+@pytest.fixture(scope="module")
+def org_analysis() -> Analysis:
+    """200 people; one department of 1 person and one of 2 people (must never show)."""
+    o = demo.generate(200, seed=5, as_of=AS_OF)
+    roster = o.roster.copy()
+    reports = roster.loc[roster["manager_email"].notna(), "email"].tolist()
+    roster.loc[roster["email"] == reports[3], "department"] = "Legal"
+    roster.loc[roster["email"].isin(reports[10:12]), "department"] = "Treasury"
+    return analyze(o, roster, as_of=AS_OF)
+
+
+@pytest.fixture(scope="module")
+def team() -> Analysis:
+    o = demo.generate(60, seed=3, as_of=AS_OF)
+    return analyze(o, o.roster, as_of=AS_OF)
+
+
+# -- figures --------------------------------------------------------------------------------------
+
+FIGURES = [
+    "weekly_outcomes",
+    "outcomes_by_pair",
+    "pair_timeline",
+    "attendance_heatmap",
+    "gap_vs_target",
+    "time_of_day_drift",
+    "duration_drift",
+    "status_by_group",
+    "adherence_by_group",
+    "cancellation_by_group",
+    "org_trend",
+    "adherence_histogram",
+]
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_every_figure_is_public_and_returns_a_figure(name: str, team: Analysis) -> None:
+    fig = getattr(report, name)(team)
+    assert isinstance(fig, go.Figure)
+    assert fig.layout.title.text
+    assert len(fig.data) > 0
+    assert name in report.__all__
+
+
+def test_timeline_marks_each_outcome_and_draws_an_arrow_per_move() -> None:
+    ev, at = weekly_series("ann@x.com", "bob@x.com", "2026-05-04 09:00", 8)
+    # slot 2 cancelled 2 h ahead (late), slot 3 moved a day later, slot 5 declined by bob
+    for row in ev:
+        if row["event_id"] == "weekly_2":
+            row["status"] = "cancelled"
+            row["updated"] = pd.Timestamp("2026-05-18 07:00", tz="UTC")
+        if row["event_id"] == "weekly_3":
+            row["start"] = row["start"] + pd.Timedelta(days=1)
+            row["end"] = row["end"] + pd.Timedelta(days=1)
+    for row in at:
+        if row["event_id"] == "weekly_5" and row["email"] == "bob@x.com":
+            row["response"] = "declined"
+    result = analyze(frames(ev, at), as_of="2026-06-30")
+    data = figures.pair_timeline_data(result)
+    kinds = data.set_index(data["original_start"].dt.strftime("%m-%d"))["kind"].astype(str)
+    assert kinds["05-18"] == "late-cancelled"
+    assert kinds["05-25"] == "moved"
+    assert kinds["06-08"] == "declined"
+    assert (kinds.drop(["05-18", "05-25", "06-08"]) == "held").all()
+    fig = figures.pair_timeline(result)
+    arrows = [t for t in fig.data if t.name == "moved from (arrow)"]
+    assert len(arrows) == 1 and len(arrows[0].x) == 3  # one segment: from, to, gap
+    moved_from, moved_to = arrows[0].x[:2]
+    assert moved_from == pd.Timestamp("2026-05-25 09:00", tz="UTC")
+    assert moved_to == pd.Timestamp("2026-05-26 09:00", tz="UTC")
+    shapes = {t.name: t.marker.symbol for t in fig.data if t.mode == "markers"}
+    assert len(set(shapes.values())) == len(shapes)  # outcome shown by shape, not colour alone
+
+
+def test_heatmap_states_follow_the_weekly_counts(team: Analysis) -> None:
+    grid = figures.attendance_heatmap_data(team, limit=10)
+    assert len(grid) == 10
+    assert set(grid.to_numpy().ravel()) <= set(figures.HEAT_STATES)
+    w = team.weekly
+    first = team.pairs["pair"].iloc[4]
+    row = grid.iloc[4]
+    for week, state in row.items():
+        counts = w[(w["pair"] == first) & (w["week"] == week)]
+        held = int(counts["held"].sum())
+        missed = int((counts["cancelled"] + counts["declined"]).sum())
+        expected = 3 if held else 1 if missed else 2 if counts["upcoming"].sum() else 0
+        assert state == expected, (week, state, expected)
+
+
+def test_drift_figures_list_only_pairs_that_drifted() -> None:
+    early_ev, early_at = weekly_series(
+        "ann@x.com", "bob@x.com", "2026-04-06", 6, local_time="09:00", tz="Europe/Berlin"
+    )
+    late_ev, late_at = weekly_series(
+        "ann@x.com",
+        "bob@x.com",
+        "2026-05-18",
+        6,
+        local_time="15:00",
+        tz="Europe/Berlin",
+        uid="later",
+        minutes=50,
+    )
+    steady_ev, steady_at = weekly_series(
+        "cat@x.com",
+        "dan@x.com",
+        "2026-04-06",
+        12,
+        local_time="10:00",
+        tz="Europe/Berlin",
+        uid="steady",
+    )
+    result = analyze(
+        frames(early_ev + late_ev + steady_ev, early_at + late_at + steady_at),
+        as_of="2026-06-30",
+    )
+    tod = figures.time_of_day_drift(result)
+    pairs = {y for t in tod.data for y in (t.y or ()) if y}
+    assert pairs == {"ann ↔ bob"}
+    data = figures.drift_data(result).set_index("pair")
+    assert data.loc["ann ↔ bob", "hour_after"] - data.loc["ann ↔ bob", "hour_before"] == 6
+    assert data.loc["ann ↔ bob", "minutes_after"] == 50
+    dur = figures.duration_drift(result, min_minutes=60)
+    assert dur.layout.annotations  # nobody changed by an hour: it says so
+
+
+# -- organisation roll-ups and privacy ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("by", ["department", "manager", "manager_level"])
+@pytest.mark.parametrize("k", [2, 5, 8])
+def test_no_shown_group_is_smaller_than_min_group_size(
+    org_analysis: Analysis, by: org.GroupBy, k: int
+) -> None:
+    table = org.group_summary(org_analysis, by, min_group_size=k)
+    shown = table[~table["suppressed"]]
+    assert (shown["people"] >= k).all()
+    assert table.loc[table["suppressed"], ["people", "pairs", "adherence"]].isna().all().all()
+    total = table.iloc[-1]
+    assert total["group"] == "whole organisation"
+    body = table.iloc[:-1]
+    # every pair is counted exactly once across the groups: nothing can be subtracted out
+    assert body["pairs"].sum() == total["pairs"] == len(org_analysis.pairs)
+    assert not body["suppressed"].any()
+
+
+def test_small_departments_never_appear_anywhere_in_the_org_report(
+    org_analysis: Analysis, tmp_path: Path
+) -> None:
+    path = write_report(org_analysis, tmp_path / "org.html", org_report=True)
+    html = path.read_text(encoding="utf-8")
+    assert "Legal" not in html and "Treasury" not in html
+    assert "other groups (each under 5 people)" in html
+    for export in tmp_path.glob("org-*.csv"):
+        text = export.read_text(encoding="utf-8")
+        assert "Legal" not in text and "Treasury" not in text, export
+    # managers with fewer than 5 people are not named anywhere
+    sizes = org_analysis.pairs.groupby("manager")["report"].nunique()
+    for manager in sizes[sizes < 5].index:
+        assert manager not in html, manager
+    # and no pair is ever listed
+    assert "→" not in re.sub(r"<script>.*?</script>", "", html, count=1, flags=re.S)
+
+
+def test_every_org_figure_draws_only_groups_shown_in_the_tables(
+    org_analysis: Analysis,
+) -> None:
+    k = 5
+    table = org.group_summary(org_analysis, "department", min_group_size=k)
+    allowed = set(table.loc[~table["suppressed"], "group"])
+    for fig in (
+        org.status_by_group(org_analysis, "department", min_group_size=k),
+        org.adherence_by_group(org_analysis, "department", min_group_size=k),
+        org.cancellation_by_group(org_analysis, "department", min_group_size=k),
+    ):
+        drawn = {y for t in fig.data for y in t.y if y is not None}
+        assert drawn and drawn <= allowed
+    trend = org.org_trend(org_analysis, "department", min_group_size=k)
+    assert {t.name for t in trend.data} <= allowed
+
+
+def test_an_organisation_smaller_than_the_group_size_shows_no_figure() -> None:
+    ev, at = weekly_series("ann@x.com", "bob@x.com", "2026-05-04 09:00", 8)
+    result = analyze(frames(ev, at), as_of="2026-06-30")
+    table = org.group_summary(result, "department", min_group_size=5)
+    assert table["suppressed"].all()
+    html = render_org(result, min_group_size=5)
+    assert "fewer than 5 people with 1:1s" in html
+    assert "ann@x.com" not in html and "bob@x.com" not in html
+
+
+def test_min_group_size_below_two_is_refused(team: Analysis) -> None:
+    with pytest.raises(ValueError, match="at least 2"):
+        org.group_summary(team, "department", min_group_size=1)
+
+
+def test_manager_levels_follow_the_roster_tree() -> None:
+    roster = pd.DataFrame(
+        {
+            "email": ["ceo@x", "vp@x", "m@x", "ic@x"],
+            "manager_email": [None, "ceo@x", "vp@x", "m@x"],
+        }
+    )
+    assert org.manager_levels(roster).to_dict() == {"ceo@x": 1, "vp@x": 2, "m@x": 3, "ic@x": 4}
+
+
+def test_pseudonyms_are_keyed_stable_and_leave_no_email(team: Analysis, tmp_path: Path) -> None:
+    assert pseudonym("ada@example.com", KEY) == pseudonym(" ADA@example.com", KEY)
+    assert pseudonym("ada@example.com", KEY) != pseudonym("ada@example.com", KEY + "!")
+    hidden = pseudonymize(team, KEY)
+    assert hidden.pairs["manager"].str.startswith("person-").all()
+    assert not hidden.occurrences["title"].notna().any()
+    assert len(hidden.pairs) == len(team.pairs)
+    for org_report in (False, True):
+        path = write_report(
+            team, tmp_path / f"r{org_report}.html", org_report=org_report, pseudonym_key=KEY
+        )
+        html = path.read_text(encoding="utf-8")
+        body = re.sub(r"<script>.*?</script>", "", html, count=1, flags=re.S)  # plotly.js
+        assert EMAIL.findall(body) == []
+        for name in team.roster["name"].head(20):  # type: ignore[index]
+            assert str(name) not in body
+    for export in tmp_path.glob("*.csv"):
+        assert EMAIL.findall(export.read_text(encoding="utf-8")) == [], export
+
+
+def test_pseudonymization_needs_a_real_key(team: Analysis) -> None:
+    with pytest.raises(ValueError, match="16 characters"):
+        pseudonymize(team, "short")
+
+
+# -- the leader report ----------------------------------------------------------------------------
+
+
+def test_leader_view_keeps_only_their_pairs(team: Analysis) -> None:
+    roster = team.roster
+    assert roster is not None
+    top = roster.loc[roster["manager_email"].isna(), "email"].iloc[0]
+    direct = team.for_leader(top)
+    assert set(direct.pairs["manager"]) == {top}
+    assert set(direct.occurrences["pair"].astype(str)) <= set(direct.pairs["pair"])
+    everyone = team.for_leader(top, indirect=True)
+    assert len(everyone.pairs) == len(team.pairs)
+    with pytest.raises(ValueError, match="not in the roster"):
+        team.for_leader("nobody@example.com")
+
+
+def test_attention_comes_first_with_plain_reasons(team: Analysis) -> None:
+    html = render(team)
+    attention = html.index('id="attention"')
+    assert attention < html.index('class="cards"') < html.index('id="chart-timeline"')
+    flagged = team.pairs[team.pairs["status"].isin(["lapsed", "at_risk"])]
+    first = figures.short_pair(flagged).iloc[0]
+    assert first in html[attention : html.index('class="cards"')]
+    assert "(−" not in html[attention : html.index('class="cards"')]  # no point penalties
+    assert plain("held 2 of 6 expected 1:1s (31 %) (−50)") == "held 2 of 6 expected 1:1s (31 %)"
+
+
+def test_pair_table_holds_every_pair(team: Analysis) -> None:
+    html = render(team)
+    data = json.loads(
+        re.search(r'id="pair-data" type="application/json">(.*?)</script>', html, re.S)[1]
+    )  # type: ignore[index]
+    assert len(data["rows"]) == len(team.pairs)
+    weeks = {len(r[data["fields"].index("weeks")]) for r in data["rows"]}
+    assert len(weeks) == 1 and weeks.pop() >= 13  # a sparkline week for every week
+
+
+def test_since_last_report_names_new_and_recovered_pairs(team: Analysis, tmp_path: Path) -> None:
+    with Store(tmp_path / "s.sqlite") as db:
+        earlier = team.pairs.copy()
+        flagged = team.pairs["status"].isin(["lapsed", "at_risk"])
+        # a week ago: the first flagged pair was healthy, and a healthy one was at risk
+        healthy = team.pairs.index[team.pairs["status"] == "healthy"][0]
+        earlier.loc[flagged.idxmax(), "status"] = "healthy"
+        earlier.loc[healthy, "status"] = "at_risk"
+        week_ago = team.as_of - pd.Timedelta(days=7)
+        db.save_snapshot("all", week_ago, {**cards(team), "held_share": 0.5}, earlier)
+        db.save_snapshot("all", week_ago, {**cards(team), "held_share": 0.5}, earlier)  # re-run
+        assert db.counts()["snapshots"] == 1
+        assert db.previous_snapshot("all", week_ago) is None  # nothing before it
+        previous = db.previous_snapshot("all", team.as_of)
+    assert previous is not None and previous.as_of == week_ago
+    change = since(team, previous)
+    assert list(change.newly_flagged["pair"]) == [team.pairs.loc[flagged.idxmax(), "pair"]]
+    assert list(change.recovered["pair"]) == [team.pairs.loc[healthy, "pair"]]
+    html = render(team, previous=previous)
+    section = html[html.index('id="since"') : html.index("Pair by pair")]
+    assert figures.short_pair(team.pairs.loc[[healthy]]).iloc[0] in section
+    assert "▲" in html  # held share went up from 50 %
+
+
+def test_exports_beside_the_report(team: Analysis, tmp_path: Path) -> None:
+    path = write_report(team, tmp_path / "out" / "weekly.html")
+    pairs = pd.read_parquet(tmp_path / "out" / "weekly-pairs.parquet")
+    assert len(pairs) == len(team.pairs)
+    assert list(pairs["reasons"].iloc[0]) == list(team.pairs["reasons"].iloc[0])
+    csv = pd.read_csv(tmp_path / "out" / "weekly-occurrences.csv")
+    assert len(csv) == len(team.occurrences)
+    assert path.exists() and not list((tmp_path / "out").glob("*.tmp"))
+
+
+def test_sources_from_store_report_failures_and_staleness(tmp_path: Path) -> None:
+    o = demo.generate(12, seed=1, as_of=AS_OF)
+    with Store(tmp_path / "s.sqlite") as db:
+        for pull in o.pulls():
+            db.write_pull(pull)
+        cal = o.roster["email"].iloc[0]
+        db.record_failure("demo", cal, "HTTP 503 after 5 retries", AS_OF + pd.Timedelta(hours=1))
+        (info,) = sources_from_store(db)
+    assert info.name == "demo" and "HTTP 503" in (info.error or "") and cal in (info.error or "")
+    assert not info.stale(AS_OF + pd.Timedelta(days=2))
+    assert info.stale(AS_OF + pd.Timedelta(days=30))
