@@ -1,6 +1,6 @@
 """Run every benchmark in its own process (so peak memory is its own) and print the figures.
 
-Usage: python benchmarks/run.py [name ...]   (names: demo, store, analysis)
+Usage: python benchmarks/run.py [name ...]   (names: demo, store, analysis, report)
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ BENCHES = {
     "demo": "bench_demo.py",
     "store": "bench_store.py",
     "analysis": "bench_analysis.py",
+    "report": "bench_report.py",
 }
 
 
