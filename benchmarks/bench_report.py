@@ -34,7 +34,8 @@ def open_seconds(path: Path) -> str:
         start = time.perf_counter()
         page.goto(path.as_uri())
         page.wait_for_function(
-            "[...document.querySelectorAll('.js-plotly-plot')].every(e => e.querySelector('.main-svg'))"
+            "[...document.querySelectorAll('.js-plotly-plot')]"
+            ".every(e => e.querySelector('.main-svg'))"
         )
         wall = time.perf_counter() - start
         browser.close()
