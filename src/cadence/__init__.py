@@ -1,17 +1,36 @@
 """Cadence: are one-on-ones between managers and their people happening, at the agreed rhythm?
 
-The public API: load calendars (the demo organisation, .ics files, the store),
-a roster, analyze, and render the report (``cadence.report``).
+The public API, in the order a notebook uses it:
+
+- load calendars: :func:`load_demo` (no credentials), :func:`load_ics`
+  (exported files), :func:`load_store` (what ``cadence pull`` stored), and
+  :class:`Store` to pull into a store yourself;
+- :func:`load_roster` (who manages whom);
+- :func:`analyze` → :class:`Analysis` (``occurrences``, ``pairs``, ``weekly``
+  DataFrames), tuned by :class:`AnalysisSettings`;
+- :mod:`cadence.report`: every figure as a function of an analysis, and the
+  HTML reports (:func:`write_report`).
+
+Examples
+--------
+>>> import cadence
+>>> org = cadence.load_demo(40, seed=1, as_of="2026-06-30")
+>>> result = cadence.analyze(org, org.roster, as_of="2026-06-30")
+>>> result.pairs["status"].value_counts().index.tolist()  # doctest: +ELLIPSIS
+['healthy', ...]
+>>> fig = cadence.report.pair_timeline(result)
 """
 
 __version__ = "0.1.0"
 
+from cadence import report
 from cadence.analysis import Analysis, AnalysisSettings, analyze
 from cadence.org import load_roster
+from cadence.report import write_report
 from cadence.sources.demo import DemoOrg
 from cadence.sources.demo import generate as load_demo
 from cadence.sources.ics import load_ics
-from cadence.store import Store
+from cadence.store import Store, load_store
 
 __all__ = [
     "Analysis",
@@ -23,4 +42,7 @@ __all__ = [
     "load_demo",
     "load_ics",
     "load_roster",
+    "load_store",
+    "report",
+    "write_report",
 ]

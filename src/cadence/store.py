@@ -107,6 +107,45 @@ def default_store_path() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "cadence.sqlite"
 
 
+def load_store(path: str | Path | None = None) -> Store:
+    """Open the store for reading and pulling from Python (e.g. a notebook).
+
+    Parameters
+    ----------
+    path : the SQLite file; default: ``[store] path`` of the config
+        (``$CADENCE_CONFIG`` or the user config dir), else the user data dir.
+        A path that does not exist is an error (this never creates a store).
+
+    Returns
+    -------
+    Store
+        Use it as a context manager; pass it to :func:`cadence.analyze`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, cadence
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "cadence.sqlite"
+    >>> with cadence.Store(path) as store:
+    ...     for pull in org.pulls():
+    ...         _ = store.write_pull(pull)
+    >>> with cadence.load_store(path) as store:
+    ...     found = cadence.analyze(store, org.roster, as_of="2026-06-30")
+    >>> len(found.pairs) == len(result.pairs)
+    True
+    """
+    if path is None:
+        from cadence.config import load_config
+
+        file = load_config().store.resolved()
+    else:
+        file = Path(path).expanduser()
+    if not file.exists():
+        raise StoreError(
+            f"{file}: no store there; pull calendars first (`cadence pull`) or pass the path"
+        )
+    return Store(file)
+
+
 @dataclass(frozen=True)
 class Pull:
     """What one pull of one source read, ready to be written in one transaction.

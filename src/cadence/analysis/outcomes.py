@@ -84,7 +84,7 @@ def classify(
     occ.insert(0, "instance", inst[chosen])
     for col in ("a", "b", "manager", "report"):
         occ[col] = copies[col].to_numpy()[chosen]
-    occ["relation"] = copies["relation"].iloc[chosen].to_numpy()  # stays categorical
+    occ["relation"] = copies["relation"].iloc[chosen].array  # .array keeps it categorical
     occ["copies"] = np.diff(np.r_[seg, len(inst_s)])
 
     vanished = ev["vanished_at"].to_numpy()[rows[chosen]] if "vanished_at" in ev.columns else None

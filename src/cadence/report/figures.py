@@ -50,7 +50,15 @@ def outcomes_by_pair_data(analysis: Analysis, limit: int = 40) -> pd.DataFrame:
 
 
 def outcomes_by_pair(analysis: Analysis, limit: int = 40) -> go.Figure:
-    """Stacked bars of held / cancelled / declined / scheduled 1:1s per pair, weakest first."""
+    """Stacked bars of held / cancelled / declined / scheduled 1:1s per pair, weakest first.
+
+    Examples
+    --------
+    >>> import cadence
+    >>> fig = cadence.report.outcomes_by_pair(result, limit=10)
+    >>> len(fig.data[0].y)
+    10
+    """
     data = outcomes_by_pair_data(analysis, limit)
     fig = go.Figure()
     data = data.assign(scheduled=data["upcoming"])
@@ -94,7 +102,15 @@ def weekly_outcomes_data(analysis: Analysis) -> pd.DataFrame:
 
 
 def weekly_outcomes(analysis: Analysis) -> go.Figure:
-    """How many 1:1s were held, cancelled, declined (or are scheduled) each week."""
+    """How many 1:1s were held, cancelled, declined (or are scheduled) each week.
+
+    Examples
+    --------
+    >>> import cadence
+    >>> fig = cadence.report.weekly_outcomes(result)
+    >>> [trace.name for trace in fig.data]
+    ['held', 'cancelled', 'declined', 'scheduled']
+    """
     data = weekly_outcomes_data(analysis)
     fig = go.Figure()
     for outcome, colour in OUTCOME_COLOURS.items():
@@ -174,6 +190,13 @@ def pair_timeline(analysis: Analysis, limit: int = 30) -> go.Figure:
 
     One row per pair (the ``limit`` that most need attention, first at the top).
     A moved occurrence has a grey arrow from its original slot to where it went.
+
+    Examples
+    --------
+    >>> import cadence
+    >>> fig = cadence.report.pair_timeline(result, limit=5)
+    >>> sorted({y for trace in fig.data for y in trace.y if y})[:1]
+    ['...']
     """
     data = pair_timeline_data(analysis, limit)
     labels = short_pair(analysis.pairs.head(limit)).tolist()
@@ -300,7 +323,15 @@ def attendance_heatmap_data(analysis: Analysis, limit: int = 40) -> pd.DataFrame
 
 
 def attendance_heatmap(analysis: Analysis, limit: int = 40) -> go.Figure:
-    """Pair × week: held (✓), missed (✗), scheduled (·) or nothing on the calendar."""
+    """Pair × week: held (✓), missed (✗), scheduled (·) or nothing on the calendar.
+
+    Examples
+    --------
+    >>> import cadence
+    >>> fig = cadence.report.attendance_heatmap(result, limit=8)
+    >>> fig.data[0].z.shape[0]
+    8
+    """
     grid = attendance_heatmap_data(analysis, limit)
     codes = sorted(HEAT_STATES)
     n = len(codes)
@@ -351,7 +382,15 @@ def gap_vs_target_data(analysis: Analysis, limit: int = 40) -> pd.DataFrame:
 
 
 def gap_vs_target(analysis: Analysis, limit: int = 40) -> go.Figure:
-    """Per pair: the gap between held 1:1s (median, recent, longest) against the target."""
+    """Per pair: the gap between held 1:1s (median, recent, longest) against the target.
+
+    Examples
+    --------
+    >>> import cadence
+    >>> fig = cadence.report.gap_vs_target(result, limit=12)
+    >>> [trace.name for trace in fig.data]
+    ['target', 'median gap', 'recent median gap', 'longest gap']
+    """
     data = gap_vs_target_data(analysis, limit)
     fig = go.Figure()
     marks = (
@@ -417,7 +456,15 @@ def drift_data(analysis: Analysis) -> pd.DataFrame:
 
 
 def time_of_day_drift(analysis: Analysis, min_hours: float = 1.0) -> go.Figure:
-    """Pairs whose usual local start time moved by ``min_hours`` or more (before → after)."""
+    """Pairs whose usual local start time moved by ``min_hours`` or more (before → after).
+
+    Examples
+    --------
+    >>> import cadence
+    >>> fig = cadence.report.time_of_day_drift(result, min_hours=2)
+    >>> fig.layout.title.text
+    'Start time moved by 2 h or more (local time, median)'
+    """
     data = drift_data(analysis)
     data = data[(data["hour_after"] - data["hour_before"]).abs() >= min_hours]
     return _dumbbell(
@@ -431,7 +478,15 @@ def time_of_day_drift(analysis: Analysis, min_hours: float = 1.0) -> go.Figure:
 
 
 def duration_drift(analysis: Analysis, min_minutes: float = 10.0) -> go.Figure:
-    """Pairs whose usual 1:1 length changed by ``min_minutes`` or more (before → after)."""
+    """Pairs whose usual 1:1 length changed by ``min_minutes`` or more (before → after).
+
+    Examples
+    --------
+    >>> import cadence
+    >>> fig = cadence.report.duration_drift(result)
+    >>> fig.layout.xaxis.title.text
+    'minutes'
+    """
     data = drift_data(analysis)
     data = data[(data["minutes_after"] - data["minutes_before"]).abs() >= min_minutes]
     return _dumbbell(

@@ -75,6 +75,18 @@ def since(analysis: Analysis, previous: Snapshot) -> Since:
     """Compare this analysis's pairs with a previous report's snapshot.
 
     Pairs are matched by their label (manager → report emails).
+
+    Examples
+    --------
+    >>> import cadence
+    >>> import pandas as pd
+    >>> from cadence.store import Snapshot
+    >>> week_ago = result.as_of - pd.Timedelta(days=7)
+    >>> all_healthy = Snapshot(week_ago, {}, result.pairs.assign(status="healthy"))
+    >>> change = cadence.report.since(result, all_healthy)
+    >>> flagged = result.pairs["status"].isin(["lapsed", "at_risk"])
+    >>> len(change.newly_flagged) == int(flagged.sum())
+    True
     """
     now = analysis.pairs[["pair", "status", "health_score"]].astype({"pair": str, "status": str})
     before = previous.pairs.rename(columns={"status": "was", "health_score": "score_was"})

@@ -134,6 +134,13 @@ def render(
     ``previous`` (from :meth:`cadence.Store.previous_snapshot`) adds the
     "since last report" section and the change on every summary card. With
     ``pseudonym_key`` every person is shown as a keyed pseudonym.
+
+    Examples
+    --------
+    >>> import cadence
+    >>> html = cadence.report.render(result)
+    >>> html.count("* plotly.js v"), "Needs attention" in html
+    (1, True)
     """
     now = cards(analysis)
     change = since(analysis, previous) if previous is not None else None
@@ -411,6 +418,13 @@ def render_org(
     No single pair appears. Every aggregate covers at least ``min_group_size``
     people (see :mod:`cadence.report.org`); meeting and job titles are never
     shown; with ``pseudonym_key`` managers appear as keyed pseudonyms.
+
+    Examples
+    --------
+    >>> import cadence
+    >>> html = cadence.report.render_org(result, min_group_size=5)
+    >>> "Privacy: no single pair is shown" in html
+    True
     """
     k = org.check_min_group_size(min_group_size)
     shown = pseudonymize(analysis, pseudonym_key) if pseudonym_key else analysis
@@ -517,6 +531,16 @@ def write_report(
     organisation report exports its roll-ups only (``<stem>-departments``,
     ``<stem>-levels``, ``<stem>-managers``, small groups pooled), never pairs.
     Each as ``.csv`` and ``.parquet``. Returns the report's absolute path.
+
+    Examples
+    --------
+    >>> import cadence
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> path = cadence.report.write_report(result, folder / "team.html")
+    >>> sorted(p.name for p in folder.iterdir())  # doctest: +NORMALIZE_WHITESPACE
+    ['team-occurrences.csv', 'team-occurrences.parquet',
+     'team-pairs.csv', 'team-pairs.parquet', 'team.html']
     """
     out = Path(path).expanduser().resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -558,7 +582,15 @@ def export_tables(
     min_group_size: int = org.DEFAULT_MIN_GROUP,
     pseudonym_key: str | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """The tables a report exports, by name (see :func:`write_report`)."""
+    """The tables a report exports, by name (see :func:`write_report`).
+
+    Examples
+    --------
+    >>> import cadence
+    >>> tables = cadence.report.export_tables(result, org_report=True)
+    >>> sorted(tables)
+    ['departments', 'levels', 'managers']
+    """
     shown = pseudonymize(analysis, pseudonym_key) if pseudonym_key else analysis
     if org_report:
         tables = {

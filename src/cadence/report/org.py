@@ -224,7 +224,15 @@ def weekly_trend_data(
 def status_by_group(
     analysis: Analysis, by: GroupBy = "department", *, min_group_size: int = DEFAULT_MIN_GROUP
 ) -> go.Figure:
-    """Share of pairs healthy / watch / at risk / lapsed in each group (100 % bars)."""
+    """Share of pairs healthy / watch / at risk / lapsed in each group (100 % bars).
+
+    Examples
+    --------
+    >>> import cadence
+    >>> fig = cadence.report.status_by_group(result, "department", min_group_size=5)
+    >>> [trace.name for trace in fig.data]
+    ['healthy', 'watch', 'at risk', 'lapsed']
+    """
     table = group_summary(analysis, by, min_group_size=min_group_size)
     shown = table[~table["suppressed"]]
     fig = go.Figure()
@@ -261,6 +269,13 @@ def adherence_by_group(
     """Spread of pair adherence (held ÷ expected) per group: quartiles and median.
 
     Whiskers and outliers are left out on purpose: they would show single pairs.
+
+    Examples
+    --------
+    >>> import cadence
+    >>> fig = cadence.report.adherence_by_group(result, "manager_level")
+    >>> fig.data[1].name
+    'median pair'
     """
     table = group_summary(analysis, by, min_group_size=min_group_size)
     shown = table[~table["suppressed"]]
@@ -310,7 +325,15 @@ def adherence_by_group(
 def cancellation_by_group(
     analysis: Analysis, by: GroupBy = "department", *, min_group_size: int = DEFAULT_MIN_GROUP
 ) -> go.Figure:
-    """Cancellation, late-cancellation and decline rates per group."""
+    """Cancellation, late-cancellation and decline rates per group.
+
+    Examples
+    --------
+    >>> import cadence
+    >>> fig = cadence.report.cancellation_by_group(result)
+    >>> [trace.name for trace in fig.data]
+    ['cancelled', 'cancelled late', 'declined']
+    """
     table = group_summary(analysis, by, min_group_size=min_group_size)
     shown = table[~table["suppressed"]]
     fig = go.Figure()
@@ -342,7 +365,15 @@ def cancellation_by_group(
 def org_trend(
     analysis: Analysis, by: GroupBy | None = "department", *, min_group_size: int = 5
 ) -> go.Figure:
-    """Share of each week's 1:1 slots that were held, organisation-wide and per group."""
+    """Share of each week's 1:1 slots that were held, organisation-wide and per group.
+
+    Examples
+    --------
+    >>> import cadence
+    >>> fig = cadence.report.org_trend(result, by=None)
+    >>> fig.data[0].name
+    'whole organisation'
+    """
     fig = go.Figure()
     total = weekly_trend_data(analysis)
     fig.add_trace(
@@ -386,7 +417,15 @@ _DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
 
 
 def adherence_histogram(analysis: Analysis, *, min_group_size: int = 5) -> go.Figure:
-    """How adherence is spread over all pairs (withheld when the organisation is too small)."""
+    """How adherence is spread over all pairs (withheld when the organisation is too small).
+
+    Examples
+    --------
+    >>> import cadence
+    >>> fig = cadence.report.adherence_histogram(result)
+    >>> int(fig.data[0].x.size) == len(result.pairs)
+    True
+    """
     k = check_min_group_size(min_group_size)
     p = analysis.pairs
     fig = go.Figure()

@@ -61,6 +61,13 @@ def pseudonymize(analysis: Analysis, key: str) -> Analysis:
 
     Pair labels are rebuilt from the pseudonyms; names and job titles are
     dropped from the roster; meeting titles from the occurrences.
+
+    Examples
+    --------
+    >>> import cadence
+    >>> hidden = cadence.report.pseudonymize(result, key="a secret of 16+ characters")
+    >>> hidden.pairs["manager"].str.startswith("person-").all()
+    np.True_
     """
     check_key(key)
     cache: dict[str, str] = {}
