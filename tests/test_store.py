@@ -31,7 +31,7 @@ def test_new_store_is_migrated_wal_and_versioned(tmp_path: Path) -> None:
     with Store(path) as s:
         assert s.schema_version == len(MIGRATIONS)
         assert s.counts() == dict.fromkeys(
-            ("events", "attendees", "changes", "sync_state", "runs", "snapshots"), 0
+            ("events", "attendees", "changes", "sync_state", "runs", "snapshots", "roster"), 0
         )
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"

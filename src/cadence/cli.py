@@ -27,6 +27,7 @@ from cadence.org import load_roster
 from cadence.report import cards, write_report
 from cadence.report.html import plain, sources_from_store
 from cadence.sources import demo as demo_source
+from cadence.sources import google as google_source
 from cadence.sources.ics import load_ics
 from cadence.store import Store
 
@@ -258,6 +259,8 @@ def report(
     with Store(store_path) as db:
         if db.counts()["events"] == 0:
             raise StoreError(f"{store_path} holds no events; run `cadence pull` first")
+        if roster is None:
+            roster = db.roster()  # read from a directory by `cadence pull`, if configured
         analysis = analyze(db, roster, as_of=when, settings=settings.analysis)
         sources = sources_from_store(db, pd.Timedelta(days=cfg.stale_after_days))
         if who:
@@ -324,29 +327,184 @@ def import_files(
     )
 
 
+auth_app = typer.Typer(help="Sign in to a calendar provider (once; tokens are cached).")
+app.add_typer(auth_app, name="auth")
+
+
+@auth_app.command("google")
+@handles_errors
+def auth_google(
+    client_secrets: Annotated[
+        Path | None,
+        typer.Option(
+            "--client-secrets", help="OAuth client JSON (default: [google] client_secrets)."
+        ),
+    ] = None,
+    no_browser: Annotated[
+        bool, typer.Option("--no-browser", help="Print the sign-in URL instead of opening it.")
+    ] = False,
+    port: Annotated[
+        int, typer.Option("--port", help="Local port for the OAuth redirect (0: any free one).")
+    ] = 0,
+) -> None:
+    """Sign in with your Google account (read-only calendar access) and cache the token.
+
+    The token is written to [google] token_path (default: the user config dir),
+    readable by you only, and refreshed silently by later pulls.
+    """
+    settings = state.settings()
+    secrets = client_secrets or settings.google.client_secrets
+    if secrets is None:
+        raise ConfigError(
+            "no OAuth client file: pass --client-secrets PATH or set [google] client_secrets "
+            "(see the README, 'Google Calendar')"
+        )
+    path = google_source.authorize_user(
+        secrets.expanduser(), settings.google.token_file(), open_browser=not no_browser, port=port
+    )
+    if not state.quiet:
+        out.print(f"Google token saved to {path} (readable by you only)")
+
+
 @app.command()
 @handles_errors
 def pull(
     store: Annotated[Path | None, typer.Option("--store", help="Store file.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
 ) -> None:
-    """Pull every source named in the config into the store (for now: [ics] paths)."""
+    """Pull every source named in the config into the store: [ics] paths and [google].
+
+    A source or calendar that fails is reported and recorded in the store (the
+    report warns about it); the others still land. Exit status 1 when any failed.
+    """
     state.quiet = state.quiet or quiet
     settings = state.settings()
+    store_path = store or state.store or settings.store.resolved()
     ics = settings.ics
-    if not ics.paths:
+    if not ics.paths and not settings.google.enabled:
         raise ConfigError(
-            "no source to pull: add [ics] paths = [...] to the config "
-            "(the Google and Microsoft connectors are not built yet)"
+            "no source to pull: add [ics] paths = [...] or [google] enabled = true to the config"
         )
-    _import_ics(
-        ics.paths,
-        ics.calendar,
-        ics.weeks_back,
-        ics.weeks_ahead,
-        ics.default_timezone,
-        store or state.store or settings.store.resolved(),
+    failed = False
+    if ics.paths:
+        try:
+            _import_ics(
+                ics.paths,
+                ics.calendar,
+                ics.weeks_back,
+                ics.weeks_ahead,
+                ics.default_timezone,
+                store_path,
+            )
+        except ConfigError:
+            raise
+        except CadenceError as exc:
+            err.print(f"[red]ics failed:[/red] {escape(str(exc))}", highlight=False)
+            failed = True
+    if settings.google.enabled:
+        failed |= _pull_google(settings, store_path)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _google_credentials(settings: Settings) -> Callable[[str], object]:
+    g = settings.google
+    if g.auth == "user":
+        creds = google_source.user_credentials(g.token_file(), token_uri=g.token_uri)
+        return lambda _calendar: creds
+    key = g.key_file()
+    if key is None:
+        raise ConfigError(
+            "[google] auth = 'service_account' needs service_account_file "
+            "(or $CADENCE_GOOGLE_SERVICE_ACCOUNT)"
+        )
+    base = google_source.service_account_credentials(key, google_source.CALENDAR_SCOPES)
+    if g.token_uri:
+        base = base.with_token_uri(g.token_uri)
+    return lambda calendar: base.with_subject(calendar)
+
+
+def _google_roster(settings: Settings, db: Store) -> pd.DataFrame | None:
+    g = settings.google
+    if not g.roster_from_directory:
+        path = settings.roster.path
+        return load_roster(path) if path else db.roster()
+    key = g.key_file()
+    if g.auth != "service_account" or key is None or g.admin_email is None:
+        raise ConfigError(
+            "[google] roster_from_directory needs auth = 'service_account', a key file and "
+            "admin_email (a Workspace admin the directory read impersonates)"
+        )
+    creds = google_source.service_account_credentials(key, [google_source.DIRECTORY_SCOPE])
+    if g.token_uri:
+        creds = creds.with_token_uri(g.token_uri)
+    roster = google_source.directory_roster(
+        creds.with_subject(g.admin_email), root=g.api_root, retries=g.retries
     )
+    db.save_roster(roster, "google")
+    if not state.quiet:
+        out.print(f"google directory: {len(roster)} people in the roster")
+    return roster
+
+
+def _pull_google(settings: Settings, store_path: Path) -> bool:
+    """Pull the configured Google calendars; True when something failed."""
+    g = settings.google
+    now = pd.Timestamp.now(tz="UTC")
+    with Store(store_path) as db:
+        roster = _google_roster(settings, db)
+        calendars = set(g.calendars)
+        if g.calendars_from_roster:
+            if roster is None:
+                raise ConfigError(
+                    "[google] calendars_from_roster needs a roster: set [roster] path "
+                    "or [google] roster_from_directory = true"
+                )
+            calendars |= set(roster["email"])
+        if not calendars:
+            raise ConfigError(
+                "[google] has no calendars: list them in calendars = [...] "
+                "or set calendars_from_roster = true"
+            )
+        ordered = sorted(calendars)
+        try:
+            credentials_for = _google_credentials(settings)
+        except google_source.GoogleError as exc:
+            for calendar in ordered:
+                db.record_failure("google", calendar, str(exc), now)
+            err.print(f"[red]google failed:[/red] {escape(str(exc))}", highlight=False)
+            return True
+        run = db.start_run("pull", at=now)
+        with _progress() as bar:
+            task = bar.add_task("pulling Google calendars", total=len(ordered))
+            summary = google_source.pull_all(
+                db,
+                ordered,
+                credentials_for,
+                root=g.api_root,
+                weeks_back=g.weeks_back,
+                workers=g.workers,
+                retries=g.retries,
+                timeout=g.timeout_seconds,
+                now=now,
+                run_id=run,
+                progress=lambda _calendar: bar.advance(task),
+            )
+        db.finish_run(run, "partial" if summary.failed else "ok", {"google": vars(summary)})
+    if not state.quiet:
+        out.print(
+            f"google: {summary.calendars} calendars ({summary.full} full, "
+            f"{summary.incremental} incremental, {summary.resynced} re-synced), "
+            f"{summary.requests} requests, {summary.rows_written} rows written"
+        )
+    for calendar, message in sorted(summary.failed.items()):
+        err.print(f"[red]google {calendar} failed:[/red] {escape(message)}", highlight=False)
+    if summary.failed:
+        err.print(
+            f"{len(summary.failed)} of {summary.calendars} Google calendars failed; "
+            "the others were stored"
+        )
+    return bool(summary.failed)
 
 
 def _import_ics(

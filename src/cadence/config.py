@@ -2,7 +2,7 @@
 
 Sections: ``[store]``, ``[roster]``, ``[analysis]`` (with ``[analysis.weights]``,
 the engine's own :class:`~cadence.analysis.settings.AnalysisSettings`),
-``[report]`` and ``[ics]``. Every key is documented in
+``[report]``, and the sources ``[ics]`` and ``[google]``. Every key is documented in
 ``config.example.toml``, and unknown keys are errors, not silently ignored.
 """
 
@@ -12,7 +12,7 @@ import os
 import tomllib
 import zoneinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -121,12 +121,84 @@ class ReportSettings(_Section):
         return key
 
 
+ENV_GOOGLE_SERVICE_ACCOUNT = "CADENCE_GOOGLE_SERVICE_ACCOUNT"
+
+
+def _config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+class GoogleSettings(_Section):
+    enabled: bool = Field(default=False, description="pull Google calendars with `cadence pull`")
+    auth: Literal["user", "service_account"] = Field(
+        default="user", description="a leader's own OAuth token, or domain-wide delegation"
+    )
+    client_secrets: Path | None = Field(
+        default=None, description="OAuth client JSON (Desktop app) for `cadence auth google`"
+    )
+    token_path: Path | None = Field(
+        default=None, description="cached user token; default: the user config dir"
+    )
+    service_account_file: Path | None = Field(
+        default=None, description=f"service account key; better: ${ENV_GOOGLE_SERVICE_ACCOUNT}"
+    )
+    calendars: list[str] = Field(default_factory=list, description="calendars (emails) to pull")
+    calendars_from_roster: bool = Field(
+        default=False, description="pull every person in the roster"
+    )
+    roster_from_directory: bool = Field(
+        default=False, description="read the roster from the Admin SDK Directory API"
+    )
+    admin_email: str | None = Field(
+        default=None, description="a Workspace admin the directory read impersonates"
+    )
+    weeks_back: int = Field(default=26, ge=1, description="history of the first (full) pull")
+    workers: int = Field(default=4, ge=1, le=32, description="calendars pulled at once")
+    retries: int = Field(default=5, ge=0, le=10, description="retries of a failing request")
+    timeout_seconds: float = Field(default=60, gt=0, description="per HTTP request")
+    api_root: str = Field(
+        default="https://www.googleapis.com/", description="API root (proxies, testing)"
+    )
+    token_uri: str | None = Field(default=None, description="OAuth token endpoint override")
+
+    @field_validator("calendars")
+    @classmethod
+    def _emails(cls, value: list[str]) -> list[str]:
+        for email in value:
+            if "@" not in email:
+                raise ValueError(f"expected calendar emails, got {email!r}")
+        return [e.strip().lower() for e in value]
+
+    @field_validator("admin_email")
+    @classmethod
+    def _admin(cls, value: str | None) -> str | None:
+        if value is not None and "@" not in value:
+            raise ValueError(f"expected an admin's email, got {value!r}")
+        return value
+
+    @field_validator("api_root", "token_uri")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError(f"expected an http(s) URL, got {value!r}")
+        return value
+
+    def token_file(self) -> Path:
+        return (self.token_path or _config_dir() / "google-token.json").expanduser()
+
+    def key_file(self) -> Path | None:
+        env = os.environ.get(ENV_GOOGLE_SERVICE_ACCOUNT)
+        path = Path(env) if env else self.service_account_file
+        return path.expanduser() if path else None
+
+
 class Settings(_Section):
     store: StoreSettings = StoreSettings()
     roster: RosterSettings = RosterSettings()
     analysis: AnalysisSettings = AnalysisSettings()
     report: ReportSettings = ReportSettings()
     ics: IcsSettings = IcsSettings()
+    google: GoogleSettings = GoogleSettings()
 
 
 def default_config_path() -> Path:

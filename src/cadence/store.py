@@ -95,6 +95,13 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (snapshot_id, pair)
     ) WITHOUT ROWID;
     """,
+    # 3: a roster read from a directory (Google Workspace, Microsoft Entra) by `cadence pull`
+    """
+    CREATE TABLE roster (
+        email TEXT PRIMARY KEY, manager_email TEXT, name TEXT, department TEXT, team TEXT,
+        source TEXT NOT NULL, updated INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    """,
 )
 
 _EVENT_COLS = EVENTS.names
@@ -224,7 +231,7 @@ class Store:
     >>> import tempfile, pathlib
     >>> with Store(pathlib.Path(tempfile.mkdtemp()) / "c.sqlite") as store:
     ...     store.schema_version
-    2
+    3
     """
 
     def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
@@ -544,6 +551,39 @@ class Store:
         df["summary"] = [json.loads(s) for s in df["summary"]]
         return df
 
+    # -- roster from a directory ------------------------------------------------------------
+
+    def save_roster(
+        self, roster: pd.DataFrame, source: str, at: pd.Timestamp | None = None
+    ) -> None:
+        """Replace the stored roster with ``roster`` (as :func:`cadence.load_roster` returns)."""
+        when = _ts_to_int(at if at is not None else _now(), "at")
+        cols = ["email", "manager_email", "name", "department", "team"]
+        frame = roster.reindex(columns=cols).astype(object)
+        rows = [
+            (*(None if pd.isna(v) else str(v) for v in rec), source, when)
+            for rec in frame.itertuples(index=False)
+        ]
+        with self._write() as db:
+            db.execute("DELETE FROM roster")
+            db.executemany(
+                "INSERT INTO roster (email, manager_email, name, department, team, source, updated)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def roster(self) -> pd.DataFrame | None:
+        """The roster a directory pull stored, checked; ``None`` when there is none."""
+        from cadence.org import check_roster
+
+        frame = pd.read_sql_query(
+            "SELECT email, manager_email, name, department, team FROM roster ORDER BY email",
+            self._db,
+        )
+        if frame.empty:
+            return None
+        return check_roster(frame, origin=f"{self.path} (roster from the directory)")
+
     # -- report snapshots -----------------------------------------------------------------
 
     def save_snapshot(
@@ -666,7 +706,7 @@ class Store:
 
     def counts(self) -> dict[str, int]:
         """Row counts of every table (cheap; for summaries and tests)."""
-        tables = ("events", "attendees", "changes", "sync_state", "runs", "snapshots")
+        tables = ("events", "attendees", "changes", "sync_state", "runs", "snapshots", "roster")
         return {t: int(self._db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in tables}
 
 

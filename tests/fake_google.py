@@ -1,0 +1,415 @@
+"""A local fake of the Google Calendar v3 and Admin Directory APIs, over real HTTP.
+
+It speaks the wire format the real client library expects: ``events.list``
+with ``singleEvents``/``showDeleted``/``timeMin``/``syncToken``/``pageToken``
+and the ``nextPageToken``/``nextSyncToken`` rules (sync token on the last page
+only; 410 ``fullSyncRequired`` for an expired token; 400 for ``syncToken`` with
+``timeMin``), ``events.get`` of a series master, an OAuth token endpoint for
+refresh tokens and service-account JWTs (it reads the JWT's ``sub`` and only
+lets a delegated token read that person's calendar), Google-shaped error
+bodies, and injectable faults: 403 ``rateLimitExceeded``, 429, 5xx, hangs.
+
+Calendars are loaded from the model's frames (e.g. a demo organisation's
+pull): :meth:`FakeGoogle.load` turns occurrences into Google event resources
+and, on a later load, bumps the version of what changed and turns what
+disappeared into cancelled items, as Google does.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import urllib.parse
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pandas as pd
+
+EVENT_TYPE = {
+    "default": "default",
+    "out_of_office": "outOfOffice",
+    "focus_time": "focusTime",
+    "working_location": "workingLocation",
+    "birthday": "birthday",
+    "from_gmail": "fromGmail",
+    "other": "default",
+}
+RESPONSE = {"accepted": "accepted", "declined": "declined", "tentative": "tentative"}
+
+
+@dataclass
+class Stored:
+    resource: dict[str, Any]
+    version: int
+    end: pd.Timestamp
+
+
+@dataclass
+class FakeGoogle:
+    """State of the fake; the server thread reads it under ``lock``."""
+
+    page_size: int = 2500  # the server's own cap, to force tiny pages
+    empty_first_page: bool = False  # a page with no items but a nextPageToken
+    calendars: dict[str, dict[str, Stored]] = field(default_factory=dict)
+    masters: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    users: list[dict[str, Any]] = field(default_factory=list)
+    version: int = 0
+    min_token_version: dict[str, int] = field(default_factory=dict)
+    faults: dict[str, list[int | tuple[int, str]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    hang: dict[str, float] = field(default_factory=dict)  # calendar → seconds to stall
+    log: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    tokens: dict[str, str] = field(default_factory=dict)  # access token → subject ("" = user)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    url: str = ""
+
+    # -- data ---------------------------------------------------------------------------------
+
+    def load(self, events: pd.DataFrame, attendees: pd.DataFrame) -> None:
+        """Make the calendars in ``events`` hold exactly these occurrences (a new snapshot)."""
+        with self.lock:
+            self.version += 1
+            people: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+            for a in attendees.to_dict("records"):
+                people[(a["calendar"], a["event_id"])].append(a)
+            fresh: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
+            ends: dict[tuple[str, str], pd.Timestamp] = {}
+            for e in events.to_dict("records"):
+                res = _resource(e, people[(e["calendar"], e["event_id"])])
+                fresh[e["calendar"]][e["event_id"]] = res
+                ends[(e["calendar"], e["event_id"])] = e["end"]
+                if e["series_id"] and not pd.isna(e["series_id"]):
+                    self.masters.setdefault(e["calendar"], {}).setdefault(
+                        e["series_id"], _master(e, res)
+                    )
+            for cal in set(fresh) | {c for c in self.calendars if c in set(events["calendar"])}:
+                old = self.calendars.setdefault(cal, {})
+                for event_id, res in fresh[cal].items():
+                    if event_id not in old or old[event_id].resource != res:
+                        old[event_id] = Stored(res, self.version, ends[(cal, event_id)])
+                for event_id, stored in old.items():
+                    if event_id not in fresh[cal] and stored.resource.get("status") != "cancelled":
+                        gone = {
+                            "id": event_id,
+                            "status": "cancelled",
+                            **{
+                                k: stored.resource[k]
+                                for k in ("recurringEventId", "originalStartTime")
+                                if k in stored.resource
+                            },
+                        }
+                        old[event_id] = Stored(gone, self.version, stored.end)
+
+    def expire_tokens(self, calendar: str) -> None:
+        """Every sync token issued so far for ``calendar`` is now too old (→ 410)."""
+        with self.lock:
+            self.version += 1
+            self.min_token_version[calendar] = self.version
+
+    def requests_to(self, calendar: str) -> int:
+        return sum(1 for _, path, _ in self.log if f"/calendars/{_quote(calendar)}/" in path)
+
+    # -- serving ------------------------------------------------------------------------------
+
+    def list_events(self, calendar: str, q: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        if q.get("singleEvents") != "true":
+            return 400, _error(400, "badRequest", "this fake serves singleEvents=true only")
+        token = q.get("syncToken")
+        if token and ("timeMin" in q or "timeMax" in q):
+            return 400, _error(400, "invalid", "Sync token cannot be used with timeMin")
+        with self.lock:
+            stored = self.calendars.get(calendar)
+            if stored is None:
+                return 404, _error(404, "notFound", "Not Found")
+            if token:
+                version = int(token.split(":")[1])
+                if version < self.min_token_version.get(calendar, 0):
+                    return 410, _error(
+                        410,
+                        "fullSyncRequired",
+                        "Sync token is no longer valid, a full sync is required.",
+                    )
+                chosen = [s for s in stored.values() if s.version > version]
+            else:
+                lo = pd.Timestamp(q["timeMin"]) if "timeMin" in q else None
+                chosen = [
+                    s
+                    for s in stored.values()
+                    if (lo is None or s.end > lo)
+                    and (q.get("showDeleted") == "true" or s.resource.get("status") != "cancelled")
+                ]
+            current = self.version
+        chosen.sort(key=lambda s: s.resource["id"])
+        size = min(int(q.get("maxResults", 250)), 2500, self.page_size)
+        page_token = q.get("pageToken") or ""
+        offset = int(page_token.rstrip("e") or 0)
+        body: dict[str, Any] = {"kind": "calendar#events", "timeZone": "UTC"}
+        if self.empty_first_page and not page_token and chosen:
+            body["items"] = []  # Google may send an empty page that still has a next one
+            body["nextPageToken"] = "0e"
+            return 200, body
+        page = chosen[offset : offset + size]
+        body["items"] = [s.resource for s in page]
+        if offset + size < len(chosen):
+            body["nextPageToken"] = str(offset + size)
+        else:
+            body["nextSyncToken"] = f"{calendar}:{current}"
+        return 200, body
+
+
+def _quote(text: str) -> str:
+    return urllib.parse.quote(text, safe="")
+
+
+def _error(code: int, reason: str, message: str) -> dict[str, Any]:
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "errors": [{"domain": "global", "reason": reason, "message": message}],
+        }
+    }
+
+
+def _when(ts: pd.Timestamp, zone: Any, all_day: bool) -> dict[str, Any]:
+    if all_day:
+        return {"date": ts.strftime("%Y-%m-%d")}
+    out: dict[str, Any] = {"dateTime": ts.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    if isinstance(zone, str):
+        out["timeZone"] = zone
+    return out
+
+
+def _resource(e: dict[str, Any], people: list[dict[str, Any]]) -> dict[str, Any]:
+    """A model events row (+ its attendees) as Google would return the occurrence."""
+    series = e["series_id"] if isinstance(e["series_id"], str) else None
+    if e["status"] == "cancelled" and series:
+        return {
+            "id": e["event_id"],
+            "status": "cancelled",
+            "recurringEventId": series,
+            "originalStartTime": _when(e["original_start"], e["timezone"], e["all_day"]),
+        }
+    res: dict[str, Any] = {
+        "id": e["event_id"],
+        "status": e["status"],
+        "iCalUID": e["ical_uid"],
+        "start": _when(e["start"], e["timezone"], e["all_day"]),
+        "end": _when(e["end"], e["timezone"], e["all_day"]),
+        "eventType": EVENT_TYPE[e["event_type"]],
+        "created": e["created"].strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "updated": e["updated"].strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "summary": "never requested by the connector",
+        "description": "never requested by the connector",
+    }
+    if isinstance(e["organizer"], str):
+        res["organizer"] = {"email": e["organizer"]}
+    if series:
+        res["recurringEventId"] = series
+        res["originalStartTime"] = _when(e["original_start"], e["timezone"], e["all_day"])
+    if people:
+        res["attendees"] = [
+            {
+                "email": a["email"],
+                "responseStatus": RESPONSE.get(a["response"], "needsAction"),
+                **({"organizer": True} if a["role"] == "organizer" else {}),
+                **({"optional": True} if a["role"] == "optional" else {}),
+                **({"resource": True} if a["is_resource"] else {}),
+            }
+            for a in people
+        ]
+    return res
+
+
+def _master(e: dict[str, Any], res: dict[str, Any]) -> dict[str, Any]:
+    master = {k: v for k, v in res.items() if k not in ("recurringEventId", "originalStartTime")}
+    master["id"] = e["series_id"]
+    if isinstance(e["recurrence"], str):
+        master["recurrence"] = [f"RRULE:{e['recurrence']}"]
+    master["status"] = "confirmed"
+    return master
+
+
+def _fields_ok(fields: str | None) -> bool:
+    return bool(fields) and "description" not in fields and "summary" not in fields  # type: ignore[operator]
+
+
+def _jwt_subject(assertion: str) -> str:
+    payload = assertion.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return str(claims.get("sub", ""))
+
+
+def _handler(fake: FakeGoogle) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:  # quiet
+            pass
+
+        def _send(
+            self, code: int, body: dict[str, Any], headers: dict[str, str] | None = None
+        ) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json; charset=UTF-8")
+            self.send_header("Content-Length", str(len(data)))
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", 0))
+            form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
+            fake.log.append(("POST", self.path, form))
+            if self.path != "/token":
+                self._send(404, _error(404, "notFound", "Not Found"))
+                return
+            if form.get("grant_type") == "refresh_token":
+                if form.get("refresh_token") != "good-refresh-token":
+                    self._send(
+                        400,
+                        {
+                            "error": "invalid_grant",
+                            "error_description": "Token has been expired or revoked.",
+                        },
+                    )
+                    return
+                subject = ""
+            else:
+                subject = _jwt_subject(form.get("assertion", ""))
+            token = f"access-{len(fake.tokens)}"
+            fake.tokens[token] = subject
+            self._send(200, {"access_token": token, "expires_in": 3600, "token_type": "Bearer"})
+
+        def do_GET(self) -> None:
+            url = urllib.parse.urlsplit(self.path)
+            q = dict(urllib.parse.parse_qsl(url.query))
+            fake.log.append(("GET", url.path, q))
+            auth = self.headers.get("Authorization", "")
+            subject = fake.tokens.get(auth.removeprefix("Bearer "))
+            if subject is None:
+                self._send(401, _error(401, "authError", "Invalid Credentials"))
+                return
+            parts = [urllib.parse.unquote(p) for p in url.path.strip("/").split("/")]
+            if parts[:2] == ["admin", "directory"]:
+                self._directory(q)
+                return
+            if len(parts) < 5 or parts[:3] != ["calendar", "v3", "calendars"]:
+                self._send(404, _error(404, "notFound", "Not Found"))
+                return
+            calendar = parts[3]
+            if subject and subject != calendar:
+                self._send(403, _error(403, "forbidden", "Not allowed to read this calendar"))
+                return
+            with fake.lock:
+                fault = fake.faults[calendar].pop(0) if fake.faults[calendar] else None
+                stall = fake.hang.get(calendar, 0.0)
+            if stall:
+                threading.Event().wait(stall)  # not time.sleep: tests may stub that out
+            if fault is not None:
+                code, reason = fault if isinstance(fault, tuple) else (fault, "backendError")
+                headers = {"Retry-After": "1"} if code == 429 else {}
+                self._send(code, _error(code, reason, f"injected {code} {reason}"), headers)
+                return
+            if len(parts) == 6:  # events/{id}: a series master
+                master = fake.masters.get(calendar, {}).get(parts[5])
+                if master is None:
+                    self._send(404, _error(404, "notFound", "Not Found"))
+                else:
+                    self._send(200, master)
+                return
+            if not _fields_ok(q.get("fields")):
+                self._send(400, _error(400, "badRequest", "the fake insists on a fields mask"))
+                return
+            code, body = fake.list_events(calendar, q)
+            self._send(code, body)
+
+        def _directory(self, q: dict[str, str]) -> None:
+            size = min(int(q.get("maxResults", 100)), 500, fake.page_size)
+            offset = int(q.get("pageToken", "0") or 0)
+            page = fake.users[offset : offset + size]
+            body: dict[str, Any] = {"kind": "admin#directory#users", "users": page}
+            if offset + size < len(fake.users):
+                body["nextPageToken"] = str(offset + size)
+            self._send(200, body)
+
+    return Handler
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that timed out and hung up is part of the tests
+
+
+@contextmanager
+def serve(fake: FakeGoogle | None = None) -> Iterator[FakeGoogle]:
+    """Run ``fake`` on 127.0.0.1 (a free port) for the duration of the block."""
+    fake = fake or FakeGoogle()
+    server = _QuietServer(("127.0.0.1", 0), _handler(fake))
+    server.daemon_threads = True
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}/"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def user_token_file(
+    path: Any, fake: FakeGoogle, *, refresh_token: str = "good-refresh-token"
+) -> Any:
+    """An authorized-user token file, as `cadence auth google` writes, refreshing at the fake."""
+    path.write_text(
+        json.dumps(
+            {
+                "token": "expired",
+                "refresh_token": refresh_token,
+                "token_uri": fake.url + "token",
+                "client_id": "cadence-test.apps.googleusercontent.com",
+                "client_secret": "not-a-secret",
+                "scopes": ["https://www.googleapis.com/auth/calendar.events.readonly"],
+                "expiry": "2020-01-01T00:00:00Z",
+            }
+        ),
+        encoding="utf-8",
+    )
+    path.chmod(0o600)
+    return path
+
+
+def service_account_file(path: Any, fake: FakeGoogle) -> Any:
+    """A service-account key file (a fresh RSA key) whose token URI is the fake's."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    path.write_text(
+        json.dumps(
+            {
+                "type": "service_account",
+                "project_id": "cadence-test",
+                "private_key_id": "k1",
+                "private_key": pem,
+                "client_email": "cadence@cadence-test.iam.gserviceaccount.com",
+                "client_id": "1234567890",
+                "token_uri": fake.url + "token",
+            }
+        ),
+        encoding="utf-8",
+    )
+    return path

@@ -1,0 +1,487 @@
+"""The Google Calendar connector: mapping, and the real client library over HTTP to a fake."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import cadence
+from cadence.cli import app
+from cadence.report.html import sources_from_store
+from cadence.sources import demo, google
+from cadence.store import Store
+
+from .conftest import AS_OF
+from .fake_google import FakeGoogle, serve, service_account_file, user_token_file
+
+ROOT = Path(__file__).resolve().parent.parent
+CAL = "ann@example.com"
+
+
+@pytest.fixture(scope="module")
+def org() -> demo.DemoOrg:
+    return demo.generate(14, seed=4, as_of=AS_OF)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeGoogle]:
+    with serve(FakeGoogle()) as f:
+        yield f
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The client library's backoff sleeps, recorded instead of slept."""
+    waited: list[float] = []
+    monkeypatch.setattr("googleapiclient.http.time.sleep", waited.append)
+    return waited
+
+
+def user_creds(fake: FakeGoogle, tmp_path: Path) -> Any:
+    token = user_token_file(tmp_path / "token.json", fake)
+    return google.user_credentials(token, token_uri=fake.url + "token")
+
+
+def pull(db: Store, fake: FakeGoogle, cals: list[str], creds: Any, **kw: Any) -> google.PullSummary:
+    kw.setdefault("now", AS_OF)
+    kw.setdefault("retries", 3)
+    return google.pull_all(db, cals, lambda _c: creds, root=fake.url, **kw)
+
+
+def pair_counts(store_or_frames: Any, roster: pd.DataFrame) -> pd.DataFrame:
+    result = cadence.analyze(store_or_frames, roster, as_of=AS_OF)
+    cols = ["pair", "held", "cancelled", "declined", "moved", "status", "target_days"]
+    return result.pairs[cols].sort_values("pair", ignore_index=True)
+
+
+# -- mapping: Google-shaped JSON, one shape at a time ----------------------------------------------
+
+SERIES = {
+    "id": "s1",
+    "iCalUID": "s1@google.com",
+    "recurrence": ["RRULE:FREQ=WEEKLY;BYDAY=MO", "EXDATE:20260608T090000Z"],
+    "start": {"dateTime": "2026-06-01T11:00:00+02:00", "timeZone": "Europe/Berlin"},
+    "end": {"dateTime": "2026-06-01T11:30:00+02:00", "timeZone": "Europe/Berlin"},
+    "organizer": {"email": CAL},
+    "attendees": [
+        {"email": CAL, "organizer": True, "responseStatus": "accepted"},
+        {"email": "bob@example.com", "responseStatus": "accepted"},
+    ],
+}
+OCCURRENCE = {
+    "id": "s1_20260601T090000Z",
+    "status": "confirmed",
+    "recurringEventId": "s1",
+    "originalStartTime": {"dateTime": "2026-06-01T11:00:00+02:00", "timeZone": "Europe/Berlin"},
+    "iCalUID": "s1@google.com",
+    "start": {"dateTime": "2026-06-01T11:00:00+02:00", "timeZone": "Europe/Berlin"},
+    "end": {"dateTime": "2026-06-01T11:30:00+02:00", "timeZone": "Europe/Berlin"},
+    "organizer": {"email": CAL},
+    "attendees": SERIES["attendees"],
+    "eventType": "default",
+    "created": "2026-01-01T00:00:00.000Z",
+    "updated": "2026-05-01T00:00:00.000Z",
+}
+
+
+def one(item: dict[str, Any], **kw: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    ev, at = google.map_items(CAL, [item], **kw)
+    assert len(ev) == 1
+    return ev.iloc[0].to_dict(), at.to_dict("records")
+
+
+def test_map_an_occurrence_of_a_series() -> None:
+    row, people = one(OCCURRENCE, masters={"s1": SERIES})
+    assert row["start"] == pd.Timestamp("2026-06-01 09:00", tz="UTC")
+    assert row["original_start"] == row["start"] and row["series_id"] == "s1"
+    assert row["recurrence"] == "FREQ=WEEKLY;BYDAY=MO" and row["timezone"] == "Europe/Berlin"
+    assert row["title"] is pd.NA or pd.isna(row["title"])  # titles are never asked for
+    assert {(p["email"], p["role"], p["response"]) for p in people} == {
+        (CAL, "organizer", "accepted"),
+        ("bob@example.com", "required", "accepted"),
+    }
+
+
+def test_map_a_moved_occurrence_keeps_its_slot() -> None:
+    moved = {
+        **OCCURRENCE,
+        "id": "s1_20260615T090000Z",
+        "originalStartTime": {"dateTime": "2026-06-15T09:00:00Z"},
+        "start": {"dateTime": "2026-06-16T14:00:00Z"},
+        "end": {"dateTime": "2026-06-16T14:30:00Z"},
+    }
+    row, _ = one(moved)
+    assert row["original_start"] == pd.Timestamp("2026-06-15 09:00", tz="UTC")
+    assert row["start"] == pd.Timestamp("2026-06-16 14:00", tz="UTC")
+
+
+def test_map_a_sparse_cancelled_occurrence_from_its_series_master() -> None:
+    cancelled = {
+        "id": "s1_20260608T090000Z",
+        "status": "cancelled",
+        "recurringEventId": "s1",
+        "originalStartTime": {"dateTime": "2026-06-08T11:00:00+02:00", "timeZone": "Europe/Berlin"},
+    }
+    row, people = one(cancelled, masters={"s1": SERIES})
+    assert row["status"] == "cancelled"
+    assert row["start"] == row["original_start"] == pd.Timestamp("2026-06-08 09:00", tz="UTC")
+    assert row["end"] - row["start"] == pd.Timedelta(minutes=30)
+    assert row["ical_uid"] == "s1@google.com" and row["organizer"] == CAL
+    assert {p["email"] for p in people} == {CAL, "bob@example.com"}
+
+
+def test_map_a_cancelled_occurrence_the_store_knows_keeps_its_time_and_people() -> None:
+    ev, at = google.map_items(CAL, [{**OCCURRENCE, "start": {"dateTime": "2026-06-01T15:00:00Z"}}])
+    known = google.Known(
+        events={r["event_id"]: r for r in ev.to_dict("records")},
+        attendees={OCCURRENCE["id"]: at.to_dict("records")},
+    )
+    gone = {k: OCCURRENCE[k] for k in ("id", "recurringEventId", "originalStartTime")}
+    row, people = one({**gone, "status": "cancelled"}, known=known)
+    assert row["start"] == pd.Timestamp("2026-06-01 15:00", tz="UTC")  # not moved back
+    assert len(people) == 2
+
+
+def test_a_cancelled_one_off_never_seen_is_dropped() -> None:
+    ev, at = google.map_items(CAL, [{"id": "x1", "status": "cancelled"}])
+    assert ev.empty and at.empty
+
+
+def test_map_declines_rooms_all_day_and_out_of_office() -> None:
+    declined = {
+        **OCCURRENCE,
+        "attendees": [
+            {"email": CAL, "organizer": True, "responseStatus": "accepted"},
+            {"email": "Bob@Example.com", "responseStatus": "declined"},
+            {
+                "email": "room-1@resource.calendar.google.com",
+                "resource": True,
+                "responseStatus": "accepted",
+            },
+            {"email": "cat@example.com", "optional": True, "responseStatus": "needsAction"},
+        ],
+    }
+    _, people = one(declined)
+    by = {p["email"]: p for p in people}
+    assert by["bob@example.com"]["response"] == "declined"
+    assert by["room-1@resource.calendar.google.com"]["is_resource"]
+    assert (by["cat@example.com"]["role"], by["cat@example.com"]["response"]) == (
+        "optional",
+        "none",
+    )
+    all_day = {
+        "id": "d1",
+        "status": "confirmed",
+        "iCalUID": "d1@google.com",
+        "start": {"date": "2026-06-03"},
+        "end": {"date": "2026-06-04"},
+    }
+    row, _ = one(all_day)
+    assert row["all_day"] and row["end"] - row["start"] == pd.Timedelta(days=1)
+    ooo = {
+        **all_day,
+        "id": "o1",
+        "eventType": "outOfOffice",
+        "start": {"dateTime": "2026-06-03T00:00:00Z"},
+        "end": {"dateTime": "2026-06-05T00:00:00Z"},
+    }
+    row, _ = one(ooo)
+    assert row["event_type"] == "out_of_office" and not row["all_day"]
+
+
+# -- the real client against the fake server ------------------------------------------------------
+
+
+def test_full_pull_matches_the_source_and_an_unchanged_pull_is_one_request_per_calendar(
+    org: demo.DemoOrg, tmp_path: Path, sleeps: list[float]
+) -> None:
+    last = org.pulls()[-1]
+    with serve(FakeGoogle(page_size=7, empty_first_page=True)) as fake:
+        fake.load(last.events, last.attendees)
+        cals = sorted(set(last.events["calendar"]))
+        creds = user_creds(fake, tmp_path)
+        with Store(tmp_path / "g.sqlite") as db:
+            first = pull(db, fake, cals, creds)
+            assert first.failed == {} and first.full == len(cals)
+            lists = [q for m, p, q in fake.log if m == "GET" and p.endswith("/events")]
+            assert all(
+                q["singleEvents"] == "true"
+                and q["showDeleted"] == "true"
+                and q["maxResults"] == "2500"
+                and "timeMax" not in q
+                and "summary" not in q["fields"]
+                and "description" not in q["fields"]
+                for q in lists
+            )
+            assert any("pageToken" in q for q in lists)  # tiny pages were followed to the end
+            fake.log.clear()
+            again = pull(db, fake, cals, creds)
+            assert again.incremental == len(cals) and again.rows_written == 0
+            assert again.requests == len(cals) == len(fake.log)
+            assert all("syncToken" in q and "timeMin" not in q for _, _, q in fake.log)
+        with Store(tmp_path / "direct.sqlite") as direct:
+            direct.write_pull(last)
+        got = pair_counts(Store(tmp_path / "g.sqlite"), org.roster)
+        want = pair_counts(Store(tmp_path / "direct.sqlite"), org.roster)
+    pd.testing.assert_frame_equal(got, want)
+
+
+def test_weekly_changes_arrive_incrementally_and_match_the_source(
+    org: demo.DemoOrg, tmp_path: Path, fake: FakeGoogle
+) -> None:
+    pulls = org.pulls()
+    cals = sorted(set(pulls[-1].events["calendar"]))
+    creds = user_creds(fake, tmp_path)
+    with Store(tmp_path / "g.sqlite") as db, Store(tmp_path / "d.sqlite") as direct:
+        for week in pulls:
+            fake.load(week.events, week.attendees)
+            summary = pull(db, fake, cals, creds, now=week.seen_at)
+            assert summary.failed == {}
+            direct.write_pull(week)
+        assert summary.incremental == len(cals)
+        # the store saw the same moves, cancellations and vanishings as from the source itself
+        got_changes = db.changes()["kind"].value_counts().sort_index()
+        assert got_changes.sum() > 0
+        pd.testing.assert_series_equal(
+            got_changes, direct.changes()["kind"].value_counts().sort_index()
+        )
+    got = pair_counts(Store(tmp_path / "g.sqlite"), org.roster)
+    want = pair_counts(Store(tmp_path / "d.sqlite"), org.roster)
+    pd.testing.assert_frame_equal(got, want)
+
+
+def test_an_expired_sync_token_resyncs_that_calendar_alone(
+    org: demo.DemoOrg, tmp_path: Path, fake: FakeGoogle
+) -> None:
+    last = org.pulls()[-1]
+    fake.load(last.events, last.attendees)
+    cals = sorted(set(last.events["calendar"]))
+    creds = user_creds(fake, tmp_path)
+    with Store(tmp_path / "g.sqlite") as db:
+        pull(db, fake, cals, creds)
+        before = (db.events(), db.attendees())
+        fake.expire_tokens(cals[0])
+        summary = pull(db, fake, cals, creds)
+        assert (summary.resynced, summary.full, summary.incremental) == (1, 1, len(cals) - 1)
+        assert summary.rows_written == 0  # nothing lost, nothing duplicated
+        pd.testing.assert_frame_equal(db.events(), before[0])
+        pd.testing.assert_frame_equal(db.attendees(), before[1])
+        state = db.sync_state("google", cals[0])
+        assert state is not None and state.cursor and state.cursor.startswith(cals[0])
+
+
+def test_rate_limits_and_server_errors_are_retried_with_backoff(
+    org: demo.DemoOrg, tmp_path: Path, fake: FakeGoogle, sleeps: list[float]
+) -> None:
+    last = org.pulls()[-1]
+    fake.load(last.events, last.attendees)
+    cals = sorted(set(last.events["calendar"]))
+    fake.faults[cals[1]] += [(403, "rateLimitExceeded"), (429, "rateLimitExceeded"), 500, 503]
+    with Store(tmp_path / "g.sqlite") as db:
+        summary = pull(db, fake, cals, user_creds(fake, tmp_path), retries=5)
+        assert summary.failed == {}
+        assert len(db.events(calendars=[cals[1]])) > 0
+    # four retries, each waiting rand() × 2^n seconds: exponential backoff with jitter
+    assert len(sleeps) == 4
+    assert all(0 <= s <= 2 ** (n + 1) for n, s in enumerate(sleeps))
+
+
+def test_a_calendar_that_keeps_failing_is_reported_and_the_others_land(
+    org: demo.DemoOrg, tmp_path: Path, fake: FakeGoogle, sleeps: list[float]
+) -> None:
+    last = org.pulls()[-1]
+    fake.load(last.events, last.attendees)
+    cals = sorted(set(last.events["calendar"]))
+    fake.faults[cals[2]] += [500] * 20
+    with Store(tmp_path / "g.sqlite") as db:
+        summary = pull(db, fake, cals, user_creds(fake, tmp_path), retries=2)
+        assert list(summary.failed) == [cals[2]] and "HTTP 500" in summary.failed[cals[2]]
+        assert set(db.events()["calendar"]) == set(cals) - {cals[2]}
+        (info,) = sources_from_store(db)
+        assert info.error is not None and cals[2] in info.error
+    assert len(sleeps) == 2
+
+
+def test_a_calendar_that_times_out_is_reported(
+    org: demo.DemoOrg, tmp_path: Path, fake: FakeGoogle, sleeps: list[float]
+) -> None:
+    last = org.pulls()[-1]
+    fake.load(last.events, last.attendees)
+    cals = sorted(set(last.events["calendar"]))[:4]
+    fake.hang[cals[0]] = 3.0
+    with Store(tmp_path / "g.sqlite") as db:
+        summary = pull(db, fake, cals, user_creds(fake, tmp_path), retries=1, timeout=0.3)
+    assert list(summary.failed) == [cals[0]] and "timed out" in summary.failed[cals[0]]
+    assert summary.full == 3
+
+
+def test_service_account_impersonates_each_calendar_owner(
+    org: demo.DemoOrg, tmp_path: Path, fake: FakeGoogle
+) -> None:
+    last = org.pulls()[-1]
+    fake.load(last.events, last.attendees)
+    cals = sorted(set(last.events["calendar"]))[:5]
+    key = service_account_file(tmp_path / "sa.json", fake)
+    base = google.service_account_credentials(key, google.CALENDAR_SCOPES)
+    with Store(tmp_path / "g.sqlite") as db:
+        summary = google.pull_all(
+            db, cals, lambda c: base.with_subject(c), root=fake.url, now=AS_OF, retries=0
+        )
+    assert summary.failed == {}
+    assert sorted(set(fake.tokens.values())) == cals  # one delegated token per owner
+    scopes = {form.get("assertion", "") for m, p, form in fake.log if p == "/token"}
+    assert len(scopes) == len(cals)
+
+
+def test_the_user_token_is_refreshed_and_saved_for_its_owner_only(
+    tmp_path: Path, fake: FakeGoogle
+) -> None:
+    path = user_token_file(tmp_path / "token.json", fake)
+    path.chmod(0o644)
+    creds = google.user_credentials(path, token_uri=fake.url + "token")
+    assert creds.valid and creds.token.startswith("access-")
+    saved = json.loads(path.read_text())
+    assert saved["token"] == creds.token and saved["refresh_token"] == "good-refresh-token"
+    assert path.stat().st_mode & 0o777 == 0o600
+    revoked = user_token_file(tmp_path / "revoked.json", fake, refresh_token="revoked")
+    with pytest.raises(google.GoogleError, match="cadence auth google"):
+        google.user_credentials(revoked, token_uri=fake.url + "token")
+    with pytest.raises(google.GoogleError, match="cadence auth google"):
+        google.user_credentials(tmp_path / "missing.json")
+
+
+def test_roster_from_the_directory(tmp_path: Path, fake: FakeGoogle) -> None:
+    fake.page_size = 2
+    fake.users = [
+        {
+            "primaryEmail": "ceo@example.com",
+            "name": {"fullName": "C E O"},
+            "organizations": [{"department": "Board", "primary": True}],
+            "orgUnitPath": "/",
+        },
+        {
+            "primaryEmail": "ann@example.com",
+            "relations": [{"type": "manager", "value": "ceo@example.com"}],
+            "organizations": [{"department": "Engineering"}],
+            "orgUnitPath": "/eng",
+        },
+        {
+            "primaryEmail": "bob@example.com",
+            "relations": [{"type": "manager", "value": "ann@example.com"}],
+            "orgUnitPath": "/eng",
+        },
+        {
+            "primaryEmail": "gone@example.com",
+            "suspended": True,
+            "relations": [{"type": "manager", "value": "ann@example.com"}],
+        },
+        {
+            "primaryEmail": "cat@example.com",
+            "relations": [{"type": "manager", "value": "left@example.com"}],
+        },
+    ]
+    key = service_account_file(tmp_path / "sa.json", fake)
+    creds = google.service_account_credentials(key, [google.DIRECTORY_SCOPE])
+    roster = google.directory_roster(creds.with_subject("admin@example.com"), root=fake.url)
+    got = roster.set_index("email")
+    assert list(got.index) == [
+        "ceo@example.com",
+        "ann@example.com",
+        "bob@example.com",
+        "cat@example.com",
+    ]
+    assert got.loc["bob@example.com", "manager_email"] == "ann@example.com"
+    assert got.loc["ann@example.com", "department"] == "Engineering"
+    assert pd.isna(got.loc["cat@example.com", "manager_email"])  # manager not in the directory
+    lists = [q for m, p, q in fake.log if p.endswith("/users")]
+    assert len(lists) == 3 and all(q["customer"] == "my_customer" for q in lists)
+
+
+# -- the command: config, exit status, crash safety -----------------------------------------------
+
+
+def today_org() -> demo.DemoOrg:
+    return demo.generate(10, seed=8, as_of=pd.Timestamp.now(tz="UTC").normalize())
+
+
+def write_config(tmp_path: Path, fake: FakeGoogle, cals: list[str], **extra: Any) -> Path:
+    token = user_token_file(tmp_path / "token.json", fake)
+    lines = [
+        "[google]",
+        "enabled = true",
+        f'token_path = "{token}"',
+        f'token_uri = "{fake.url}token"',
+        f'api_root = "{fake.url}"',
+        f"calendars = {json.dumps(cals)}",
+        "retries = 1",
+    ] + [f"{k} = {json.dumps(v)}" for k, v in extra.items()]
+    path = tmp_path / "config.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_cadence_pull_reports_a_failed_calendar_and_exits_1(
+    tmp_path: Path, fake: FakeGoogle, sleeps: list[float]
+) -> None:
+    o = today_org()
+    last = o.pulls()[-1]
+    fake.load(last.events, last.attendees)
+    cals = sorted(set(last.events["calendar"]))
+    config = write_config(tmp_path, fake, cals)
+    store = tmp_path / "s.sqlite"
+    runner = CliRunner()
+    ok = runner.invoke(app, ["--config", str(config), "--store", str(store), "pull"])
+    assert ok.exit_code == 0, ok.output
+    assert f"google: {len(cals)} calendars ({len(cals)} full" in ok.output
+    fake.faults[cals[0]] += [503] * 10
+    fake.expire_tokens(cals[0])
+    bad = runner.invoke(app, ["--config", str(config), "--store", str(store), "pull"])
+    assert bad.exit_code == 1
+    assert f"google {cals[0]} failed" in bad.output and "1 of" in bad.output
+    with Store(store) as db:
+        assert db.runs()["status"].tolist() == ["ok", "partial"]
+
+
+def test_pull_killed_mid_run_then_rerun_equals_an_uninterrupted_pull(
+    tmp_path: Path, fake: FakeGoogle
+) -> None:
+    o = today_org()
+    last = o.pulls()[-1]
+    fake.load(last.events, last.attendees)
+    cals = sorted(set(last.events["calendar"]))
+    config = write_config(tmp_path, fake, cals, workers=1)
+    env = {**os.environ, "CADENCE_CONFIG": str(config)}
+    cmd = [sys.executable, "-m", "cadence", "--quiet", "pull", "--store"]
+    # the uninterrupted reference
+    subprocess.run([*cmd, str(tmp_path / "whole.sqlite")], env=env, check=True, timeout=120)
+    # the same pull, killed while the fifth calendar is on the wire
+    fake.hang[cals[4]] = 60.0
+    crashed = tmp_path / "crashed.sqlite"
+    seen = fake.requests_to(cals[4])
+    proc = subprocess.Popen([*cmd, str(crashed)], env=env)
+    deadline = time.monotonic() + 60
+    while fake.requests_to(cals[4]) == seen and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # the first calendars are being written meanwhile
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    fake.hang.clear()
+    with Store(crashed) as db:
+        landed = set(db.events()["calendar"])
+    assert 0 < len(landed) < len(cals)  # it really stopped half-way
+    subprocess.run([*cmd, str(crashed)], env=env, check=True, timeout=120)
+    with Store(tmp_path / "whole.sqlite") as a, Store(crashed) as b:
+        pd.testing.assert_frame_equal(a.events(), b.events())
+        pd.testing.assert_frame_equal(a.attendees(), b.attendees())
+        assert a.sync_states()["calendar"].tolist() == b.sync_states()["calendar"].tolist()
