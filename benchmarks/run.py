@@ -1,6 +1,6 @@
 """Run every benchmark in its own process (so peak memory is its own) and print the figures.
 
-Usage: python benchmarks/run.py [name ...]   (names: demo, store, analysis, report)
+Usage: python benchmarks/run.py [name ...]   (names: demo, store, analysis, report, google)
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ BENCHES = {
     "store": "bench_store.py",
     "analysis": "bench_analysis.py",
     "report": "bench_report.py",
+    "google": "bench_google.py",
 }
 
 

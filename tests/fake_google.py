@@ -249,6 +249,7 @@ def _jwt_subject(assertion: str) -> str:
 def _handler(fake: FakeGoogle) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # else keep-alive replies wait 40 ms for a delayed ACK
 
         def log_message(self, *args: object) -> None:  # quiet
             pass

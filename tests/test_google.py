@@ -473,7 +473,7 @@ def test_pull_killed_mid_run_then_rerun_equals_an_uninterrupted_pull(
     deadline = time.monotonic() + 60
     while fake.requests_to(cals[4]) == seen and time.monotonic() < deadline:
         time.sleep(0.05)
-    time.sleep(0.3)  # the first calendars are being written meanwhile
+    time.sleep(1.5)  # finished calendars are written at least every second
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     fake.hang.clear()

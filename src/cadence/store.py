@@ -234,11 +234,20 @@ class Store:
     3
     """
 
-    def __init__(self, path: str | Path, *, timeout: float = 30.0) -> None:
+    def __init__(
+        self, path: str | Path, *, timeout: float = 30.0, any_thread: bool = False
+    ) -> None:
+        """Open (creating if needed) the store at ``path``.
+
+        ``any_thread`` lets a connection made in one thread be closed by another
+        (a worker's reader); it is still meant to be used by one thread at a time.
+        """
         self.path = Path(path).expanduser()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+            self._db = sqlite3.connect(
+                self.path, timeout=timeout, isolation_level=None, check_same_thread=not any_thread
+            )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA synchronous=NORMAL")
@@ -322,11 +331,16 @@ class Store:
         pull no longer contains are marked vanished, and those whose start
         was still ahead at ``seen_at`` become cancelled.
         """
+        seen = _ts_to_int(pull.seen_at, "seen_at")
+        result = PullResult()
+        if pull.window is None and pull.events.empty and pull.attendees.empty:
+            with self._write() as db:  # an empty delta: only the cursors move on
+                for calendar in pull.calendars:
+                    self._save_cursor(db, pull, calendar, seen)
+            return result
         events = validate(pull.events, EVENTS)
         attendees = validate(pull.attendees, ATTENDEES)
         self._check_pull_scope(pull, events, attendees)
-        seen = _ts_to_int(pull.seen_at, "seen_at")
-        result = PullResult()
         with self._write() as db:
             _load_temp(db, "in_events", EVENTS, events)
             _load_temp(db, "in_attendees", ATTENDEES, attendees)

@@ -30,9 +30,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import stat
+import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,6 +74,8 @@ _EVENT_TYPE = {
     "fromGmail": "from_gmail",
 }
 _RESPONSE = {"accepted": "accepted", "declined": "declined", "tentative": "tentative"}
+_EMPTY_EVENTS = validate(pd.DataFrame(columns=EVENTS.names), EVENTS)
+_EMPTY_ATTENDEES = validate(pd.DataFrame(columns=ATTENDEES.names), ATTENDEES)
 
 
 class GoogleError(SourceError):
@@ -167,22 +172,32 @@ def service_account_credentials(path: Path, scopes: list[str]) -> Any:
 # -- the API --------------------------------------------------------------------------------------
 
 
-def _service(api: str, version: str, creds: Any, root: str, timeout: float) -> Any:
-    """A client of ``api`` on its own connection (httplib2 is not thread-safe)."""
-    import google_auth_httplib2
+def _client(api: str, version: str, root: str) -> Any:
+    """An API client built from the discovery document shipped with the library.
+
+    Building one costs milliseconds, so each worker thread builds one and every
+    request is sent on a calendar's own authorized connection (``execute(http=…)``).
+    """
     import httplib2
     from googleapiclient.discovery import build
 
     path = {"calendar": "calendar/v3/", "admin": "admin/directory/v1/"}[api]
-    http = google_auth_httplib2.AuthorizedHttp(creds, http=httplib2.Http(timeout=timeout))
     return build(
         api,
         version,
-        http=http,
+        http=httplib2.Http(),  # never used: requests name their own connection
         static_discovery=True,
         cache_discovery=False,
         client_options={"api_endpoint": root.rstrip("/") + "/" + path},
     )
+
+
+def _connection(creds: Any, timeout: float) -> Any:
+    """An authorized HTTP connection of its own (httplib2 is not thread-safe)."""
+    import google_auth_httplib2
+    import httplib2
+
+    return google_auth_httplib2.AuthorizedHttp(creds, http=httplib2.Http(timeout=timeout))
 
 
 @dataclass
@@ -234,27 +249,32 @@ def known_from_store(store: Store, calendars: Iterable[str]) -> dict[str, Known]
 
 def pull_calendar(
     calendar: str,
-    make_service: Callable[[], Any],
+    client: Any,
+    http: Any,
     *,
     cursor: str | None,
-    known: Known,
+    known: Known | Callable[[], Known],
     now: pd.Timestamp,
     weeks_back: int,
     retries: int,
 ) -> CalendarResult:
-    """Pull one calendar: incremental with ``cursor``, else (or when it expired) full."""
-    service = make_service()
+    """Pull one calendar: incremental with ``cursor``, else (or when it expired) full.
+
+    ``known`` (what the store holds of this calendar) may be a function: it is
+    only called when the calendar sent something.
+    """
     try:
-        return _pull_with(service, calendar, cursor, known, now, weeks_back, retries)
+        return _pull_with(client, http, calendar, cursor, known, now, weeks_back, retries)
     finally:
-        service.close()  # httplib2 keeps sockets open otherwise
+        http.close()  # httplib2 keeps sockets open otherwise
 
 
 def _pull_with(
     service: Any,
+    http: Any,
     calendar: str,
     cursor: str | None,
-    known: Known,
+    known_or_loader: Known | Callable[[], Known],
     now: pd.Timestamp,
     weeks_back: int,
     retries: int,
@@ -282,7 +302,7 @@ def _pull_with(
         try:
             request = service.events().list(**params)
             while request is not None:
-                page = request.execute(num_retries=retries)
+                page = request.execute(http=http, num_retries=retries)
                 requests += 1
                 items.extend(page.get("items", []))
                 zone = page.get("timeZone", zone)
@@ -295,13 +315,17 @@ def _pull_with(
                 continue
             raise GoogleError(_http_message(exc), calendar=calendar) from None
         break
+    if isinstance(known_or_loader, Known):
+        known = known_or_loader
+    else:
+        known = known_or_loader() if items else Known()
     masters: dict[str, dict[str, Any]] = {}
     for series in _series_needing_master(items, known):
         try:
             masters[series] = (
                 service.events()
                 .get(calendarId=calendar, eventId=series, fields=MASTER_FIELDS)
-                .execute(num_retries=retries)
+                .execute(http=http, num_retries=retries)
             )
         except HttpError as exc:
             if exc.resp.status not in (404, 410):
@@ -374,6 +398,8 @@ def map_items(
     A cancelled one-off event the store never saw is dropped (nothing to
     attach it to).
     """
+    if not items:
+        return _EMPTY_EVENTS.copy(), _EMPTY_ATTENDEES.copy()
     known = known or Known()
     masters = masters or {}
     siblings: dict[str, dict[str, Any]] = {}
@@ -550,11 +576,13 @@ def pull_all(
     now: pd.Timestamp | None = None,
     run_id: int | None = None,
     progress: Callable[[str], None] | None = None,
+    batch_size: int = 50,
 ) -> PullSummary:
     """Pull ``calendars`` concurrently (``workers`` at a time) and write each as it lands.
 
-    Each calendar is written in its own transaction with its sync token, so a
-    run that stops half-way leaves whole calendars behind and the next run
+    Calendars are written in batches (up to ``batch_size``, at least every
+    second), each in one transaction with the sync tokens of its calendars, so
+    a run that stops half-way leaves whole calendars behind and the next run
     carries on. Calendars that fail are recorded in the store and listed in
     the summary; the others land.
     """
@@ -564,41 +592,91 @@ def pull_all(
         for c in calendars
         for state in [store.sync_state(SOURCE, c)]
     }
-    known = known_from_store(store, calendars)
     summary = PullSummary(calendars=len(calendars))
+    local = threading.local()
+    readers: list[Store] = []
+
+    def known(calendar: str) -> Known:
+        # each worker reads the store on its own connection (WAL: readers never block the writer)
+        if not hasattr(local, "store"):
+            local.store = Store(store.path, any_thread=True)
+            readers.append(local.store)
+        return known_from_store(local.store, [calendar])[calendar]
 
     def one(calendar: str) -> CalendarResult:
-        creds = credentials_for(calendar)
+        if not hasattr(local, "client"):
+            local.client = _client("calendar", "v3", root)
         return pull_calendar(
             calendar,
-            lambda: _service("calendar", "v3", creds, root, timeout),
+            local.client,
+            _connection(credentials_for(calendar), timeout),
             cursor=cursors[calendar],
-            known=known[calendar],
+            known=lambda: known(calendar),
             now=when,
             weeks_back=weeks_back,
             retries=retries,
         )
 
+    batch: list[CalendarResult] = []
+
+    def flush() -> None:
+        for full in (True, False):
+            part = [r for r in batch if r.full == full]
+            if not part:
+                continue
+            merged = Pull(
+                SOURCE,
+                [r.calendar for r in part],
+                pd.concat([r.pull.events for r in part], ignore_index=True),
+                pd.concat([r.pull.attendees for r in part], ignore_index=True),
+                seen_at=when,
+                window=part[0].pull.window,
+                cursors={c: t for r in part for c, t in r.pull.cursors.items()},
+            )
+            summary.rows_written += store.write_pull(merged, run_id=run_id).rows_written
+        batch.clear()
+
+    last_flush = time.monotonic()
+    finished: queue.SimpleQueue[Future[CalendarResult]] = queue.SimpleQueue()
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures = {pool.submit(one, c): c for c in calendars}
-        for future in as_completed(futures):
-            calendar = futures[future]
+        futures: dict[Future[CalendarResult], str] = {}
+        for c in calendars:
+            future = pool.submit(one, c)
+            futures[future] = c
+            future.add_done_callback(finished.put)
+        pending = len(futures)
+        while pending:
             try:
-                result = future.result()
-            except Exception as exc:  # any failure of one calendar is reported, not raised
-                message = str(exc) if isinstance(exc, GoogleError) else _describe(exc)
-                summary.failed[calendar] = message
-                store.record_failure(SOURCE, calendar, message, when)
-            else:
-                written = store.write_pull(result.pull, run_id=run_id)
-                summary.rows_written += written.rows_written
-                summary.requests += result.requests
-                summary.items += result.items
-                summary.full += result.full
-                summary.incremental += not result.full
-                summary.resynced += result.resynced
-            if progress:
-                progress(calendar)
+                done = [finished.get(timeout=0.5)]
+            except queue.Empty:
+                done = []
+            pending -= len(done)
+            for future in done:
+                calendar = futures[future]
+                try:
+                    result = future.result()
+                except Exception as exc:  # any failure of one calendar is reported, not raised
+                    message = str(exc) if isinstance(exc, GoogleError) else _describe(exc)
+                    summary.failed[calendar] = message
+                    store.record_failure(SOURCE, calendar, message, when)
+                else:
+                    batch.append(result)
+                    summary.requests += result.requests
+                    summary.items += result.items
+                    summary.full += result.full
+                    summary.incremental += not result.full
+                    summary.resynced += result.resynced
+                if progress:
+                    progress(calendar)
+            # calendars land in batches (one transaction each, rows and sync tokens together):
+            # fewer, larger writes; at most a second of work is lost if the run is killed
+            if batch and (
+                len(batch) >= batch_size or not pending or time.monotonic() - last_flush >= 1.0
+            ):
+                flush()
+                last_flush = time.monotonic()
+    for reader in readers:
+        reader.close()
     return summary
 
 
@@ -622,11 +700,11 @@ def directory_roster(
     """
     from cadence.org import check_roster
 
-    service = _service("admin", "directory_v1", creds, root, 60.0)
+    http = _connection(creds, 60.0)
     try:
-        users = _list_users(service, customer, retries)
+        users = _list_users(_client("admin", "directory_v1", root), http, customer, retries)
     finally:
-        service.close()
+        http.close()
     rows = []
     for user in users:
         if user.get("suspended"):
@@ -653,13 +731,13 @@ def directory_roster(
     return check_roster(frame, origin="Google directory")
 
 
-def _list_users(service: Any, customer: str, retries: int) -> list[dict[str, Any]]:
+def _list_users(service: Any, http: Any, customer: str, retries: int) -> list[dict[str, Any]]:
     users: list[dict[str, Any]] = []
     request = service.users().list(
         customer=customer, maxResults=500, projection="full", fields=USER_FIELDS
     )
     while request is not None:
-        page = request.execute(num_retries=retries)
+        page = request.execute(http=http, num_retries=retries)
         users.extend(page.get("users", []))
         request = service.users().list_next(request, page)
     return users
