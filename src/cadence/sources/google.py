@@ -249,7 +249,7 @@ def known_from_store(store: Store, calendars: Iterable[str]) -> dict[str, Known]
 
 def pull_calendar(
     calendar: str,
-    client: Any,
+    events_api: Any,
     http: Any,
     *,
     cursor: str | None,
@@ -260,17 +260,20 @@ def pull_calendar(
 ) -> CalendarResult:
     """Pull one calendar: incremental with ``cursor``, else (or when it expired) full.
 
+    ``events_api`` is a calendar client's ``events()`` collection (building it
+    costs milliseconds: reuse it), ``http`` the calendar's authorized connection.
+
     ``known`` (what the store holds of this calendar) may be a function: it is
     only called when the calendar sent something.
     """
     try:
-        return _pull_with(client, http, calendar, cursor, known, now, weeks_back, retries)
+        return _pull_with(events_api, http, calendar, cursor, known, now, weeks_back, retries)
     finally:
         http.close()  # httplib2 keeps sockets open otherwise
 
 
 def _pull_with(
-    service: Any,
+    events_api: Any,
     http: Any,
     calendar: str,
     cursor: str | None,
@@ -300,14 +303,14 @@ def _pull_with(
         zone: str | None = None
         token: str | None = None
         try:
-            request = service.events().list(**params)
+            request = events_api.list(**params)
             while request is not None:
                 page = request.execute(http=http, num_retries=retries)
                 requests += 1
                 items.extend(page.get("items", []))
                 zone = page.get("timeZone", zone)
                 token = page.get("nextSyncToken", token)
-                request = service.events().list_next(request, page)
+                request = events_api.list_next(request, page)
         except HttpError as exc:
             requests += 1
             if exc.resp.status == 410 and cursor:
@@ -322,11 +325,9 @@ def _pull_with(
     masters: dict[str, dict[str, Any]] = {}
     for series in _series_needing_master(items, known):
         try:
-            masters[series] = (
-                service.events()
-                .get(calendarId=calendar, eventId=series, fields=MASTER_FIELDS)
-                .execute(http=http, num_retries=retries)
-            )
+            masters[series] = events_api.get(
+                calendarId=calendar, eventId=series, fields=MASTER_FIELDS
+            ).execute(http=http, num_retries=retries)
         except HttpError as exc:
             if exc.resp.status not in (404, 410):
                 raise GoogleError(_http_message(exc), calendar=calendar) from None
@@ -604,11 +605,11 @@ def pull_all(
         return known_from_store(local.store, [calendar])[calendar]
 
     def one(calendar: str) -> CalendarResult:
-        if not hasattr(local, "client"):
-            local.client = _client("calendar", "v3", root)
+        if not hasattr(local, "events_api"):
+            local.events_api = _client("calendar", "v3", root).events()
         return pull_calendar(
             calendar,
-            local.client,
+            local.events_api,
             _connection(credentials_for(calendar), timeout),
             cursor=cursors[calendar],
             known=lambda: known(calendar),
@@ -702,7 +703,7 @@ def directory_roster(
 
     http = _connection(creds, 60.0)
     try:
-        users = _list_users(_client("admin", "directory_v1", root), http, customer, retries)
+        users = _list_users(_client("admin", "directory_v1", root).users(), http, customer, retries)
     finally:
         http.close()
     rows = []
@@ -731,13 +732,13 @@ def directory_roster(
     return check_roster(frame, origin="Google directory")
 
 
-def _list_users(service: Any, http: Any, customer: str, retries: int) -> list[dict[str, Any]]:
+def _list_users(users_api: Any, http: Any, customer: str, retries: int) -> list[dict[str, Any]]:
     users: list[dict[str, Any]] = []
-    request = service.users().list(
+    request = users_api.list(
         customer=customer, maxResults=500, projection="full", fields=USER_FIELDS
     )
     while request is not None:
         page = request.execute(http=http, num_retries=retries)
         users.extend(page.get("users", []))
-        request = service.users().list_next(request, page)
+        request = users_api.list_next(request, page)
     return users
