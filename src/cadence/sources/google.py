@@ -21,9 +21,9 @@ rows it covers. An expired token (HTTP 410) re-syncs that calendar alone.
 (``execute(num_retries=…)``: exponential backoff with jitter). A calendar that
 still fails is recorded and reported; the others land.
 
-Google gives no sync token to a full sync bounded by ``timeMax``, so the full
-sync is bounded below only (``timeMin``) and keeps what Google returns ahead;
-occurrences that move into the future window later arrive as changes.
+The full sync is bounded below only (``timeMin``, as Google's own sync sample
+does) and keeps everything Google returns ahead: with a ``timeMax`` bound, a
+series' later occurrences would never arrive (deltas carry only what changes).
 """
 
 from __future__ import annotations
