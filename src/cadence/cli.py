@@ -28,6 +28,7 @@ from cadence.report import cards, write_report
 from cadence.report.html import plain, sources_from_store
 from cadence.sources import demo as demo_source
 from cadence.sources import google as google_source
+from cadence.sources import microsoft as ms_source
 from cadence.sources.ics import load_ics
 from cadence.store import Store
 
@@ -366,13 +367,33 @@ def auth_google(
         out.print(f"Google token saved to {path} (readable by you only)")
 
 
+@auth_app.command("microsoft")
+@handles_errors
+def auth_microsoft() -> None:
+    """Sign in with your Microsoft 365 account (device code; read-only calendar access).
+
+    Prints a code to enter at microsoft.com/devicelogin from any browser (the
+    server itself needs none). The token cache is written to [microsoft]
+    token_cache (default: the user config dir), readable by you only.
+    """
+    settings = state.settings()
+    ms = settings.microsoft
+    if not ms.client_id:
+        raise ConfigError("[microsoft] client_id is missing: see the README, 'Microsoft 365'")
+    cache = ms_source.TokenCacheFile(ms.cache_file())
+    app_ = ms_source.public_app(ms.client_id, ms.tenant, cache, authority_host=ms.authority_host)
+    who = ms_source.device_login(app_, cache, lambda text: err.print(text, soft_wrap=True))
+    if not state.quiet:
+        out.print(f"Signed in as {who}; token cache at {cache.path} (readable by you only)")
+
+
 @app.command()
 @handles_errors
 def pull(
     store: Annotated[Path | None, typer.Option("--store", help="Store file.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")] = False,
 ) -> None:
-    """Pull every source named in the config into the store: [ics] paths and [google].
+    """Pull every source named in the config into the store: [ics], [google], [microsoft].
 
     A source or calendar that fails is reported and recorded in the store (the
     report warns about it); the others still land. Exit status 1 when any failed.
@@ -381,9 +402,10 @@ def pull(
     settings = state.settings()
     store_path = store or state.store or settings.store.resolved()
     ics = settings.ics
-    if not ics.paths and not settings.google.enabled:
+    if not ics.paths and not settings.google.enabled and not settings.microsoft.enabled:
         raise ConfigError(
-            "no source to pull: add [ics] paths = [...] or [google] enabled = true to the config"
+            "no source to pull: add [ics] paths = [...], [google] enabled = true "
+            "or [microsoft] enabled = true to the config"
         )
     failed = False
     if ics.paths:
@@ -403,6 +425,8 @@ def pull(
             failed = True
     if settings.google.enabled:
         failed |= _pull_google(settings, store_path)
+    if settings.microsoft.enabled:
+        failed |= _pull_microsoft(settings, store_path)
     if failed:
         raise typer.Exit(1)
 
@@ -503,6 +527,108 @@ def _pull_google(settings: Settings, store_path: Path) -> bool:
         err.print(
             f"{len(summary.failed)} of {summary.calendars} Google calendars failed; "
             "the others were stored"
+        )
+    return bool(summary.failed)
+
+
+def _microsoft_token(settings: Settings) -> Callable[[], str]:
+    ms = settings.microsoft
+    if not ms.client_id:
+        raise ConfigError("[microsoft] client_id is missing: see the README, 'Microsoft 365'")
+    if ms.auth == "delegated":
+        cache = ms_source.TokenCacheFile(ms.cache_file())
+        app_ = ms_source.public_app(
+            ms.client_id, ms.tenant, cache, authority_host=ms.authority_host
+        )
+        return ms_source.delegated_token(app_, cache)
+    credential: str | dict[str, str] | None = ms.secret()
+    if ms.certificate_file and ms.certificate_thumbprint:
+        credential = {
+            "private_key": ms.certificate_file.expanduser().read_text(encoding="utf-8"),
+            "thumbprint": ms.certificate_thumbprint,
+        }
+    if not credential:
+        raise ConfigError(
+            "[microsoft] auth = 'application' needs $CADENCE_MS_CLIENT_SECRET (or client_secret), "
+            "or certificate_file with certificate_thumbprint"
+        )
+    if ms.tenant in ("organizations", "common"):
+        raise ConfigError(
+            "[microsoft] auth = 'application' needs tenant = your directory (tenant) id or domain"
+        )
+    return ms_source.application_token(
+        ms.client_id,
+        ms.tenant,
+        credential,
+        graph_url=ms.graph_url,
+        authority_host=ms.authority_host,
+    )
+
+
+def _pull_microsoft(settings: Settings, store_path: Path) -> bool:
+    """Pull the configured mailboxes; True when something failed."""
+    ms = settings.microsoft
+    now = pd.Timestamp.now(tz="UTC")
+    with Store(store_path) as db:
+        try:
+            token = _microsoft_token(settings)
+            roster: pd.DataFrame | None
+            if ms.roster_from_directory:
+                with ms_source.graph_session(ms.retries) as session:
+                    graph = ms_source.Graph(session, token, ms.graph_url, ms.timeout_seconds)
+                    roster = ms_source.directory_roster(graph)
+                db.save_roster(roster, "microsoft")
+                if not state.quiet:
+                    out.print(f"microsoft directory: {len(roster)} people in the roster")
+            else:
+                roster = load_roster(settings.roster.path) if settings.roster.path else db.roster()
+        except ms_source.GraphError as exc:
+            for mailbox in ms.mailboxes:
+                db.record_failure("graph", mailbox, str(exc), now)
+            err.print(f"[red]microsoft failed:[/red] {escape(str(exc))}", highlight=False)
+            return True
+        mailboxes = set(ms.mailboxes)
+        if ms.mailboxes_from_roster:
+            if roster is None:
+                raise ConfigError(
+                    "[microsoft] mailboxes_from_roster needs a roster: set [roster] path "
+                    "or [microsoft] roster_from_directory = true"
+                )
+            mailboxes |= set(roster["email"])
+        if not mailboxes:
+            raise ConfigError(
+                "[microsoft] has no mailboxes: list them in mailboxes = [...] "
+                "or set mailboxes_from_roster = true"
+            )
+        ordered = sorted(mailboxes)
+        run = db.start_run("pull", at=now)
+        with _progress() as bar:
+            task = bar.add_task("pulling Outlook calendars", total=len(ordered))
+            summary = ms_source.pull_all(
+                db,
+                ordered,
+                token,
+                graph_url=ms.graph_url,
+                weeks_back=ms.weeks_back,
+                weeks_ahead=ms.weeks_ahead,
+                workers=ms.workers,
+                retries=ms.retries,
+                timeout=ms.timeout_seconds,
+                now=now,
+                run_id=run,
+                progress=lambda _mailbox: bar.advance(task),
+            )
+        db.finish_run(run, "partial" if summary.failed else "ok", {"microsoft": vars(summary)})
+    if not state.quiet:
+        out.print(
+            f"microsoft: {summary.calendars} mailboxes, {summary.requests} requests "
+            f"({summary.masters_fetched} series masters), {summary.rows_written} rows written"
+        )
+    for mailbox, message in sorted(summary.failed.items()):
+        err.print(f"[red]microsoft {mailbox} failed:[/red] {escape(message)}", highlight=False)
+    if summary.failed:
+        err.print(
+            f"{len(summary.failed)} of {summary.calendars} mailboxes failed; the others were stored"
         )
     return bool(summary.failed)
 

@@ -2,8 +2,8 @@
 
 Sections: ``[store]``, ``[roster]``, ``[analysis]`` (with ``[analysis.weights]``,
 the engine's own :class:`~cadence.analysis.settings.AnalysisSettings`),
-``[report]``, and the sources ``[ics]`` and ``[google]``. Every key is documented in
-``config.example.toml``, and unknown keys are errors, not silently ignored.
+``[report]``, and the sources ``[ics]``, ``[google]`` and ``[microsoft]``. Every key
+is documented in ``config.example.toml``; unknown keys are errors, not ignored.
 """
 
 from __future__ import annotations
@@ -192,6 +192,72 @@ class GoogleSettings(_Section):
         return path.expanduser() if path else None
 
 
+ENV_MS_CLIENT_SECRET = "CADENCE_MS_CLIENT_SECRET"
+
+
+class MicrosoftSettings(_Section):
+    enabled: bool = Field(default=False, description="pull Outlook calendars with `cadence pull`")
+    auth: Literal["delegated", "application"] = Field(
+        default="delegated", description="your own sign-in, or the app's (org-wide)"
+    )
+    tenant: str = Field(default="organizations", description="directory (tenant) id or domain")
+    client_id: str | None = Field(default=None, description="the app registration's client id")
+    client_secret: SecretStr | None = Field(
+        default=None, description=f"app-only secret; better: ${ENV_MS_CLIENT_SECRET}"
+    )
+    certificate_file: Path | None = Field(
+        default=None, description="app-only certificate: PEM private key"
+    )
+    certificate_thumbprint: str | None = Field(
+        default=None, description="SHA-1 thumbprint of that certificate"
+    )
+    token_cache: Path | None = Field(
+        default=None, description="delegated token cache; default: the user config dir"
+    )
+    mailboxes: list[str] = Field(default_factory=list, description="mailboxes (emails) to pull")
+    mailboxes_from_roster: bool = Field(
+        default=False, description="pull every person in the roster"
+    )
+    roster_from_directory: bool = Field(
+        default=False, description="read the roster from Entra ID (/users, manager)"
+    )
+    weeks_back: int = Field(default=26, ge=1, description="history of every pull")
+    weeks_ahead: int = Field(default=8, ge=0, description="future of every pull")
+    workers: int = Field(default=4, ge=1, le=32, description="mailboxes pulled at once")
+    retries: int = Field(default=5, ge=0, le=10, description="retries of a throttled request")
+    timeout_seconds: float = Field(default=60, gt=0, description="per HTTP request")
+    graph_url: str = Field(
+        default="https://graph.microsoft.com/v1.0", description="Graph base URL (national clouds)"
+    )
+    authority_host: str = Field(
+        default="https://login.microsoftonline.com", description="Entra ID authority host"
+    )
+
+    @field_validator("mailboxes")
+    @classmethod
+    def _emails(cls, value: list[str]) -> list[str]:
+        for email in value:
+            if "@" not in email:
+                raise ValueError(f"expected mailbox emails, got {email!r}")
+        return [e.strip().lower() for e in value]
+
+    @field_validator("graph_url", "authority_host")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError(f"expected an http(s) URL, got {value!r}")
+        return value.rstrip("/")
+
+    def cache_file(self) -> Path:
+        return (self.token_cache or _config_dir() / "microsoft-token-cache.json").expanduser()
+
+    def secret(self) -> str | None:
+        env = os.environ.get(ENV_MS_CLIENT_SECRET)
+        if env:
+            return env
+        return self.client_secret.get_secret_value() if self.client_secret else None
+
+
 class Settings(_Section):
     store: StoreSettings = StoreSettings()
     roster: RosterSettings = RosterSettings()
@@ -199,6 +265,7 @@ class Settings(_Section):
     report: ReportSettings = ReportSettings()
     ics: IcsSettings = IcsSettings()
     google: GoogleSettings = GoogleSettings()
+    microsoft: MicrosoftSettings = MicrosoftSettings()
 
 
 def default_config_path() -> Path:

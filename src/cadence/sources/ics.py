@@ -138,7 +138,7 @@ def load_ics(
         else:
             raise IcsError(f"{p}: no such file or folder", path=p)
     strict = (not folder_given) if strict is None else strict
-    zone = _zone_name(default_timezone) or "UTC"
+    zone = iana_zone(default_timezone) or "UTC"
     rows: list[dict[str, Any]] = []
     people: list[dict[str, Any]] = []
     problems: list[IcsProblem] = []
@@ -155,7 +155,7 @@ def load_ics(
         owner = calendar or _owner(cal, file)
         if owner not in calendars:
             calendars.append(owner)
-        file_zone = _zone_name(str(cal.get("X-WR-TIMEZONE", ""))) or zone
+        file_zone = iana_zone(str(cal.get("X-WR-TIMEZONE", ""))) or zone
         for ev_row, ev_people in _occurrences(
             cal, file, owner, lo, hi, file_zone, strict, problems
         ):
@@ -291,7 +291,7 @@ def _owner(cal: Any, file: Path) -> str:
 # -- time zones ---------------------------------------------------------------------------------
 
 
-def _zone_name(tzid: str | None) -> str | None:
+def iana_zone(tzid: str | None) -> str | None:
     """An IANA name for a TZID as exports write them (IANA, Windows, quoted), or None."""
     if not tzid:
         return None
@@ -309,11 +309,11 @@ def _tz_of(prop: Any, fallback: str) -> str:
     tzid = prop.params.get("TZID") if hasattr(prop, "params") else None
     value = getattr(prop, "dt", None)
     if tzid:
-        return _zone_name(str(tzid)) or fallback
+        return iana_zone(str(tzid)) or fallback
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
         key = getattr(value.tzinfo, "key", None)
         if key:
-            return _zone_name(str(key)) or fallback
+            return iana_zone(str(key)) or fallback
         if value.utcoffset() == dt.timedelta(0):
             return "UTC"
     return fallback
@@ -323,7 +323,7 @@ def _written_zone(prop: Any, calendar_zone: str) -> str:
     """An event's IANA zone: its TZID (IANA, Windows or quoted); for UTC or floating times,
     the calendar's zone (X-WR-TIMEZONE, else the default) — the owner's local time."""
     tzid = prop.params.get("TZID") if hasattr(prop, "params") else None
-    return (_zone_name(str(tzid)) if tzid else None) or calendar_zone
+    return (iana_zone(str(tzid)) if tzid else None) or calendar_zone
 
 
 def _instant(value: dt.date | dt.datetime, zone: str) -> pd.Timestamp:
