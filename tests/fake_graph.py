@@ -47,8 +47,15 @@ WINDOWS = {  # IANA → Windows names Outlook writes (each maps back to the same
     "Australia/Sydney": "AUS Eastern Standard Time",
 }
 RESPONSE = {"accepted": "accepted", "declined": "declined", "tentative": "tentativelyAccepted"}
-DAYS = {"MO": "monday", "TU": "tuesday", "WE": "wednesday", "TH": "thursday", "FR": "friday",
-        "SA": "saturday", "SU": "sunday"}
+DAYS = {
+    "MO": "monday",
+    "TU": "tuesday",
+    "WE": "wednesday",
+    "TH": "thursday",
+    "FR": "friday",
+    "SA": "saturday",
+    "SU": "sunday",
+}
 
 
 def _jwt(claims: dict[str, Any]) -> str:
@@ -70,16 +77,25 @@ def _pattern(rule: str) -> dict[str, Any]:
     parts = dict(p.split("=", 1) for p in rule.split(";"))
     interval = int(parts.get("INTERVAL", "1"))
     if parts["FREQ"] == "WEEKLY":
-        pattern = {"type": "weekly", "interval": interval,
-                   "daysOfWeek": [DAYS[d] for d in parts.get("BYDAY", "MO").split(",")]}
+        pattern = {
+            "type": "weekly",
+            "interval": interval,
+            "daysOfWeek": [DAYS[d] for d in parts.get("BYDAY", "MO").split(",")],
+        }
     elif parts["FREQ"] == "MONTHLY":
-        pattern = {"type": "absoluteMonthly", "interval": interval,
-                   "dayOfMonth": int(parts.get("BYMONTHDAY", "1"))}
+        pattern = {
+            "type": "absoluteMonthly",
+            "interval": interval,
+            "dayOfMonth": int(parts.get("BYMONTHDAY", "1")),
+        }
     else:
         pattern = {"type": "daily", "interval": interval}
     rng: dict[str, Any] = {"type": "noEnd"}
     if "UNTIL" in parts:
-        rng = {"type": "endDate", "endDate": f"{parts['UNTIL'][:4]}-{parts['UNTIL'][4:6]}-{parts['UNTIL'][6:8]}"}
+        rng = {
+            "type": "endDate",
+            "endDate": f"{parts['UNTIL'][:4]}-{parts['UNTIL'][4:6]}-{parts['UNTIL'][6:8]}",
+        }
     return {"pattern": pattern, "range": rng}
 
 
@@ -134,30 +150,49 @@ class FakeGraph:
     def _people(self, who: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [
             {
-                "type": "resource" if a["is_resource"] else "optional" if a["role"] == "optional" else "required",
-                "status": {"response": "organizer" if a["role"] == "organizer" else RESPONSE.get(a["response"], "none")},
+                "type": "resource"
+                if a["is_resource"]
+                else "optional"
+                if a["role"] == "optional"
+                else "required",
+                "status": {
+                    "response": "organizer"
+                    if a["role"] == "organizer"
+                    else RESPONSE.get(a["response"], "none")
+                },
                 "emailAddress": {"address": a["email"], "name": a["email"].split("@")[0]},
             }
             for a in who
         ]
 
-    def _event(self, e: dict[str, Any], who: list[dict[str, Any]], series: str | None) -> dict[str, Any]:
+    def _event(
+        self, e: dict[str, Any], who: list[dict[str, Any]], series: str | None
+    ) -> dict[str, Any]:
         me = next((a for a in who if a["email"] == e["calendar"]), None)
         ev = {
             "id": e["event_id"],
-            "iCalUId": f"{e['ical_uid']}|{e['original_start']:%Y%m%dT%H%M}" if series else e["ical_uid"],
+            "iCalUId": f"{e['ical_uid']}|{e['original_start']:%Y%m%dT%H%M}"
+            if series
+            else e["ical_uid"],
             "type": "singleInstance",
             "start": {"dateTime": _iso(e["start"]), "timeZone": "UTC"},
             "end": {"dateTime": _iso(e["end"]), "timeZone": "UTC"},
             "originalStartTimeZone": self._zone(e),
             "isAllDay": bool(e["all_day"]),
             "isCancelled": e["status"] == "cancelled",
-            "showAs": {"out_of_office": "oof", "working_location": "workingElsewhere"}.get(e["event_type"], "busy"),
-            "organizer": {"emailAddress": {"address": e["organizer"]}} if isinstance(e["organizer"], str) else None,
+            "showAs": {"out_of_office": "oof", "working_location": "workingElsewhere"}.get(
+                e["event_type"], "busy"
+            ),
+            "organizer": {"emailAddress": {"address": e["organizer"]}}
+            if isinstance(e["organizer"], str)
+            else None,
             "attendees": self._people(who),
             "responseStatus": {
-                "response": "organizer" if me is not None and me["role"] == "organizer"
-                else RESPONSE.get(me["response"], "none") if me is not None else "none"
+                "response": "organizer"
+                if me is not None and me["role"] == "organizer"
+                else RESPONSE.get(me["response"], "none")
+                if me is not None
+                else "none"
             },
             "createdDateTime": _iso(e["created"]) + "Z",
             "lastModifiedDateTime": _iso(e["updated"]) + "Z",
@@ -178,23 +213,36 @@ class FakeGraph:
             "recurrence": _pattern(e["recurrence"]) if isinstance(e["recurrence"], str) else None,
             "cancelledOccurrences": [],
             "start": {"dateTime": _iso(e["original_start"]), "timeZone": "UTC"},
-            "end": {"dateTime": _iso(e["original_start"] + (e["end"] - e["start"])), "timeZone": "UTC"},
+            "end": {
+                "dateTime": _iso(e["original_start"] + (e["end"] - e["start"])),
+                "timeZone": "UTC",
+            },
             "originalStartTimeZone": self._zone(e),
             "isAllDay": bool(e["all_day"]),
             "showAs": "busy",
-            "organizer": {"emailAddress": {"address": e["organizer"]}} if isinstance(e["organizer"], str) else None,
+            "organizer": {"emailAddress": {"address": e["organizer"]}}
+            if isinstance(e["organizer"], str)
+            else None,
             "attendees": self._people(who),
         }
 
     def requests_to(self, mailbox: str) -> int:
         quoted = urllib.parse.quote(mailbox, safe="@")
-        return sum(1 for _, p, _ in self.log if f"/users/{quoted}/" in p or f"/users/{mailbox}/" in p)
+        return sum(
+            1 for _, p, _ in self.log if f"/users/{quoted}/" in p or f"/users/{mailbox}/" in p
+        )
 
     # -- Graph --------------------------------------------------------------------------------
 
-    def graph_get(self, path: str, q: dict[str, str], prefer: str, token: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def graph_get(
+        self, path: str, q: dict[str, str], prefer: str, token: str
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         if self.tokens.get(token) is None:
-            return 401, _error("InvalidAuthenticationToken", "Access token is empty or invalid."), {}
+            return (
+                401,
+                _error("InvalidAuthenticationToken", "Access token is empty or invalid."),
+                {},
+            )
         parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/")]
         if parts == ["v1.0", "users"]:
             return self._users(q, prefer)
@@ -207,7 +255,11 @@ class FakeGraph:
         if stall:
             threading.Event().wait(stall)
         if fault is not None:
-            return fault, _error("TooManyRequests" if fault == 429 else "ServiceUnavailable", "injected"), {"Retry-After": "1"}
+            return (
+                fault,
+                _error("TooManyRequests" if fault == 429 else "ServiceUnavailable", "injected"),
+                {"Retry-After": "1"},
+            )
         if mailbox not in self.mailboxes:
             return 404, _error("ErrorItemNotFound", "mailbox not found"), {}
         if parts[3] == "calendarView":
@@ -221,10 +273,16 @@ class FakeGraph:
             return 200, body, {}
         return 404, _error("ResourceNotFound", path), {}
 
-    def _view(self, mailbox: str, q: dict[str, str], prefer: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def _view(
+        self, mailbox: str, q: dict[str, str], prefer: str
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         select = q.get("$select")
         if not select or "body" in select or "subject" in select:
-            return 400, _error("BadRequest", "the fake insists on a $select without body/subject"), {}
+            return (
+                400,
+                _error("BadRequest", "the fake insists on a $select without body/subject"),
+                {},
+            )
         if 'outlook.timezone="UTC"' not in prefer:
             return 400, _error("BadRequest", "the fake only speaks UTC"), {}
         lo, hi = pd.Timestamp(q["startDateTime"]), pd.Timestamp(q["endDateTime"])
@@ -232,7 +290,8 @@ class FakeGraph:
         items = [
             {k: v for k, v in e.items() if k in chosen or k == "id"}
             for e in self.mailboxes[mailbox]
-            if pd.Timestamp(e["end"]["dateTime"], tz="UTC") > lo and pd.Timestamp(e["start"]["dateTime"], tz="UTC") < hi
+            if pd.Timestamp(e["end"]["dateTime"], tz="UTC") > lo
+            and pd.Timestamp(e["start"]["dateTime"], tz="UTC") < hi
         ]
         size = 10
         for part in prefer.split(","):
@@ -242,8 +301,12 @@ class FakeGraph:
         skip = int(q.get("$skiptoken", "0"))
         body: dict[str, Any] = {"value": items[skip : skip + size]}
         if skip + size < len(items):
-            nq = {k: v for k, v in q.items() if k != "$skiptoken"} | {"$skiptoken": str(skip + size)}
-            body["@odata.nextLink"] = f"{self.graph}/users/{mailbox}/calendarView?{urllib.parse.urlencode(nq)}"
+            nq = {k: v for k, v in q.items() if k != "$skiptoken"} | {
+                "$skiptoken": str(skip + size)
+            }
+            body["@odata.nextLink"] = (
+                f"{self.graph}/users/{mailbox}/calendarView?{urllib.parse.urlencode(nq)}"
+            )
         return 200, body, {}
 
     def _users(self, q: dict[str, str], prefer: str) -> tuple[int, dict[str, Any], dict[str, str]]:
@@ -255,7 +318,9 @@ class FakeGraph:
         skip = int(q.get("$skiptoken", "0"))
         body: dict[str, Any] = {"value": self.users[skip : skip + size]}
         if skip + size < len(self.users):
-            nq = {k: v for k, v in q.items() if k != "$skiptoken"} | {"$skiptoken": str(skip + size)}
+            nq = {k: v for k, v in q.items() if k != "$skiptoken"} | {
+                "$skiptoken": str(skip + size)
+            }
             body["@odata.nextLink"] = f"{self.graph}/users?{urllib.parse.urlencode(nq)}"
         return 200, body, {}
 
@@ -268,7 +333,9 @@ def _handler(fake: FakeGraph) -> type[BaseHTTPRequestHandler]:
         def log_message(self, *args: object) -> None:
             pass
 
-        def _send(self, code: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        def _send(
+            self, code: int, body: dict[str, Any], headers: dict[str, str] | None = None
+        ) -> None:
             data = json.dumps(body).encode()
             self.send_response(code)
             self.send_header("Content-Type", "application/json")
@@ -288,14 +355,19 @@ def _handler(fake: FakeGraph) -> type[BaseHTTPRequestHandler]:
             if url.path.endswith("/.well-known/openid-configuration"):
                 tenant = url.path.strip("/").split("/")[0]
                 base = f"{AUTHORITY_HOST}/{tenant}"
-                self._send(200, {
-                    "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
-                    "token_endpoint": f"{base}/oauth2/v2.0/token",
-                    "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
-                    "issuer": f"{base}/v2.0",
-                })
+                self._send(
+                    200,
+                    {
+                        "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                        "token_endpoint": f"{base}/oauth2/v2.0/token",
+                        "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
+                        "issuer": f"{base}/v2.0",
+                    },
+                )
                 return
-            code, body, headers = fake.graph_get(url.path, q, self.headers.get("Prefer", ""), self._token())
+            code, body, headers = fake.graph_get(
+                url.path, q, self.headers.get("Prefer", ""), self._token()
+            )
             self._send(code, body, headers)
 
         def do_POST(self) -> None:
@@ -307,14 +379,21 @@ def _handler(fake: FakeGraph) -> type[BaseHTTPRequestHandler]:
                 self._batch(json.loads(raw))
                 return
             form = dict(urllib.parse.parse_qsl(raw))
-            fake.log.append(("POST", url.path, {k: v for k, v in form.items() if k != "client_secret"}))
+            fake.log.append(
+                ("POST", url.path, {k: v for k, v in form.items() if k != "client_secret"})
+            )
             if url.path.endswith("/devicecode"):
-                self._send(200, {
-                    "user_code": "FAKE-CODE", "device_code": "device-1",
-                    "verification_uri": "https://microsoft.com/devicelogin",
-                    "expires_in": 900, "interval": 1,
-                    "message": "To sign in, open https://microsoft.com/devicelogin and enter FAKE-CODE",
-                })
+                self._send(
+                    200,
+                    {
+                        "user_code": "FAKE-CODE",
+                        "device_code": "device-1",
+                        "verification_uri": "https://microsoft.com/devicelogin",
+                        "expires_in": 900,
+                        "interval": 1,
+                        "message": "Open https://microsoft.com/devicelogin, enter FAKE-CODE",
+                    },
+                )
                 return
             if url.path.endswith("/token"):
                 self._token_grant(form)
@@ -326,13 +405,27 @@ def _handler(fake: FakeGraph) -> type[BaseHTTPRequestHandler]:
             n = len(fake.tokens)
             if grant == "client_credentials":
                 if form.get("client_secret") != SECRET and "client_assertion" not in form:
-                    self._send(401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."})
+                    self._send(
+                        401,
+                        {
+                            "error": "invalid_client",
+                            "error_description": "AADSTS7000215: Invalid client secret provided.",
+                        },
+                    )
                     return
                 fake.tokens[f"app-{n}"] = "app"
-                self._send(200, {"token_type": "Bearer", "expires_in": 3599, "access_token": f"app-{n}"})
+                self._send(
+                    200, {"token_type": "Bearer", "expires_in": 3599, "access_token": f"app-{n}"}
+                )
                 return
             if grant == "refresh_token" and form.get("refresh_token") not in fake.refresh_tokens:
-                self._send(400, {"error": "invalid_grant", "error_description": "AADSTS70008: The refresh token has expired."})
+                self._send(
+                    400,
+                    {
+                        "error": "invalid_grant",
+                        "error_description": "AADSTS70008: The refresh token has expired.",
+                    },
+                )
                 return
             if grant not in ("urn:ietf:params:oauth:grant-type:device_code", "refresh_token"):
                 self._send(400, {"error": "unsupported_grant_type"})
@@ -341,14 +434,34 @@ def _handler(fake: FakeGraph) -> type[BaseHTTPRequestHandler]:
             fake.refresh_tokens.add(refresh)
             fake.tokens[f"user-{n}"] = "user"
             now = int(time.time())
-            self._send(200, {
-                "token_type": "Bearer", "expires_in": 3599, "access_token": f"user-{n}",
-                "refresh_token": refresh, "scope": "Calendars.ReadBasic openid profile offline_access",
-                "id_token": _jwt({"aud": CLIENT_ID, "iss": f"{AUTHORITY_HOST}/{TENANT}/v2.0", "tid": TENANT,
-                                  "oid": "leader-oid", "sub": "leader-sub", "preferred_username": "leader@example.com",
-                                  "iat": now, "exp": now + 3600, "ver": "2.0"}),
-                "client_info": base64.urlsafe_b64encode(json.dumps({"uid": "leader-oid", "utid": TENANT}).encode()).rstrip(b"=").decode(),
-            })
+            self._send(
+                200,
+                {
+                    "token_type": "Bearer",
+                    "expires_in": 3599,
+                    "access_token": f"user-{n}",
+                    "refresh_token": refresh,
+                    "scope": "Calendars.ReadBasic openid profile offline_access",
+                    "id_token": _jwt(
+                        {
+                            "aud": CLIENT_ID,
+                            "iss": f"{AUTHORITY_HOST}/{TENANT}/v2.0",
+                            "tid": TENANT,
+                            "oid": "leader-oid",
+                            "sub": "leader-sub",
+                            "preferred_username": "leader@example.com",
+                            "iat": now,
+                            "exp": now + 3600,
+                            "ver": "2.0",
+                        }
+                    ),
+                    "client_info": base64.urlsafe_b64encode(
+                        json.dumps({"uid": "leader-oid", "utid": TENANT}).encode()
+                    )
+                    .rstrip(b"=")
+                    .decode(),
+                },
+            )
 
         def _batch(self, body: dict[str, Any]) -> None:
             reqs = body.get("requests", [])
@@ -360,8 +473,14 @@ def _handler(fake: FakeGraph) -> type[BaseHTTPRequestHandler]:
                 with fake.lock:
                     fault = fake.batch_faults.pop(0) if fake.batch_faults else None
                 if fault:
-                    answers.append({"id": r["id"], "status": fault, "headers": {"Retry-After": "1"},
-                                    "body": _error("TooManyRequests", "injected")})
+                    answers.append(
+                        {
+                            "id": r["id"],
+                            "status": fault,
+                            "headers": {"Retry-After": "1"},
+                            "body": _error("TooManyRequests", "injected"),
+                        }
+                    )
                     continue
                 url = urllib.parse.urlsplit("/v1.0" + r["url"])
                 q = dict(urllib.parse.parse_qsl(url.query))
@@ -399,7 +518,9 @@ class Rewrite(requests.Session):
         super().__init__()
         self.fake = fake
 
-    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def request(
+        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+    ) -> requests.Response:  # type: ignore[override]
         text = url.decode() if isinstance(url, bytes) else url
         if text.startswith(AUTHORITY_HOST):
             text = self.fake.url + text[len(AUTHORITY_HOST) + 1 :]
