@@ -1,6 +1,6 @@
 """Run every benchmark in its own process (so peak memory is its own) and print the figures.
 
-Usage: python benchmarks/run.py [name ...]   (names: demo, store, analysis, report, google)
+Usage: python benchmarks/run.py [name ...]   (names: demo, store, analysis, report, google, graph)
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ BENCHES = {
     "analysis": "bench_analysis.py",
     "report": "bench_report.py",
     "google": "bench_google.py",
+    "graph": "bench_graph.py",
 }
 
 

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -113,6 +114,13 @@ class FakeGraph:
     refresh_tokens: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
+    ca: Path | None = None
+    expires_in: int = 3599
+
+    @property
+    def authority_host(self) -> str:
+        """The authority msal should use: the rewritten fake host, or this server over https."""
+        return self.url.rstrip("/") if self.url.startswith("https") else AUTHORITY_HOST
 
     @property
     def graph(self) -> str:
@@ -354,7 +362,7 @@ def _handler(fake: FakeGraph) -> type[BaseHTTPRequestHandler]:
             fake.log.append(("GET", url.path, {**q, "Prefer": self.headers.get("Prefer", "")}))
             if url.path.endswith("/.well-known/openid-configuration"):
                 tenant = url.path.strip("/").split("/")[0]
-                base = f"{AUTHORITY_HOST}/{tenant}"
+                base = f"{fake.authority_host}/{tenant}"
                 self._send(
                     200,
                     {
@@ -438,7 +446,7 @@ def _handler(fake: FakeGraph) -> type[BaseHTTPRequestHandler]:
                 200,
                 {
                     "token_type": "Bearer",
-                    "expires_in": 3599,
+                    "expires_in": fake.expires_in,
                     "access_token": f"user-{n}",
                     "refresh_token": refresh,
                     "scope": "Calendars.ReadBasic openid profile offline_access",
@@ -496,12 +504,64 @@ class _QuietServer(ThreadingHTTPServer):
         pass
 
 
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key (PEM files) — the CA bundle for clients."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "fake-graph.crt", folder / "fake-graph.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
 @contextmanager
-def serve(fake: FakeGraph | None = None) -> Iterator[FakeGraph]:
+def serve(fake: FakeGraph | None = None, *, tls: Path | None = None) -> Iterator[FakeGraph]:
+    """Serve ``fake`` on 127.0.0.1; with ``tls`` (a folder) over https with a self-signed
+    certificate whose path is ``fake.ca`` (point ``REQUESTS_CA_BUNDLE`` at it)."""
     fake = fake or FakeGraph()
     server = _QuietServer(("127.0.0.1", 0), _handler(fake))
     server.daemon_threads = True
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}/"
+    scheme = "http"
+    if tls is not None:
+        import ssl
+
+        cert, key = self_signed(tls)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        fake.ca = cert
+        scheme = "https"
+    fake.url = f"{scheme}://127.0.0.1:{server.server_address[1]}/"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

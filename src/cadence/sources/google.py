@@ -30,12 +30,9 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import stat
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +41,7 @@ import pandas as pd
 
 from cadence.errors import SourceError
 from cadence.model import ATTENDEES, EVENTS, validate
+from cadence.sources._concurrent import pull_concurrently
 from cadence.store import Pull, Store
 
 SOURCE = "google"
@@ -618,66 +616,28 @@ def pull_all(
             retries=retries,
         )
 
-    batch: list[CalendarResult] = []
-
-    def flush() -> None:
-        for full in (True, False):
-            part = [r for r in batch if r.full == full]
-            if not part:
-                continue
-            merged = Pull(
-                SOURCE,
-                [r.calendar for r in part],
-                pd.concat([r.pull.events for r in part], ignore_index=True),
-                pd.concat([r.pull.attendees for r in part], ignore_index=True),
-                seen_at=when,
-                window=part[0].pull.window,
-                cursors={c: t for r in part for c, t in r.pull.cursors.items()},
-            )
-            summary.rows_written += store.write_pull(merged, run_id=run_id).rows_written
-        batch.clear()
-
-    last_flush = time.monotonic()
-    finished: queue.SimpleQueue[Future[CalendarResult]] = queue.SimpleQueue()
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures: dict[Future[CalendarResult], str] = {}
-        for c in calendars:
-            future = pool.submit(one, c)
-            futures[future] = c
-            future.add_done_callback(finished.put)
-        pending = len(futures)
-        while pending:
-            try:
-                done = [finished.get(timeout=0.5)]
-            except queue.Empty:
-                done = []
-            pending -= len(done)
-            for future in done:
-                calendar = futures[future]
-                try:
-                    result = future.result()
-                except Exception as exc:  # any failure of one calendar is reported, not raised
-                    message = str(exc) if isinstance(exc, GoogleError) else _describe(exc)
-                    summary.failed[calendar] = message
-                    store.record_failure(SOURCE, calendar, message, when)
-                else:
-                    batch.append(result)
-                    summary.requests += result.requests
-                    summary.items += result.items
-                    summary.full += result.full
-                    summary.incremental += not result.full
-                    summary.resynced += result.resynced
-                if progress:
-                    progress(calendar)
-            # calendars land in batches (one transaction each, rows and sync tokens together):
-            # fewer, larger writes; at most a second of work is lost if the run is killed
-            if batch and (
-                len(batch) >= batch_size or not pending or time.monotonic() - last_flush >= 1.0
-            ):
-                flush()
-                last_flush = time.monotonic()
+    outcome = pull_concurrently(
+        store,
+        calendars,
+        one,
+        source=SOURCE,
+        when=when,
+        workers=workers,
+        describe=lambda exc: str(exc) if isinstance(exc, GoogleError) else _describe(exc),
+        run_id=run_id,
+        progress=progress,
+        batch_size=batch_size,
+    )
     for reader in readers:
         reader.close()
+    summary.failed = outcome.failed
+    summary.rows_written = outcome.rows_written
+    for result in outcome.results:
+        summary.requests += result.requests
+        summary.items += result.items
+        summary.full += result.full
+        summary.incremental += not result.full
+        summary.resynced += result.resynced
     return summary
 
 

@@ -40,14 +40,12 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import re
 import stat
 import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,6 +57,7 @@ from urllib3.util.retry import Retry
 
 from cadence.errors import SourceError
 from cadence.model import ATTENDEES, EVENTS, validate
+from cadence.sources._concurrent import pull_concurrently
 from cadence.sources.ics import iana_zone
 from cadence.store import Pull, Store
 
@@ -709,7 +708,7 @@ def pull_all(
     progress: Callable[[str], None] | None = None,
     session: requests.Session | None = None,
 ) -> PullSummary:
-    """Pull ``mailboxes`` ``workers`` at a time; each lands in its own transaction.
+    """Pull ``mailboxes`` ``workers`` at a time; they land in batches (one transaction each).
 
     A mailbox that fails (after urllib3's retries) is recorded in the store and
     listed in the summary; the others land.
@@ -732,29 +731,23 @@ def pull_all(
         graph = Graph(http, token, graph_url, timeout)
         return pull_mailbox(graph, mailbox, window=window, known=lambda: known(mailbox), now=when)
 
-    finished: queue.SimpleQueue[Future[MailboxResult]] = queue.SimpleQueue()
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        futures: dict[Future[MailboxResult], str] = {}
-        for mailbox in mailboxes:
-            future = pool.submit(one, mailbox)
-            futures[future] = mailbox
-            future.add_done_callback(finished.put)
-        for _ in mailboxes:
-            future = finished.get()
-            mailbox = futures[future]
-            try:
-                result = future.result()
-            except Exception as exc:  # one mailbox's failure is reported, not raised
-                message = str(exc) if isinstance(exc, GraphError) else _describe(exc)
-                summary.failed[mailbox] = message
-                store.record_failure(SOURCE, mailbox, message, when)
-            else:
-                summary.rows_written += store.write_pull(result.pull, run_id=run_id).rows_written
-                summary.requests += result.requests
-                summary.items += result.items
-                summary.masters_fetched += result.masters_fetched
-            if progress:
-                progress(mailbox)
+    outcome = pull_concurrently(
+        store,
+        mailboxes,
+        one,
+        source=SOURCE,
+        when=when,
+        workers=workers,
+        describe=lambda exc: str(exc) if isinstance(exc, GraphError) else _describe(exc),
+        run_id=run_id,
+        progress=progress,
+    )
+    summary.failed = outcome.failed
+    summary.rows_written = outcome.rows_written
+    for result in outcome.results:
+        summary.requests += result.requests
+        summary.items += result.items
+        summary.masters_fetched += result.masters_fetched
     for reader in readers:
         reader.close()
     if session is None:
