@@ -4,9 +4,8 @@ Two ways in:
 
 - **delegated** (a leader's own account): a public client, device-code sign-in
   with ``cadence auth microsoft``, silent refresh afterwards; the msal token
-  cache is a JSON file readable by its owner only (msal-extensions' encrypted
-  persistence is used instead when it is installed and the platform has a
-  keyring);
+  cache is a JSON file readable by its owner only (headless Linux servers,
+  the common case, have no keyring for msal-extensions' encrypted persistence);
 - **application** (HR, org-wide): a confidential client with a secret or a
   certificate, client credentials with the ``.default`` scope.
 
