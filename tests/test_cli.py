@@ -90,15 +90,31 @@ def test_bad_config_exits_2_naming_file_and_key(tmp_path: Path) -> None:
 def test_every_command_and_option_has_help() -> None:
     import typer.main
 
-    command = typer.main.get_command(app)
-    params = list(command.params)
-    for name, sub in command.commands.items():  # type: ignore[attr-defined]
-        assert sub.help, f"command {name} has no help"
-        params += sub.params
-    for p in params:
-        assert getattr(p, "help", None), f"option {p.name} has no help"
-    assert runner.invoke(app, ["--help"]).exit_code == 0
-    assert runner.invoke(app, ["demo", "--help"]).exit_code == 0
+    def walk(command, path: str):  # type: ignore[no-untyped-def]
+        yield path, command
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, f"{path} {name}")
+
+    seen = []
+    for path, command in walk(typer.main.get_command(app), "cadence"):
+        assert command.help, f"{path} has no help"
+        for p in command.params:
+            assert getattr(p, "help", None), f"{path}: option {p.name} has no help"
+        assert runner.invoke(app, [*path.split()[1:], "--help"]).exit_code == 0, path
+        seen.append(path)
+    for expected in (
+        "demo",
+        "import",
+        "pull",
+        "report",
+        "run",
+        "init",
+        "doctor",
+        "purge",
+        "auth google",
+        "auth microsoft",
+    ):
+        assert f"cadence {expected}" in seen, expected
 
 
 def test_python_dash_m_and_version() -> None:

@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from cadence.analysis.settings import AnalysisSettings
 from cadence.errors import ConfigError
@@ -91,6 +99,7 @@ class ReportSettings(_Section):
     min_group_size: int = Field(
         default=5, ge=2, description="smallest group the organisation report shows"
     )
+    org: bool = Field(default=False, description="`cadence run` also writes the org report")
     pseudonymize: bool = Field(default=False, description="show people as keyed pseudonyms")
     pseudonym_key: SecretStr | None = Field(
         default=None, description=f"pseudonym key; better: ${ENV_PSEUDONYM_KEY}"
@@ -258,6 +267,65 @@ class MicrosoftSettings(_Section):
         return self.client_secret.get_secret_value() if self.client_secret else None
 
 
+ENV_SMTP_PASSWORD = "CADENCE_SMTP_PASSWORD"
+
+
+class EmailSettings(_Section):
+    enabled: bool = Field(default=False, description="email the report after each run")
+    host: str = Field(default="localhost", description="SMTP server")
+    port: int = Field(default=587, ge=1, le=65535, description="SMTP port")
+    starttls: bool = Field(default=True, description="upgrade the connection with STARTTLS")
+    ssl: bool = Field(default=False, description="connect with TLS from the start (port 465)")
+    username: str | None = Field(default=None, description="SMTP login, if the server wants one")
+    password: SecretStr | None = Field(
+        default=None, description=f"SMTP password; better: ${ENV_SMTP_PASSWORD}"
+    )
+    sender: str | None = Field(default=None, description="From: address")
+    recipients: list[str] = Field(default_factory=list, description="To: addresses")
+    subject: str = Field(
+        default="1:1 health report · {week}", description="subject; {week} is e.g. 2026-W47"
+    )
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str | None) -> str | None:
+        if value is not None and "@" not in value:
+            raise ValueError(f"expected an email address, got {value!r}")
+        return value
+
+    @field_validator("recipients")
+    @classmethod
+    def _recipients(cls, value: list[str]) -> list[str]:
+        for email in value:
+            if "@" not in email:
+                raise ValueError(f"expected email addresses, got {email!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> EmailSettings:
+        if self.enabled and (not self.sender or not self.recipients):
+            raise ValueError("enabled = true needs sender and recipients")
+        if self.ssl and self.starttls:
+            raise ValueError("ssl = true (port 465) and starttls = true exclude each other")
+        return self
+
+    def secret(self) -> str | None:
+        env = os.environ.get(ENV_SMTP_PASSWORD)
+        if env:
+            return env
+        return self.password.get_secret_value() if self.password else None
+
+
+class DeliverySettings(_Section):
+    email: EmailSettings = EmailSettings()
+
+
+class DemoSourceSettings(_Section):
+    enabled: bool = Field(default=False, description="pull the demo organisation as a source")
+    people: int = Field(default=60, ge=2, description="its size")
+    seed: int = Field(default=7, description="its seed")
+
+
 class Settings(_Section):
     store: StoreSettings = StoreSettings()
     roster: RosterSettings = RosterSettings()
@@ -266,6 +334,8 @@ class Settings(_Section):
     ics: IcsSettings = IcsSettings()
     google: GoogleSettings = GoogleSettings()
     microsoft: MicrosoftSettings = MicrosoftSettings()
+    demo: DemoSourceSettings = DemoSourceSettings()
+    delivery: DeliverySettings = DeliverySettings()
 
 
 def default_config_path() -> Path:
@@ -316,5 +386,8 @@ def _explain(exc: ValidationError, origin: str) -> str:
             if any(word in loc[-1] for word in SECRET_WORDS):
                 given = "***"  # never echo a secret
             msg = str(err["msg"]).removeprefix("Value error, ")
-            problems.append(f"{key} = {given!r}: {msg}")
+            if isinstance(given, dict):  # a whole section: name it, never echo its values
+                problems.append(f"[{'.'.join(loc)}]: {msg}")
+            else:
+                problems.append(f"{key} = {given!r}: {msg}")
     return f"{origin}: " + "; ".join(problems)

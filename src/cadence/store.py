@@ -565,6 +565,37 @@ class Store:
         df["summary"] = [json.loads(s) for s in df["summary"]]
         return df
 
+    # -- retention --------------------------------------------------------------------------
+
+    def purge(self, before: pd.Timestamp, *, dry_run: bool = False) -> dict[str, int]:
+        """Remove what started (events) or happened (changes, runs, snapshots) before ``before``.
+
+        Attendees go with their events. Returns the rows removed per table
+        (or that would be, with ``dry_run``). The file is compacted afterwards.
+        """
+        cut = _ts_to_int(before, "before")
+        queries = {
+            "attendees": "FROM attendees WHERE (source, calendar, event_id) IN "
+            '(SELECT source, calendar, event_id FROM events WHERE "end" < ?)',
+            "events": 'FROM events WHERE "end" < ?',
+            "changes": "FROM changes WHERE seen_at < ?",
+            "snapshot_pairs": "FROM snapshot_pairs WHERE snapshot_id IN "
+            "(SELECT id FROM snapshots WHERE as_of < ?)",
+            "snapshots": "FROM snapshots WHERE as_of < ?",
+            "runs": "FROM runs WHERE started_at < ?",
+        }
+        counts = {
+            table: int(self._db.execute(f"SELECT count(*) {sql}", (cut,)).fetchone()[0])
+            for table, sql in queries.items()
+        }
+        if dry_run or not any(counts.values()):
+            return counts
+        with self._write() as db:
+            for sql in queries.values():  # attendees and snapshot pairs before their parents
+                db.execute(f"DELETE {sql}", (cut,))
+        self._db.execute("VACUUM")
+        return counts
+
     # -- roster from a directory ------------------------------------------------------------
 
     def save_roster(
@@ -608,12 +639,15 @@ class Store:
         pairs: pd.DataFrame,
         *,
         run_id: int | None = None,
+        replace_from: pd.Timestamp | None = None,
     ) -> int:
         """Keep what a report showed (summary figures, each pair's status and score).
 
         ``scope`` names whose report it is (``org``, ``leader:ada@…``). A second
         snapshot of the same scope and ``as_of`` replaces the first, so
-        re-running a week's report adds nothing twice.
+        re-running a report adds nothing twice; with ``replace_from`` every
+        snapshot of the scope from then on is replaced too (the weekly job passes
+        the start of the ISO week, so a second run that week replaces the first).
         """
         when = _ts_to_int(as_of, "as_of")
         rows = list(
@@ -625,12 +659,14 @@ class Store:
             )
         )
         with self._write() as db:
+            lo = _ts_to_int(replace_from, "replace_from") if replace_from is not None else when
             old = db.execute(
-                "SELECT id FROM snapshots WHERE scope = ? AND as_of = ?", (scope, when)
-            ).fetchone()
-            if old:
-                db.execute("DELETE FROM snapshot_pairs WHERE snapshot_id = ?", (old[0],))
-                db.execute("DELETE FROM snapshots WHERE id = ?", (old[0],))
+                "SELECT id FROM snapshots WHERE scope = ? AND as_of >= ? AND (as_of = ? OR ?)",
+                (scope, lo, when, replace_from is not None),
+            ).fetchall()
+            for (snapshot_id,) in old:
+                db.execute("DELETE FROM snapshot_pairs WHERE snapshot_id = ?", (snapshot_id,))
+                db.execute("DELETE FROM snapshots WHERE id = ?", (snapshot_id,))
             cur = db.execute(
                 "INSERT INTO snapshots (run_id, scope, as_of, created_at, cards) "
                 "VALUES (?, ?, ?, ?, ?)",
