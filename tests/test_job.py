@@ -90,7 +90,7 @@ def test_run_twice_in_a_week_replaces_that_week_and_adds_nothing_twice(tmp_path:
     assert f"Reports: {folder.resolve()}" in second.output.replace("\n", "")
 
 
-def test_run_with_a_failing_source_still_reports_and_exits_1(tmp_path: Path) -> None:
+def test_run_twice_with_a_failing_source_reports_it_and_exits_1(tmp_path: Path) -> None:
     with serve(FakeGoogle()) as fake:
         token = user_token_file(tmp_path / "token.json", fake)
         fake.faults["ann@example.com"] += [503] * 50
@@ -102,16 +102,23 @@ def test_run_with_a_failing_source_still_reports_and_exits_1(tmp_path: Path) -> 
             'calendars = ["ann@example.com"]\nretries = 0\n',
         )
         store = tmp_path / "s.sqlite"
-        result = cadence(cfg, store, "run", "--as-of", AS_OF)
-    assert result.exit_code == 1, result.output
-    assert "google ann@example.com failed" in result.output
-    html = (tmp_path / "reports" / WEEK / "report.html").read_text(encoding="utf-8")
-    assert "Source <strong>google</strong> failed" in html
+        results = [cadence(cfg, store, "run", "--as-of", AS_OF) for _ in range(2)]
+    folder = tmp_path / "reports" / WEEK
+    for result in results:
+        assert result.exit_code == 1, result.output
+        assert "google ann@example.com failed" in result.output
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == [WEEK]
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    assert "Source <strong>google</strong> failed" in html  # the report says which is stale
     with Store(store) as db:
         runs = db.runs()
-    run = runs[runs["kind"] == "run"].iloc[-1]
-    assert run["status"] == "partial"
-    assert run["summary"]["sources"] == {"google": "some calendars failed", "demo": None}
+        states = db.sync_states()
+        counts = db.counts()
+    done = runs[runs["kind"] == "run"]
+    assert done["status"].tolist() == ["partial", "partial"]
+    assert done["summary"].iloc[-1]["sources"] == {"google": "some calendars failed", "demo": None}
+    assert states.set_index("calendar").loc["ann@example.com", "last_error"].startswith("HTTP 503")
+    assert counts["snapshots"] == 2  # all + org for the week, not one per run
 
 
 def test_bad_config_is_exit_2_naming_the_key(tmp_path: Path) -> None:
