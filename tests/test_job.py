@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import threading
+import zipfile
 import time
 from collections.abc import Iterator
 from email import message_from_bytes, policy
@@ -220,8 +222,13 @@ def test_the_report_is_emailed_through_a_real_smtp_server(
     assert sorted(envelope.rcpt_tos) == ["ada@example.com", "hr@example.com"]
     message = message_from_bytes(envelope.content, policy=policy.default)
     assert message["Subject"] == f"1:1 health report · {WEEK}"
-    names = [part.get_filename() for part in message.walk() if part.get_filename()]
-    assert names == ["report.html", "org.html"]
+    (attachment,) = [part for part in message.walk() if part.get_filename()]
+    assert attachment.get_filename() == f"cadence-{WEEK}.zip"
+    with zipfile.ZipFile(io.BytesIO(attachment.get_content())) as archive:
+        assert archive.namelist() == ["report.html", "org.html"]
+        report = archive.read("report.html")
+    assert report == (tmp_path / "reports" / WEEK / "report.html").read_bytes()
+    assert len(envelope.content) < 10_000_000  # fits the usual mail size limits
     assert "pairs:" in message.get_body(("plain",)).get_content()
     wrong = cadence(cfg, store, "run", "--as-of", AS_OF, env={"CADENCE_SMTP_PASSWORD": "nope-nope"})
     assert wrong.exit_code == 1

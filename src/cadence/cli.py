@@ -418,7 +418,7 @@ def _deliver(settings: Settings, reports: list[Path], analysis: Analysis, week: 
         f"{len(analysis.pairs)} pairs: {c['lapsed']} lapsed, {c['at_risk']} at risk, "
         f"{c['watch']} to watch, {c['healthy']} healthy.\n"
         f"1:1s held: {c['held']} of {c['expected']:.0f} expected.\n\n"
-        "The report is attached; open it in a browser.\n"
+        "The reports are in the attached zip file: open them in a browser.\n"
     )
     try:
         send_report(
@@ -433,6 +433,7 @@ def _deliver(settings: Settings, reports: list[Path], analysis: Analysis, week: 
             use_ssl=mail.ssl,
             username=mail.username,
             password=mail.secret(),
+            zip_name=f"cadence-{week}",
         )
     except DeliveryError as exc:
         err.print(f"[red]delivery failed:[/red] {escape(str(exc))}", highlight=False)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import smtplib
 import ssl
+import zipfile
 from collections.abc import Sequence
 from email.message import EmailMessage
 from pathlib import Path
@@ -29,16 +31,28 @@ def send_report(
     username: str | None = None,
     password: str | None = None,
     timeout: float = 60.0,
+    zip_name: str = "cadence-reports",
 ) -> None:
-    """Send one message with the reports attached (HTML files, as they are)."""
+    """Send one message with the reports attached in one zip file.
+
+    Each report embeds plotly.js (~5 MB); zipped, the two reports of a week
+    travel as ~3 MB, under the usual 10 MB mail limits even after base64.
+    """
     message = EmailMessage()
     message["From"] = sender
     message["To"] = ", ".join(recipients)
     message["Subject"] = subject
     message.set_content(text)
-    for path in attachments:
+    if attachments:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for path in attachments:
+                archive.write(path, arcname=path.name)
         message.add_attachment(
-            path.read_bytes(), maintype="text", subtype="html", filename=path.name
+            buffer.getvalue(),
+            maintype="application",
+            subtype="zip",
+            filename=f"{zip_name}.zip",
         )
     context = ssl.create_default_context()
     try:
