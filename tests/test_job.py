@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 import json
 import threading
-import zipfile
 import time
+import zipfile
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from pathlib import Path
