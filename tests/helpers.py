@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pandas as pd
 
 from cadence.model import ATTENDEES, EVENTS, validate_attendees, validate_events
@@ -160,3 +163,42 @@ def weekly_series(
         evs += e
         ats += a_
     return evs, ats
+
+
+def kill_mid_pull_then_resume(fake: Any, config: Path, calendars: list[str], folder: Path) -> None:
+    """Run `cadence pull` whole; run it again killed (SIGKILL) while the fifth calendar is
+    on the wire, re-run it, and assert the store equals the uninterrupted one.
+
+    ``fake`` is a fake provider server with ``hang`` (calendar → seconds to stall) and
+    ``requests_to(calendar)``; the config must use one worker so calendars go in order.
+    """
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from cadence.store import Store
+
+    env = {**os.environ, "CADENCE_CONFIG": str(config)}
+    cmd = [sys.executable, "-m", "cadence", "--quiet", "pull", "--store"]
+    subprocess.run([*cmd, str(folder / "whole.sqlite")], env=env, check=True, timeout=120)
+    fake.hang[calendars[4]] = 60.0
+    crashed = folder / "crashed.sqlite"
+    seen = fake.requests_to(calendars[4])
+    proc = subprocess.Popen([*cmd, str(crashed)], env=env)
+    deadline = time.monotonic() + 60
+    while fake.requests_to(calendars[4]) == seen and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.5)  # finished calendars are written at least every second
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    fake.hang.clear()
+    with Store(crashed) as db:
+        landed = set(db.events()["calendar"])
+    assert 0 < len(landed) < len(calendars)  # it really stopped half-way
+    subprocess.run([*cmd, str(crashed)], env=env, check=True, timeout=120)
+    with Store(folder / "whole.sqlite") as a, Store(crashed) as b:
+        pd.testing.assert_frame_equal(a.events(), b.events())
+        pd.testing.assert_frame_equal(a.attendees(), b.attendees())
+        assert a.sync_states()["calendar"].tolist() == b.sync_states()["calendar"].tolist()

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +19,7 @@ from cadence.store import Store
 
 from .conftest import AS_OF
 from .fake_google import FakeGoogle, serve, service_account_file, user_token_file
+from .helpers import kill_mid_pull_then_resume
 
 ROOT = Path(__file__).resolve().parent.parent
 CAL = "ann@example.com"
@@ -456,32 +452,8 @@ def test_cadence_pull_reports_a_failed_calendar_and_exits_1(
 def test_pull_killed_mid_run_then_rerun_equals_an_uninterrupted_pull(
     tmp_path: Path, fake: FakeGoogle
 ) -> None:
-    o = today_org()
-    last = o.pulls()[-1]
+    last = today_org().pulls()[-1]
     fake.load(last.events, last.attendees)
-    cals = sorted(set(last.events["calendar"]))
-    config = write_config(tmp_path, fake, cals, workers=1)
-    env = {**os.environ, "CADENCE_CONFIG": str(config)}
-    cmd = [sys.executable, "-m", "cadence", "--quiet", "pull", "--store"]
-    # the uninterrupted reference
-    subprocess.run([*cmd, str(tmp_path / "whole.sqlite")], env=env, check=True, timeout=120)
-    # the same pull, killed while the fifth calendar is on the wire
-    fake.hang[cals[4]] = 60.0
-    crashed = tmp_path / "crashed.sqlite"
-    seen = fake.requests_to(cals[4])
-    proc = subprocess.Popen([*cmd, str(crashed)], env=env)
-    deadline = time.monotonic() + 60
-    while fake.requests_to(cals[4]) == seen and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(1.5)  # finished calendars are written at least every second
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
-    fake.hang.clear()
-    with Store(crashed) as db:
-        landed = set(db.events()["calendar"])
-    assert 0 < len(landed) < len(cals)  # it really stopped half-way
-    subprocess.run([*cmd, str(crashed)], env=env, check=True, timeout=120)
-    with Store(tmp_path / "whole.sqlite") as a, Store(crashed) as b:
-        pd.testing.assert_frame_equal(a.events(), b.events())
-        pd.testing.assert_frame_equal(a.attendees(), b.attendees())
-        assert a.sync_states()["calendar"].tolist() == b.sync_states()["calendar"].tolist()
+    calendars = sorted(set(last.events["calendar"]))
+    config = write_config(tmp_path, fake, calendars, workers=1)
+    kill_mid_pull_then_resume(fake, config, calendars, tmp_path)

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +20,7 @@ from cadence.store import Store
 
 from .conftest import AS_OF
 from .fake_graph import CLIENT_ID, SECRET, TENANT, FakeGraph, Rewrite, serve
+from .helpers import kill_mid_pull_then_resume
 
 BOX = "ann@example.com"
 
@@ -508,26 +504,6 @@ def test_pull_killed_mid_run_then_rerun_equals_an_uninterrupted_pull(
 ) -> None:
     last = today_org().pulls()[-1]
     tls_fake.load(last.events, last.attendees)
-    boxes = sorted(set(last.events["calendar"]))
-    config = write_config(tmp_path, tls_fake, boxes, workers=1)
-    env = {**os.environ, "CADENCE_CONFIG": str(config)}
-    cmd = [sys.executable, "-m", "cadence", "--quiet", "pull", "--store"]
-    subprocess.run([*cmd, str(tmp_path / "whole.sqlite")], env=env, check=True, timeout=120)
-    tls_fake.hang[boxes[4]] = 60.0
-    crashed = tmp_path / "crashed.sqlite"
-    seen = tls_fake.requests_to(boxes[4])
-    proc = subprocess.Popen([*cmd, str(crashed)], env=env)
-    deadline = time.monotonic() + 60
-    while tls_fake.requests_to(boxes[4]) == seen and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(1.5)  # finished mailboxes are written at least every second
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
-    tls_fake.hang.clear()
-    with Store(crashed) as db:
-        landed = set(db.events()["calendar"])
-    assert 0 < len(landed) < len(boxes)
-    subprocess.run([*cmd, str(crashed)], env=env, check=True, timeout=120)
-    with Store(tmp_path / "whole.sqlite") as a, Store(crashed) as b:
-        pd.testing.assert_frame_equal(a.events(), b.events())
-        pd.testing.assert_frame_equal(a.attendees(), b.attendees())
+    calendars = sorted(set(last.events["calendar"]))
+    config = write_config(tmp_path, tls_fake, calendars, workers=1)
+    kill_mid_pull_then_resume(tls_fake, config, calendars, tmp_path)

@@ -1,12 +1,17 @@
-"""Pull many calendars at once and write them in batches: shared by the API connectors."""
+"""Shared by the API connectors: many calendars at once, batched writes, per-thread readers,
+owner-only token files."""
 
 from __future__ import annotations
 
+import os
 import queue
+import stat
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
 import pandas as pd
@@ -106,3 +111,35 @@ def pull_concurrently(
                 flush()
                 last_flush = time.monotonic()
     return outcome
+
+
+class ThreadReaders:
+    """One read connection to the store per worker thread (WAL: readers never block the
+    writer); :meth:`close` them all once the workers are done."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._all: list[Store] = []
+
+    def get(self) -> Store:
+        if not hasattr(self._local, "store"):
+            self._local.store = Store(self.path, any_thread=True)
+            self._all.append(self._local.store)
+        store: Store = self._local.store
+        return store
+
+    def close(self) -> None:
+        for store in self._all:
+            store.close()
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable and writable by its owner only (0600), atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(tmp, stat.S_IRUSR | stat.S_IWUSR)
+    tmp.replace(path)

@@ -41,7 +41,7 @@ import pandas as pd
 
 from cadence.errors import SourceError
 from cadence.model import ATTENDEES, EVENTS, validate
-from cadence.sources._concurrent import pull_concurrently
+from cadence.sources._concurrent import ThreadReaders, pull_concurrently, write_private
 from cadence.store import Pull, Store
 
 SOURCE = "google"
@@ -105,13 +105,7 @@ def authorize_user(
 
 def save_token(text: str, path: Path) -> None:
     """Write a token file readable and writable by its owner only (0600), atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.chmod(tmp, stat.S_IRUSR | stat.S_IWUSR)
-    tmp.replace(path)
+    write_private(path, text)
 
 
 def user_credentials(token_path: Path, *, token_uri: str | None = None) -> Any:
@@ -593,14 +587,10 @@ def pull_all(
     }
     summary = PullSummary(calendars=len(calendars))
     local = threading.local()
-    readers: list[Store] = []
+    readers = ThreadReaders(store.path)
 
     def known(calendar: str) -> Known:
-        # each worker reads the store on its own connection (WAL: readers never block the writer)
-        if not hasattr(local, "store"):
-            local.store = Store(store.path, any_thread=True)
-            readers.append(local.store)
-        return known_from_store(local.store, [calendar])[calendar]
+        return known_from_store(readers.get(), [calendar])[calendar]
 
     def one(calendar: str) -> CalendarResult:
         if not hasattr(local, "events_api"):
@@ -628,8 +618,7 @@ def pull_all(
         progress=progress,
         batch_size=batch_size,
     )
-    for reader in readers:
-        reader.close()
+    readers.close()
     summary.failed = outcome.failed
     summary.rows_written = outcome.rows_written
     for result in outcome.results:

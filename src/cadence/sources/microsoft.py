@@ -56,7 +56,7 @@ from urllib3.util.retry import Retry
 
 from cadence.errors import SourceError
 from cadence.model import ATTENDEES, EVENTS, validate
-from cadence.sources._concurrent import pull_concurrently
+from cadence.sources._concurrent import ThreadReaders, pull_concurrently, write_private
 from cadence.sources.ics import iana_zone
 from cadence.store import Pull, Store
 
@@ -133,12 +133,7 @@ class TokenCacheFile:
     def save(self) -> None:
         if not self.cache.has_state_changed:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(self.cache.serialize())
-        tmp.replace(self.path)
+        write_private(self.path, self.cache.serialize())
         self.cache.has_state_changed = False
 
 
@@ -717,14 +712,10 @@ def pull_all(
     window = (day - pd.Timedelta(weeks=weeks_back), day + pd.Timedelta(weeks=weeks_ahead))
     http = session or graph_session(retries, pool=max(2, workers))
     summary = PullSummary(calendars=len(mailboxes))
-    local = threading.local()
-    readers: list[Store] = []
+    readers = ThreadReaders(store.path)
 
     def known(mailbox: str) -> Known:
-        if not hasattr(local, "store"):
-            local.store = Store(store.path, any_thread=True)
-            readers.append(local.store)
-        return known_from_store(local.store, mailbox)
+        return known_from_store(readers.get(), mailbox)
 
     def one(mailbox: str) -> MailboxResult:
         graph = Graph(http, token, graph_url, timeout)
@@ -747,8 +738,7 @@ def pull_all(
         summary.requests += result.requests
         summary.items += result.items
         summary.masters_fetched += result.masters_fetched
-    for reader in readers:
-        reader.close()
+    readers.close()
     if session is None:
         http.close()
     return summary
