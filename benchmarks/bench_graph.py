@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 from tests.fake_graph import CLIENT_ID, SECRET, TENANT, FakeGraph, Rewrite, serve  # noqa: E402
 
 from cadence.sources import demo  # noqa: E402
-from cadence.sources import microsoft as ms  # noqa: E402
+from cadence.sources import graph as ms  # noqa: E402
 from cadence.store import Store  # noqa: E402
 
 AS_OF = pd.Timestamp("2026-06-30", tz="UTC")

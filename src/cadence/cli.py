@@ -31,7 +31,7 @@ from cadence.report import cards, write_report
 from cadence.report.html import plain, sources_from_store
 from cadence.sources import demo as demo_source
 from cadence.sources import google as google_source
-from cadence.sources import microsoft as ms_source
+from cadence.sources import graph as ms_source
 from cadence.sources.ics import load_ics
 from cadence.store import Store
 

@@ -5,6 +5,7 @@ Every figure is ``cadence.report.<figure>(analysis)`` and returns a
 :mod:`cadence.report.figures` return the frame a figure draws.
 """
 
+from cadence.report.export import export_tables, write_exports
 from cadence.report.figures import (
     attendance_heatmap,
     duration_drift,
@@ -15,7 +16,7 @@ from cadence.report.figures import (
     weekly_outcomes,
 )
 from cadence.report.history import cards, since
-from cadence.report.html import SourceInfo, export_tables, render, render_org, write_report
+from cadence.report.html import SourceInfo, render, render_org, write_report
 from cadence.report.org import (
     adherence_by_group,
     adherence_histogram,
@@ -47,5 +48,6 @@ __all__ = [
     "status_by_group",
     "time_of_day_drift",
     "weekly_outcomes",
+    "write_exports",
     "write_report",
 ]

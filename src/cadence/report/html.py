@@ -15,7 +15,6 @@ Two reports share one template base:
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ import plotly.offline
 from cadence import __version__
 from cadence.analysis import Analysis
 from cadence.report import figures, org
+from cadence.report.export import write_exports
 from cadence.report.figures import short_pair
 from cadence.report.history import Since, cards, delta, since
 from cadence.report.privacy import pseudonymize
@@ -573,75 +573,3 @@ def write_report(
             pseudonym_key=pseudonym_key,
         )
     return out
-
-
-def export_tables(
-    analysis: Analysis,
-    *,
-    org_report: bool = False,
-    min_group_size: int = org.DEFAULT_MIN_GROUP,
-    pseudonym_key: str | None = None,
-) -> dict[str, pd.DataFrame]:
-    """The tables a report exports, by name (see :func:`write_report`).
-
-    Examples
-    --------
-    >>> import cadence
-    >>> tables = cadence.report.export_tables(result, org_report=True)
-    >>> sorted(tables)
-    ['departments', 'levels', 'managers']
-    """
-    shown = pseudonymize(analysis, pseudonym_key) if pseudonym_key else analysis
-    if org_report:
-        tables = {
-            "departments": org.group_summary(shown, "department", min_group_size=min_group_size)
-        }
-        if shown.roster is not None:
-            tables["levels"] = org.group_summary(
-                shown, "manager_level", min_group_size=min_group_size
-            )
-        tables["managers"] = org.group_summary(shown, "manager", min_group_size=min_group_size)
-        return tables
-    return {"pairs": shown.pairs, "occurrences": shown.occurrences}
-
-
-def _write_parquet(table: pd.DataFrame, path: Path) -> None:
-    """Parquet that pandas reads back: list columns are recorded as plain ``object``.
-
-    (pandas 3 writes ``list<item: string>[pyarrow]`` into the file's metadata and
-    then cannot parse that dtype name when reading the file.)
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    arrow = pa.Table.from_pandas(table, preserve_index=False)
-    meta = json.loads(arrow.schema.metadata[b"pandas"])
-    for col in meta["columns"]:
-        if str(col.get("numpy_type", "")).startswith("list<"):
-            col["numpy_type"] = "object"
-    arrow = arrow.replace_schema_metadata({**arrow.schema.metadata, b"pandas": json.dumps(meta)})
-    pq.write_table(arrow, path)
-
-
-def write_exports(
-    analysis: Analysis,
-    report: Path,
-    *,
-    org_report: bool = False,
-    min_group_size: int = org.DEFAULT_MIN_GROUP,
-    pseudonym_key: str | None = None,
-) -> list[Path]:
-    """CSV and Parquet files of :func:`export_tables` beside ``report``."""
-    written = []
-    tables = export_tables(
-        analysis, org_report=org_report, min_group_size=min_group_size, pseudonym_key=pseudonym_key
-    )
-    for name, table in tables.items():
-        base = report.with_name(f"{report.stem}-{name}")
-        _write_parquet(table, base.with_suffix(".parquet"))
-        flat = table.copy()
-        if "reasons" in flat.columns:
-            flat["reasons"] = flat["reasons"].map(lambda r: "; ".join(r), na_action="ignore")
-        flat.to_csv(base.with_suffix(".csv"), index=False, date_format="%Y-%m-%dT%H:%M:%S%z")
-        written += [base.with_suffix(".parquet"), base.with_suffix(".csv")]
-    return written

@@ -15,7 +15,7 @@ import cadence
 from cadence.cli import app
 from cadence.report.html import sources_from_store
 from cadence.sources import demo
-from cadence.sources import microsoft as ms
+from cadence.sources import graph as ms
 from cadence.store import Store
 
 from .conftest import AS_OF
@@ -41,7 +41,7 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """urllib3's and the batch retry's sleeps, recorded instead of slept."""
     waited: list[float] = []
     monkeypatch.setattr("urllib3.util.retry.time.sleep", waited.append)
-    monkeypatch.setattr("cadence.sources.microsoft.time.sleep", waited.append)
+    monkeypatch.setattr("cadence.sources.graph.time.sleep", waited.append)
     return waited
 
 
