@@ -820,6 +820,36 @@ def _pull_demo(settings: Settings, store_path: Path, as_of: pd.Timestamp | None)
     return False
 
 
+def _pull_targets(
+    section: str, key: str, listed: list[str], from_roster: bool, roster: pd.DataFrame | None
+) -> list[str]:
+    """The calendars a connector pulls: those listed, plus the roster's people if asked."""
+    targets = set(listed)
+    if from_roster:
+        if roster is None:
+            raise ConfigError(
+                f"[{section}] {key}_from_roster needs a roster: set [roster] path "
+                f"or [{section}] roster_from_directory = true"
+            )
+        targets |= set(roster["email"])
+    if not targets:
+        raise ConfigError(
+            f"[{section}] has no {key}: list them in {key} = [...] or set {key}_from_roster = true"
+        )
+    return sorted(targets)
+
+
+def _pull_outcome(source: str, line: str, failed: dict[str, str], total: int) -> bool:
+    """Print a connector's summary line and its failures; True when something failed."""
+    if not state.quiet:
+        out.print(f"{source}: {line}")
+    for calendar, message in sorted(failed.items()):
+        err.print(f"[red]{source} {calendar} failed:[/red] {escape(message)}", highlight=False)
+    if failed:
+        err.print(f"{len(failed)} of {total} {source} calendars failed; the others were stored")
+    return bool(failed)
+
+
 def _google_credentials(settings: Settings) -> Callable[[str], object]:
     g = settings.google
     if g.auth == "user":
@@ -866,20 +896,7 @@ def _pull_google(settings: Settings, store_path: Path) -> bool:
     now = pd.Timestamp.now(tz="UTC")
     with Store(store_path) as db:
         roster = _google_roster(settings, db)
-        calendars = set(g.calendars)
-        if g.calendars_from_roster:
-            if roster is None:
-                raise ConfigError(
-                    "[google] calendars_from_roster needs a roster: set [roster] path "
-                    "or [google] roster_from_directory = true"
-                )
-            calendars |= set(roster["email"])
-        if not calendars:
-            raise ConfigError(
-                "[google] has no calendars: list them in calendars = [...] "
-                "or set calendars_from_roster = true"
-            )
-        ordered = sorted(calendars)
+        ordered = _pull_targets("google", "calendars", g.calendars, g.calendars_from_roster, roster)
         try:
             credentials_for = _google_credentials(settings)
         except google_source.GoogleError as exc:
@@ -904,20 +921,14 @@ def _pull_google(settings: Settings, store_path: Path) -> bool:
                 progress=lambda _calendar: bar.advance(task),
             )
         db.finish_run(run, "partial" if summary.failed else "ok", {"google": vars(summary)})
-    if not state.quiet:
-        out.print(
-            f"google: {summary.calendars} calendars ({summary.full} full, "
-            f"{summary.incremental} incremental, {summary.resynced} re-synced), "
-            f"{summary.requests} requests, {summary.rows_written} rows written"
-        )
-    for calendar, message in sorted(summary.failed.items()):
-        err.print(f"[red]google {calendar} failed:[/red] {escape(message)}", highlight=False)
-    if summary.failed:
-        err.print(
-            f"{len(summary.failed)} of {summary.calendars} Google calendars failed; "
-            "the others were stored"
-        )
-    return bool(summary.failed)
+    return _pull_outcome(
+        "google",
+        f"{summary.calendars} calendars ({summary.full} full, {summary.incremental} incremental,"
+        f" {summary.resynced} re-synced), {summary.requests} requests,"
+        f" {summary.rows_written} rows written",
+        summary.failed,
+        summary.calendars,
+    )
 
 
 def _microsoft_token(settings: Settings) -> Callable[[], str]:
@@ -976,20 +987,9 @@ def _pull_microsoft(settings: Settings, store_path: Path) -> bool:
                 db.record_failure("graph", mailbox, str(exc), now)
             err.print(f"[red]microsoft failed:[/red] {escape(str(exc))}", highlight=False)
             return True
-        mailboxes = set(ms.mailboxes)
-        if ms.mailboxes_from_roster:
-            if roster is None:
-                raise ConfigError(
-                    "[microsoft] mailboxes_from_roster needs a roster: set [roster] path "
-                    "or [microsoft] roster_from_directory = true"
-                )
-            mailboxes |= set(roster["email"])
-        if not mailboxes:
-            raise ConfigError(
-                "[microsoft] has no mailboxes: list them in mailboxes = [...] "
-                "or set mailboxes_from_roster = true"
-            )
-        ordered = sorted(mailboxes)
+        ordered = _pull_targets(
+            "microsoft", "mailboxes", ms.mailboxes, ms.mailboxes_from_roster, roster
+        )
         run = db.start_run("pull", at=now)
         with _progress() as bar:
             task = bar.add_task("pulling Outlook calendars", total=len(ordered))
@@ -1008,18 +1008,13 @@ def _pull_microsoft(settings: Settings, store_path: Path) -> bool:
                 progress=lambda _mailbox: bar.advance(task),
             )
         db.finish_run(run, "partial" if summary.failed else "ok", {"microsoft": vars(summary)})
-    if not state.quiet:
-        out.print(
-            f"microsoft: {summary.calendars} mailboxes, {summary.requests} requests "
-            f"({summary.masters_fetched} series masters), {summary.rows_written} rows written"
-        )
-    for mailbox, message in sorted(summary.failed.items()):
-        err.print(f"[red]microsoft {mailbox} failed:[/red] {escape(message)}", highlight=False)
-    if summary.failed:
-        err.print(
-            f"{len(summary.failed)} of {summary.calendars} mailboxes failed; the others were stored"
-        )
-    return bool(summary.failed)
+    return _pull_outcome(
+        "microsoft",
+        f"{summary.calendars} mailboxes, {summary.requests} requests "
+        f"({summary.masters_fetched} series masters), {summary.rows_written} rows written",
+        summary.failed,
+        summary.calendars,
+    )
 
 
 def _import_ics(

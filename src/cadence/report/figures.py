@@ -455,7 +455,9 @@ def drift_data(analysis: Analysis) -> pd.DataFrame:
     return med.reset_index()
 
 
-def time_of_day_drift(analysis: Analysis, min_hours: float = 1.0) -> go.Figure:
+def time_of_day_drift(
+    analysis: Analysis, min_hours: float = 1.0, *, data: pd.DataFrame | None = None
+) -> go.Figure:
     """Pairs whose usual local start time moved by ``min_hours`` or more (before → after).
 
     Examples
@@ -465,7 +467,7 @@ def time_of_day_drift(analysis: Analysis, min_hours: float = 1.0) -> go.Figure:
     >>> fig.layout.title.text
     'Start time moved by 2 h or more (local time, median)'
     """
-    data = drift_data(analysis)
+    data = drift_data(analysis) if data is None else data  # ``data``: drift_data, if at hand
     data = data[(data["hour_after"] - data["hour_before"]).abs() >= min_hours]
     return _dumbbell(
         data,
@@ -477,7 +479,9 @@ def time_of_day_drift(analysis: Analysis, min_hours: float = 1.0) -> go.Figure:
     )
 
 
-def duration_drift(analysis: Analysis, min_minutes: float = 10.0) -> go.Figure:
+def duration_drift(
+    analysis: Analysis, min_minutes: float = 10.0, *, data: pd.DataFrame | None = None
+) -> go.Figure:
     """Pairs whose usual 1:1 length changed by ``min_minutes`` or more (before → after).
 
     Examples
@@ -487,7 +491,7 @@ def duration_drift(analysis: Analysis, min_minutes: float = 10.0) -> go.Figure:
     >>> fig.layout.xaxis.title.text
     'minutes'
     """
-    data = drift_data(analysis)
+    data = drift_data(analysis) if data is None else data  # ``data``: drift_data, if at hand
     data = data[(data["minutes_after"] - data["minutes_before"]).abs() >= min_minutes]
     return _dumbbell(
         data,

@@ -32,7 +32,7 @@ from cadence.report import figures, org
 from cadence.report.export import write_exports
 from cadence.report.figures import short_pair
 from cadence.report.history import Since, cards, delta, since
-from cadence.report.privacy import pseudonymize
+from cadence.report.privacy import pseudonym_label, pseudonymize
 from cadence.store import Snapshot, Store
 
 _ENV = jinja2.Environment(
@@ -158,9 +158,9 @@ def render(
     dur = drift[(drift["minutes_after"] - drift["minutes_before"]).abs() >= 10]
     drift_charts = []
     if len(tod):
-        drift_charts.append(_chart("time-of-day", figures.time_of_day_drift(shown)))
+        drift_charts.append(_chart("time-of-day", figures.time_of_day_drift(shown, data=drift)))
     if len(dur):
-        drift_charts.append(_chart("duration", figures.duration_drift(shown)))
+        drift_charts.append(_chart("duration", figures.duration_drift(shown, data=drift)))
     p = shown.pairs
     attention = p[p["status"].isin(["lapsed", "at_risk"])]
     rest = p[~p["status"].isin(["lapsed", "at_risk"])]["status"].astype(str).value_counts()
@@ -183,14 +183,8 @@ def render(
 def _pseudonymize_since(change: Since, key: str) -> Since:
     from dataclasses import replace
 
-    from cadence.report.privacy import pseudonym
-
     def hide(frame: pd.DataFrame) -> pd.DataFrame:
-        frame = frame.copy()
-        frame["pair"] = frame["pair"].map(
-            lambda t: " → ".join(pseudonym(x, key) for x in str(t).split(" → "))
-        )
-        return frame
+        return frame.assign(pair=frame["pair"].map(lambda t: pseudonym_label(str(t), key)))
 
     return replace(
         change,

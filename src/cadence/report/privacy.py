@@ -46,6 +46,19 @@ def pseudonym(email: str, key: str) -> str:
     return "person-" + digest.hexdigest()[:10]
 
 
+def pseudonym_label(label: str, key: str) -> str:
+    """A pair label (``a → b`` or ``a ↔ b``) with both people pseudonymized.
+
+    >>> pseudonym_label("ada@x.com ↔ bob@x.com", "k" * 16).count("person-")
+    2
+    """
+    for arrow in (" → ", " ↔ "):
+        if arrow in label:
+            a, b = label.split(arrow, 1)
+            return f"{pseudonym(a, key)}{arrow}{pseudonym(b, key)}"
+    return label
+
+
 def check_key(key: str | None) -> str:
     """The key, or a ``ValueError`` that says how to provide one."""
     if not key or len(key) < MIN_KEY_LENGTH:
@@ -87,11 +100,7 @@ def pseudonymize(analysis: Analysis, key: str) -> Analysis:
 
     def hide_pair(col: pd.Series) -> pd.Series:
         def label(text: object) -> object:
-            for arrow in (" → ", " ↔ "):
-                if isinstance(text, str) and arrow in text:
-                    a, b = text.split(arrow, 1)
-                    return f"{hide(a)}{arrow}{hide(b)}"
-            return text
+            return pseudonym_label(text, key) if isinstance(text, str) else text
 
         if isinstance(col.dtype, pd.CategoricalDtype):
             return col.cat.rename_categories([label(c) for c in col.cat.categories])
