@@ -15,7 +15,7 @@ from cadence.analysis import Analysis, analyze
 from cadence.report import figures, org
 from cadence.report.history import cards, since
 from cadence.report.html import plain, render, render_org, sources_from_store, write_report
-from cadence.report.privacy import pseudonym, pseudonymize
+from cadence.report.privacy import pseudonym, pseudonym_label, pseudonymize
 from cadence.sources import demo
 from cadence.store import Store
 
@@ -339,3 +339,19 @@ def test_sources_from_store_report_failures_and_staleness(tmp_path: Path) -> Non
     assert info.name == "demo" and "HTTP 503" in (info.error or "") and cal in (info.error or "")
     assert not info.stale(AS_OF + pd.Timedelta(days=2))
     assert info.stale(AS_OF + pd.Timedelta(days=30))
+
+
+def test_pseudonymized_since_section_labels_peer_pairs_like_the_rest() -> None:
+    from cadence.store import Snapshot
+
+    ev, at = weekly_series("ann@x.com", "bob@x.com", "2026-05-04 09:00", 3)
+    result = analyze(frames(ev, at), as_of="2026-06-30")  # no roster: a peer pair, "ann ↔ bob"
+    assert "↔" in result.pairs["pair"].iloc[0]
+    healthy = Snapshot(
+        result.as_of - pd.Timedelta(days=7), {}, result.pairs.assign(status="healthy")
+    )
+    html = render(result, previous=healthy, pseudonym_key=KEY)
+    section = html[html.index('id="since"') : html.index("Pair by pair")]
+    # the same two pseudonyms as everywhere else in the report, not one for the whole label
+    assert pseudonym_label(result.pairs["pair"].iloc[0], KEY) in section
+    assert EMAIL.findall(re.sub(r"<script>.*?</script>", "", html, count=1, flags=re.S)) == []
