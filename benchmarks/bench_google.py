@@ -14,15 +14,17 @@ from types import SimpleNamespace
 from _fake import AS_OF, fake_server, figures, organisation
 from tests.fake_google import user_token_file
 
-from cadence.sources import google
+from cadence import sync
+from cadence.sources.google import GoogleConnector, auth
 from cadence.store import Store
 
 calendars = sorted(organisation().roster["email"])
 with fake_server("google") as url, tempfile.TemporaryDirectory() as tmp:
     token = user_token_file(Path(tmp) / "token.json", SimpleNamespace(url=url))
-    creds = google.user_credentials(token, token_uri=url + "token")
+    creds = auth.user_credentials(token, token_uri=url + "token")
     with Store(Path(tmp) / "bench.sqlite") as db:
         for label in ("initial (full) pull", "incremental pull, nothing changed"):
             start = time.perf_counter()
-            s = google.pull_all(db, calendars, lambda _c: creds, root=url, now=AS_OF)
+            connector = GoogleConnector(lambda: lambda _c: creds, calendars=calendars, root=url)
+            s = sync.pull(db, connector, now=AS_OF)
             figures(label, time.perf_counter() - start, len(calendars), "calendar", s)

@@ -13,13 +13,14 @@ from pathlib import Path
 from _fake import AS_OF, fake_server, figures, organisation
 from tests.fake_graph import CLIENT_ID, SECRET, TENANT, FakeGraph, Rewrite
 
-from cadence.sources import graph
+from cadence import sync
+from cadence.sources.graph import GraphConnector, auth
 from cadence.store import Store
 
 mailboxes = sorted(organisation().roster["email"])
 with fake_server("graph") as url, tempfile.TemporaryDirectory() as tmp:
     fake = FakeGraph(url=url)
-    token = graph.application_token(
+    token = auth.application_token(
         CLIENT_ID,
         TENANT,
         SECRET,
@@ -30,6 +31,7 @@ with fake_server("graph") as url, tempfile.TemporaryDirectory() as tmp:
     with Store(Path(tmp) / "bench.sqlite") as db:
         for label in ("first pull", "second pull, nothing changed"):
             start = time.perf_counter()
-            s = graph.pull_all(db, mailboxes, token, graph_url=fake.graph, now=AS_OF)
-            extra = f", {s.masters_fetched:,} series masters in $batch"
+            connector = GraphConnector(lambda: token, mailboxes=mailboxes, graph_url=fake.graph)
+            s = sync.pull(db, connector, now=AS_OF)
+            extra = f", {s.stats['masters_fetched']:,} series masters in $batch"
             figures(label, time.perf_counter() - start, len(mailboxes), "mailbox", s, extra)

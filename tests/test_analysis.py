@@ -10,7 +10,8 @@ import pytest
 
 from cadence.analysis import AnalysisSettings, analyze, parse_window
 from cadence.errors import CadenceError
-from cadence.store import Pull, Store
+from cadence.model import Pull
+from cadence.store import Store
 
 from .helpers import attendee, event, frames, one_on_one_copies, ts, weekly_series
 
@@ -169,7 +170,7 @@ def test_vanished_before_its_start_is_a_cancellation_dated_by_the_store(tmp_path
         store.write_pull(
             Pull("demo", [ANN, BOB], e0, a0, seen_at=ts("2026-06-09 20:00"), window=window)
         )
-        result = analyze(store, as_of=AS_OF)
+        result = analyze(store.frames(), as_of=AS_OF)
     row = result.occurrences.iloc[0]
     assert row["outcome"] == "cancelled"
     assert row["cancelled_at"] == ts("2026-06-09 20:00")  # when it was seen to vanish

@@ -9,7 +9,7 @@ import pytest
 
 from cadence.config import Settings, load_config, parse_config
 from cadence.errors import ConfigError
-from cadence.store import default_store_path
+from cadence.paths import default_store_path
 
 ROOT = Path(__file__).resolve().parents[1]
 

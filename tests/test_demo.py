@@ -107,7 +107,7 @@ def scored(tmp_path_factory, scored_org: demo.DemoOrg):
     with Store(tmp_path_factory.mktemp("scored") / "demo.sqlite") as store:
         for pull in scored_org.pulls():
             store.write_pull(pull)
-        return analyze(store, scored_org.roster, as_of=AS_OF)
+        return analyze(store.frames(), scored_org.roster, as_of=AS_OF)
 
 
 def test_every_occurrence_is_found_and_classified(scored, scored_org: demo.DemoOrg) -> None:

@@ -12,9 +12,12 @@ import pytest
 from typer.testing import CliRunner
 
 import cadence
+from cadence import sync
 from cadence.cli import app
-from cadence.report.html import sources_from_store
+from cadence.errors import GoogleError
+from cadence.model import PullSummary
 from cadence.sources import demo, google
+from cadence.sources.google import GoogleConnector, auth, mapping
 from cadence.store import Store
 
 from .conftest import AS_OF
@@ -46,13 +49,14 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 def user_creds(fake: FakeGoogle, tmp_path: Path) -> Any:
     token = user_token_file(tmp_path / "token.json", fake)
-    return google.user_credentials(token, token_uri=fake.url + "token")
+    return auth.user_credentials(token, token_uri=fake.url + "token")
 
 
-def pull(db: Store, fake: FakeGoogle, cals: list[str], creds: Any, **kw: Any) -> google.PullSummary:
-    kw.setdefault("now", AS_OF)
+def pull(db: Store, fake: FakeGoogle, cals: list[str], creds: Any, **kw: Any) -> PullSummary:
+    now = kw.pop("now", AS_OF)
     kw.setdefault("retries", 3)
-    return google.pull_all(db, cals, lambda _c: creds, root=fake.url, **kw)
+    connector = GoogleConnector(lambda: lambda _c: creds, calendars=cals, root=fake.url, **kw)
+    return sync.pull(db, connector, now=now)
 
 
 def pair_counts(store_or_frames: Any, roster: pd.DataFrame) -> pd.DataFrame:
@@ -92,7 +96,7 @@ OCCURRENCE = {
 
 
 def one(item: dict[str, Any], **kw: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    ev, at = google.map_items(CAL, [item], **kw)
+    ev, at = mapping.map_items(CAL, [item], **kw)
     assert len(ev) == 1
     return ev.iloc[0].to_dict(), at.to_dict("records")
 
@@ -138,8 +142,8 @@ def test_map_a_sparse_cancelled_occurrence_from_its_series_master() -> None:
 
 
 def test_map_a_cancelled_occurrence_the_store_knows_keeps_its_time_and_people() -> None:
-    ev, at = google.map_items(CAL, [{**OCCURRENCE, "start": {"dateTime": "2026-06-01T15:00:00Z"}}])
-    known = google.Known(
+    ev, at = mapping.map_items(CAL, [{**OCCURRENCE, "start": {"dateTime": "2026-06-01T15:00:00Z"}}])
+    known = mapping.Known(
         events={r["event_id"]: r for r in ev.to_dict("records")},
         attendees={OCCURRENCE["id"]: at.to_dict("records")},
     )
@@ -150,7 +154,7 @@ def test_map_a_cancelled_occurrence_the_store_knows_keeps_its_time_and_people() 
 
 
 def test_a_cancelled_one_off_never_seen_is_dropped() -> None:
-    ev, at = google.map_items(CAL, [{"id": "x1", "status": "cancelled"}])
+    ev, at = mapping.map_items(CAL, [{"id": "x1", "status": "cancelled"}])
     assert ev.empty and at.empty
 
 
@@ -228,8 +232,8 @@ def test_full_pull_matches_the_source_and_an_unchanged_pull_is_one_request_per_c
             assert all("syncToken" in q and "timeMin" not in q for _, _, q in fake.log)
         with Store(tmp_path / "direct.sqlite") as direct:
             direct.write_pull(last)
-        got = pair_counts(Store(tmp_path / "g.sqlite"), org.roster)
-        want = pair_counts(Store(tmp_path / "direct.sqlite"), org.roster)
+        got = pair_counts(cadence.load_store(tmp_path / "g.sqlite"), org.roster)
+        want = pair_counts(cadence.load_store(tmp_path / "direct.sqlite"), org.roster)
     pd.testing.assert_frame_equal(got, want)
 
 
@@ -252,8 +256,8 @@ def test_weekly_changes_arrive_incrementally_and_match_the_source(
         pd.testing.assert_series_equal(
             got_changes, direct.changes()["kind"].value_counts().sort_index()
         )
-    got = pair_counts(Store(tmp_path / "g.sqlite"), org.roster)
-    want = pair_counts(Store(tmp_path / "d.sqlite"), org.roster)
+    got = pair_counts(cadence.load_store(tmp_path / "g.sqlite"), org.roster)
+    want = pair_counts(cadence.load_store(tmp_path / "d.sqlite"), org.roster)
     pd.testing.assert_frame_equal(got, want)
 
 
@@ -304,7 +308,7 @@ def test_a_calendar_that_keeps_failing_is_reported_and_the_others_land(
         summary = pull(db, fake, cals, user_creds(fake, tmp_path), retries=2)
         assert list(summary.failed) == [cals[2]] and "HTTP 500" in summary.failed[cals[2]]
         assert set(db.events()["calendar"]) == set(cals) - {cals[2]}
-        (info,) = sources_from_store(db)
+        (info,) = db.source_health()
         assert info.error is not None and cals[2] in info.error
     assert len(sleeps) == 2
 
@@ -329,11 +333,12 @@ def test_service_account_impersonates_each_calendar_owner(
     fake.load(last.events, last.attendees)
     cals = sorted(set(last.events["calendar"]))[:5]
     key = service_account_file(tmp_path / "sa.json", fake)
-    base = google.service_account_credentials(key, google.CALENDAR_SCOPES)
+    base = auth.service_account_credentials(key, google.CALENDAR_SCOPES)
     with Store(tmp_path / "g.sqlite") as db:
-        summary = google.pull_all(
-            db, cals, lambda c: base.with_subject(c), root=fake.url, now=AS_OF, retries=0
+        connector = GoogleConnector(
+            lambda: lambda c: base.with_subject(c), calendars=cals, root=fake.url, retries=0
         )
+        summary = sync.pull(db, connector, now=AS_OF)
     assert summary.failed == {}
     assert sorted(set(fake.tokens.values())) == cals  # one delegated token per owner
     scopes = {form.get("assertion", "") for m, p, form in fake.log if p == "/token"}
@@ -345,16 +350,16 @@ def test_the_user_token_is_refreshed_and_saved_for_its_owner_only(
 ) -> None:
     path = user_token_file(tmp_path / "token.json", fake)
     path.chmod(0o644)
-    creds = google.user_credentials(path, token_uri=fake.url + "token")
+    creds = auth.user_credentials(path, token_uri=fake.url + "token")
     assert creds.valid and creds.token.startswith("access-")
     saved = json.loads(path.read_text())
     assert saved["token"] == creds.token and saved["refresh_token"] == "good-refresh-token"
     assert path.stat().st_mode & 0o777 == 0o600
     revoked = user_token_file(tmp_path / "revoked.json", fake, refresh_token="revoked")
-    with pytest.raises(google.GoogleError, match="cadence auth google"):
-        google.user_credentials(revoked, token_uri=fake.url + "token")
-    with pytest.raises(google.GoogleError, match="cadence auth google"):
-        google.user_credentials(tmp_path / "missing.json")
+    with pytest.raises(GoogleError, match="cadence auth google"):
+        auth.user_credentials(revoked, token_uri=fake.url + "token")
+    with pytest.raises(GoogleError, match="cadence auth google"):
+        auth.user_credentials(tmp_path / "missing.json")
 
 
 def test_roster_from_the_directory(tmp_path: Path, fake: FakeGoogle) -> None:
@@ -388,8 +393,13 @@ def test_roster_from_the_directory(tmp_path: Path, fake: FakeGoogle) -> None:
         },
     ]
     key = service_account_file(tmp_path / "sa.json", fake)
-    creds = google.service_account_credentials(key, [google.DIRECTORY_SCOPE])
-    roster = google.directory_roster(creds.with_subject("admin@example.com"), root=fake.url)
+    creds = auth.service_account_credentials(key, [google.DIRECTORY_SCOPE])
+    connector = GoogleConnector(
+        lambda: lambda _c: None,
+        directory_sign_in=lambda: creds.with_subject("admin@example.com"),
+        root=fake.url,
+    )
+    roster = connector.directory_roster()
     got = roster.set_index("email")
     assert list(got.index) == [
         "ceo@example.com",

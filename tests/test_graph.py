@@ -12,10 +12,12 @@ import pytest
 from typer.testing import CliRunner
 
 import cadence
+from cadence import sync
 from cadence.cli import app
-from cadence.report.html import sources_from_store
+from cadence.errors import GraphError
+from cadence.model import PullSummary
 from cadence.sources import demo
-from cadence.sources import graph as ms
+from cadence.sources.graph import GraphConnector, auth, mapping
 from cadence.store import Store
 
 from .conftest import AS_OF
@@ -41,12 +43,12 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """urllib3's and the batch retry's sleeps, recorded instead of slept."""
     waited: list[float] = []
     monkeypatch.setattr("urllib3.util.retry.time.sleep", waited.append)
-    monkeypatch.setattr("cadence.sources.graph.time.sleep", waited.append)
+    monkeypatch.setattr("cadence.sources.graph.client.time.sleep", waited.append)
     return waited
 
 
 def app_token(fake: FakeGraph, secret: str = SECRET) -> Any:
-    return ms.application_token(
+    return auth.application_token(
         CLIENT_ID,
         TENANT,
         secret,
@@ -56,10 +58,13 @@ def app_token(fake: FakeGraph, secret: str = SECRET) -> Any:
     )
 
 
-def pull(db: Store, fake: FakeGraph, boxes: list[str], **kw: Any) -> ms.PullSummary:
+def pull(db: Store, fake: FakeGraph, boxes: list[str], **kw: Any) -> PullSummary:
     kw.setdefault("now", AS_OF)
     kw.setdefault("retries", 3)
-    return ms.pull_all(db, boxes, app_token(fake), graph_url=fake.graph, **kw)
+    now = kw.pop("now")
+    token = app_token(fake)
+    connector = GraphConnector(lambda: token, mailboxes=boxes, graph_url=fake.graph, **kw)
+    return sync.pull(db, connector, now=now)
 
 
 def pair_counts(data: Any, roster: pd.DataFrame) -> pd.DataFrame:
@@ -113,7 +118,7 @@ OCCURRENCE = {
 
 
 def rows(items: list[dict[str, Any]], **kw: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return ms.map_items(BOX, items, **kw)
+    return mapping.map_items(BOX, items, **kw)
 
 
 def test_map_an_occurrence_with_its_rule_and_windows_zone() -> None:
@@ -144,7 +149,7 @@ def test_cancelled_occurrences_come_from_the_master_at_their_local_slot() -> Non
 
 
 def test_a_cancelled_slot_the_store_knows_cancels_that_row() -> None:
-    known = ms.Known()
+    known = mapping.Known()
     stored = {
         "event_id": "AAMk-occ-23",
         "ical_uid": "uid-23",
@@ -256,7 +261,7 @@ def test_map_exception_decline_room_all_day_out_of_office_and_cancelled_meeting(
     ],
 )
 def test_patterned_recurrence_as_rrule(recurrence: dict[str, Any], rule: str) -> None:
-    assert ms.rrule(recurrence) == rule
+    assert mapping.rrule(recurrence) == rule
 
 
 # -- msal, through its own classes ---------------------------------------------------------------
@@ -265,21 +270,21 @@ def test_patterned_recurrence_as_rrule(recurrence: dict[str, Any], rule: str) ->
 def test_device_code_sign_in_then_silent_tokens_from_an_owner_only_cache(
     tmp_path: Path, fake: FakeGraph
 ) -> None:
-    cache = ms.TokenCacheFile(tmp_path / "cache.json")
-    public = ms.public_app(
+    cache = auth.TokenCacheFile(tmp_path / "cache.json")
+    public = auth.public_app(
         CLIENT_ID, TENANT, cache, authority_host=fake.authority_host, http_client=Rewrite(fake)
     )
     shown: list[str] = []
-    assert ms.device_login(public, cache, shown.append) == "leader@example.com"
+    assert auth.device_login(public, cache, shown.append) == "leader@example.com"
     assert "FAKE-CODE" in shown[0]
     assert (tmp_path / "cache.json").stat().st_mode & 0o777 == 0o600
     # a later run: a new app from the file, a silent token, no sign-in and no token request
     posts = sum(1 for m, _, _ in fake.log if m == "POST")
-    again = ms.TokenCacheFile(tmp_path / "cache.json")
-    later = ms.public_app(
+    again = auth.TokenCacheFile(tmp_path / "cache.json")
+    later = auth.public_app(
         CLIENT_ID, TENANT, again, authority_host=fake.authority_host, http_client=Rewrite(fake)
     )
-    token = ms.delegated_token(later, again)()
+    token = auth.delegated_token(later, again)()
     assert token.startswith("user-") and fake.tokens[token] == "user"
     assert sum(1 for m, _, _ in fake.log if m == "POST") == posts
 
@@ -288,22 +293,22 @@ def test_an_expiring_token_is_refreshed_and_a_revoked_one_says_what_to_do(
     tmp_path: Path, fake: FakeGraph
 ) -> None:
     fake.expires_in = 60  # msal refreshes tokens that expire within five minutes
-    cache = ms.TokenCacheFile(tmp_path / "cache.json")
-    public = ms.public_app(
+    cache = auth.TokenCacheFile(tmp_path / "cache.json")
+    public = auth.public_app(
         CLIENT_ID, TENANT, cache, authority_host=fake.authority_host, http_client=Rewrite(fake)
     )
-    ms.device_login(public, cache, lambda _m: None)
+    auth.device_login(public, cache, lambda _m: None)
     first = set(fake.tokens)
-    token = ms.delegated_token(public, cache)()
+    token = auth.delegated_token(public, cache)()
     assert token not in first  # refreshed with the refresh token
     assert any(f.get("grant_type") == "refresh_token" for _, _, f in fake.log)
     fake.refresh_tokens.clear()
-    with pytest.raises(ms.GraphError, match="cadence auth microsoft"):
-        ms.delegated_token(public, cache)()
-    with pytest.raises(ms.GraphError, match="cadence auth microsoft"):
-        empty = ms.TokenCacheFile(tmp_path / "none.json")
-        ms.delegated_token(
-            ms.public_app(
+    with pytest.raises(GraphError, match="cadence auth microsoft"):
+        auth.delegated_token(public, cache)()
+    with pytest.raises(GraphError, match="cadence auth microsoft"):
+        empty = auth.TokenCacheFile(tmp_path / "none.json")
+        auth.delegated_token(
+            auth.public_app(
                 CLIENT_ID,
                 TENANT,
                 empty,
@@ -321,8 +326,8 @@ def test_app_only_token_with_a_secret_is_cached_by_msal(fake: FakeGraph) -> None
     assert token() == first  # msal's cache: no second token request
     grants = [f for _, p, f in fake.log if p.endswith("/token")]
     assert len(grants) == 1 and grants[0]["grant_type"] == "client_credentials"
-    assert grants[0]["scope"] == ms.graph_scope(fake.graph) == fake.url + ".default"
-    with pytest.raises(ms.GraphError, match="Invalid client secret"):
+    assert grants[0]["scope"] == auth.graph_scope(fake.graph) == fake.url + ".default"
+    with pytest.raises(GraphError, match="Invalid client secret"):
         app_token(fake, "wrong")()
 
 
@@ -338,7 +343,7 @@ def test_full_pull_matches_the_source_through_tiny_pages_and_batches(
         fake.load(last.events, last.attendees)
         with Store(tmp_path / "g.sqlite") as db:
             first = pull(db, fake, boxes)
-            assert first.failed == {} and first.masters_fetched > 0
+            assert first.failed == {} and first.stats["masters_fetched"] > 0
             views = [q for m, p, q in fake.log if p.endswith("/calendarView")]
             assert all(
                 "body" not in q["$select"]
@@ -349,13 +354,13 @@ def test_full_pull_matches_the_source_through_tiny_pages_and_batches(
             )
             assert any("$skiptoken" in q for q in views)  # nextLinks were followed
             batches = sum(1 for m, p, _ in fake.log if p.endswith("/$batch"))
-            assert batches < first.masters_fetched  # up to 20 masters per round trip
+            assert batches < first.stats["masters_fetched"]  # up to 20 masters per round trip
             again = pull(db, fake, boxes)
             assert again.rows_written == 0 and again.failed == {}
         with Store(tmp_path / "d.sqlite") as direct:
             direct.write_pull(last)
-        got = pair_counts(Store(tmp_path / "g.sqlite"), org.roster)
-        want = pair_counts(Store(tmp_path / "d.sqlite"), org.roster)
+        got = pair_counts(cadence.load_store(tmp_path / "g.sqlite"), org.roster)
+        want = pair_counts(cadence.load_store(tmp_path / "d.sqlite"), org.roster)
     pd.testing.assert_frame_equal(got, want)
 
 
@@ -367,8 +372,8 @@ def test_weekly_pulls_match_the_source(org: demo.DemoOrg, tmp_path: Path, fake: 
             fake.load(week.events, week.attendees)
             assert pull(db, fake, boxes, now=week.seen_at).failed == {}
             direct.write_pull(week)
-    got = pair_counts(Store(tmp_path / "g.sqlite"), org.roster)
-    want = pair_counts(Store(tmp_path / "d.sqlite"), org.roster)
+    got = pair_counts(cadence.load_store(tmp_path / "g.sqlite"), org.roster)
+    want = pair_counts(cadence.load_store(tmp_path / "d.sqlite"), org.roster)
     pd.testing.assert_frame_equal(got, want)
 
 
@@ -398,7 +403,7 @@ def test_a_mailbox_that_keeps_failing_is_reported_and_the_others_land(
         summary = pull(db, fake, boxes, retries=2)
         assert list(summary.failed) == [boxes[1]] and "503" in summary.failed[boxes[1]]
         assert set(db.events()["calendar"]) == set(boxes) - {boxes[1]}
-        (info,) = sources_from_store(db)
+        (info,) = db.source_health()
         assert info.name == "graph" and boxes[1] in (info.error or "")
 
 
@@ -432,8 +437,10 @@ def test_roster_from_the_directory(fake: FakeGraph) -> None:
         },
         {"mail": "cat@example.com", "manager": {"mail": "left@example.com"}},
     ]
-    with ms.graph_session(1) as session:
-        roster = ms.directory_roster(ms.Graph(session, app_token(fake), fake.graph), page_size=2)
+    token = app_token(fake)
+    connector = GraphConnector(lambda: token, roster_from_directory=True, graph_url=fake.graph)
+    roster = connector.directory_roster()
+    connector.close()
     got = roster.set_index("email")
     assert sorted(got.index) == [
         "ann@example.com",

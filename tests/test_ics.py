@@ -12,7 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cadence.sources.ics import IcsError, load_ics
+from cadence.errors import IcsError
+from cadence.sources.ics import load_ics
 from cadence.store import Store
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "ics"
@@ -371,7 +372,7 @@ def test_demo_round_trip_through_ics_gives_the_same_pairs(tmp_path: Path) -> Non
         for pull in org.pulls():
             store.write_pull(pull)
         events, attendees = store.events(), store.attendees()
-        direct = analyze(store, org.roster, as_of=as_of)
+        direct = analyze(store.frames(), org.roster, as_of=as_of)
     files = write_ics(events, attendees, tmp_path / "ics", until=org.window[1])
     assert len(files) == 40
     text = "".join(f.read_text() for f in files)

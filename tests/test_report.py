@@ -14,7 +14,7 @@ import cadence.report as report
 from cadence.analysis import Analysis, analyze
 from cadence.report import figures, org
 from cadence.report.history import cards, since
-from cadence.report.html import plain, render, render_org, sources_from_store, write_report
+from cadence.report.html import plain, render, render_org, write_report
 from cadence.report.privacy import pseudonym, pseudonym_label, pseudonymize
 from cadence.sources import demo
 from cadence.store import Store
@@ -335,14 +335,14 @@ def test_sources_from_store_report_failures_and_staleness(tmp_path: Path) -> Non
             db.write_pull(pull)
         cal = o.roster["email"].iloc[0]
         db.record_failure("demo", cal, "HTTP 503 after 5 retries", AS_OF + pd.Timedelta(hours=1))
-        (info,) = sources_from_store(db)
+        (info,) = db.source_health()
     assert info.name == "demo" and "HTTP 503" in (info.error or "") and cal in (info.error or "")
     assert not info.stale(AS_OF + pd.Timedelta(days=2))
     assert info.stale(AS_OF + pd.Timedelta(days=30))
 
 
 def test_pseudonymized_since_section_labels_peer_pairs_like_the_rest() -> None:
-    from cadence.store import Snapshot
+    from cadence.model import Snapshot
 
     ev, at = weekly_series("ann@x.com", "bob@x.com", "2026-05-04 09:00", 3)
     result = analyze(frames(ev, at), as_of="2026-06-30")  # no roster: a peer pair, "ann ↔ bob"

@@ -10,7 +10,7 @@ import pytest
 
 from cadence.analysis import analyze
 from cadence.report import write_report
-from cadence.report.html import SourceInfo
+from cadence.model import SourceHealth
 from cadence.sources import demo
 
 from .conftest import AS_OF
@@ -79,7 +79,7 @@ def test_leader_report_draws_every_chart_with_no_errors(
     browser, demo_analysis, tmp_path: Path
 ) -> None:
     result = demo_analysis
-    path = write_report(result, tmp_path / "report.html", sources=[SourceInfo("demo", AS_OF)])
+    path = write_report(result, tmp_path / "report.html", sources=[SourceHealth("demo", AS_OF)])
     page, problems, requests = open_report(browser, path, tmp_path / "report.png")
     assert problems == []
     # nothing but the file itself was fetched: the report works offline
@@ -150,7 +150,7 @@ def test_failed_source_is_announced(browser, tmp_path: Path) -> None:
     path = write_report(
         result,
         tmp_path / "r.html",
-        sources=[SourceInfo("google", None, error="HTTP 503 after 5 retries")],
+        sources=[SourceHealth("google", None, error="HTTP 503 after 5 retries")],
     )
     page, problems, _ = open_report(browser, path, tmp_path / "r.png")
     assert problems == []

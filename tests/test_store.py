@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from cadence.errors import SchemaError, StoreError
 from cadence.model import EVENT_TYPES
-from cadence.store import MIGRATIONS, Pull, Store
+from cadence.model import Pull
+from cadence.store import MIGRATIONS, Store
 
 from .helpers import attendee, event, frames, one_on_one_copies, ts
 

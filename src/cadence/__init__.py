@@ -9,7 +9,8 @@ The public API, in the order a notebook uses it:
 - :func:`analyze` → :class:`Analysis` (``occurrences``, ``pairs``, ``weekly``
   DataFrames), tuned by :class:`AnalysisSettings`;
 - :mod:`cadence.report`: every figure as a function of an analysis, and the
-  HTML reports (:func:`write_report`).
+  HTML reports (:func:`write_report`);
+- :func:`run_week`: the weekly job (``cadence run``) from Python.
 
 Examples
 --------
@@ -21,16 +22,16 @@ Examples
 >>> fig = cadence.report.pair_timeline(result)
 """
 
-__version__ = "0.1.0"
-
 from cadence import report
+from cadence._version import __version__
 from cadence.analysis import Analysis, AnalysisSettings, analyze
+from cadence.job import load_store, run_week
 from cadence.org import load_roster
 from cadence.report import write_report
 from cadence.sources.demo import DemoOrg
 from cadence.sources.demo import generate as load_demo
 from cadence.sources.ics import load_ics
-from cadence.store import Store, load_store
+from cadence.store import Store
 
 __all__ = [
     "Analysis",
@@ -44,5 +45,6 @@ __all__ = [
     "load_roster",
     "load_store",
     "report",
+    "run_week",
     "write_report",
 ]

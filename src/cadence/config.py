@@ -14,7 +14,6 @@ import zoneinfo
 from pathlib import Path
 from typing import Any, Literal
 
-import platformdirs
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -27,9 +26,8 @@ from pydantic import (
 
 from cadence.analysis.settings import AnalysisSettings
 from cadence.errors import ConfigError
-from cadence.store import APP_NAME, default_store_path
+from cadence.paths import config_dir, default_config_path, default_store_path
 
-ENV_CONFIG = "CADENCE_CONFIG"
 SECRET_WORDS = ("key", "secret", "password", "token")
 
 
@@ -133,10 +131,6 @@ class ReportSettings(_Section):
 ENV_GOOGLE_SERVICE_ACCOUNT = "CADENCE_GOOGLE_SERVICE_ACCOUNT"
 
 
-def _config_dir() -> Path:
-    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False))
-
-
 class GoogleSettings(_Section):
     enabled: bool = Field(default=False, description="pull Google calendars with `cadence pull`")
     auth: Literal["user", "service_account"] = Field(
@@ -193,7 +187,7 @@ class GoogleSettings(_Section):
         return value
 
     def token_file(self) -> Path:
-        return (self.token_path or _config_dir() / "google-token.json").expanduser()
+        return (self.token_path or config_dir() / "google-token.json").expanduser()
 
     def key_file(self) -> Path | None:
         env = os.environ.get(ENV_GOOGLE_SERVICE_ACCOUNT)
@@ -258,7 +252,7 @@ class MicrosoftSettings(_Section):
         return value.rstrip("/")
 
     def cache_file(self) -> Path:
-        return (self.token_cache or _config_dir() / "microsoft-token-cache.json").expanduser()
+        return (self.token_cache or config_dir() / "microsoft-token-cache.json").expanduser()
 
     def secret(self) -> str | None:
         env = os.environ.get(ENV_MS_CLIENT_SECRET)
@@ -336,14 +330,6 @@ class Settings(_Section):
     microsoft: MicrosoftSettings = MicrosoftSettings()
     demo: DemoSourceSettings = DemoSourceSettings()
     delivery: DeliverySettings = DeliverySettings()
-
-
-def default_config_path() -> Path:
-    """``$CADENCE_CONFIG``, else ``config.toml`` in the user config dir."""
-    env = os.environ.get(ENV_CONFIG)
-    if env:
-        return Path(env).expanduser()
-    return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
 
 
 def load_config(path: str | Path | None = None, *, required: bool = False) -> Settings:

@@ -10,11 +10,7 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from pathlib import Path
 
-from cadence.errors import CadenceError
-
-
-class DeliveryError(CadenceError):
-    """The report could not be sent; the message says where it failed and what to check."""
+from cadence.errors import DeliveryError
 
 
 def send_report(
@@ -76,3 +72,31 @@ def send_report(
         ) from None
     except (smtplib.SMTPException, OSError) as exc:
         raise DeliveryError(f"sending the report through {host}:{port} failed: {exc}") from None
+
+
+def check_smtp(
+    *,
+    host: str,
+    port: int,
+    starttls: bool = True,
+    use_ssl: bool = False,
+    username: str | None = None,
+    password: str | None = None,
+    timeout: float = 20.0,
+) -> None:
+    """Connect, say hello, upgrade and log in as a delivery would, then leave; raise
+    :class:`~cadence.errors.DeliveryError` saying what failed."""
+    try:
+        smtp: smtplib.SMTP
+        if use_ssl:
+            smtp = smtplib.SMTP_SSL(host, port, timeout=timeout)
+        else:
+            smtp = smtplib.SMTP(host, port, timeout=timeout)
+        with smtp:
+            smtp.ehlo()
+            if starttls and not use_ssl:
+                smtp.starttls(context=ssl.create_default_context())
+            if username:
+                smtp.login(username, password or "")
+    except (smtplib.SMTPException, OSError) as exc:
+        raise DeliveryError(f"{host}:{port}: {exc}; check [delivery.email]") from None

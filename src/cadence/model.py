@@ -1,4 +1,6 @@
-"""The normalized calendar model: the two frames every source produces.
+"""The normalized calendar model: the frames every source produces, and the records that
+cross layers (a :class:`Pull` for the store, a :class:`PullSummary` of a pull, the
+:class:`SourceHealth` a report states, the :class:`Snapshot` of an earlier report).
 
 One row of the **events** frame is one occurrence *as seen in one calendar*
 (a 1:1 appears in both people's calendars; the store keeps both copies and
@@ -13,7 +15,8 @@ Canonical dtypes: text is pandas ``string`` (missing = ``pd.NA``), instants are
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 import pandas as pd
@@ -269,3 +272,147 @@ def _check_key(frame: pd.DataFrame, schema: Schema) -> None:
             f"({', '.join(schema.key)}), e.g. {first}; each key must appear once",
             column=schema.key[-1],
         )
+
+
+# -- records that cross layers ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Frames:
+    """An events frame and its attendees frame: what :func:`cadence.analyze` reads.
+
+    :meth:`cadence.Store.frames` returns one (its events carry the store's
+    bookkeeping columns such as ``vanished_at``); so does :func:`cadence.load_store`,
+    with the roster a directory pull stored (``None`` when there is none).
+    """
+
+    events: pd.DataFrame
+    attendees: pd.DataFrame
+    roster: pd.DataFrame | None = None
+
+
+@dataclass(frozen=True)
+class Pull:
+    """What one pull of one source read, ready to be written in one transaction.
+
+    ``calendars`` are the calendars this pull covers (rows of others are an
+    error). ``window`` (start, end) marks a *full* pull: every stored
+    occurrence of those calendars overlapping the window that the pull does not
+    contain has vanished. Without a window the pull is incremental (a delta)
+    and nothing vanishes by absence. ``cursors`` maps calendar → sync cursor
+    (``None`` clears it).
+    """
+
+    source: str
+    calendars: Sequence[str]
+    events: pd.DataFrame
+    attendees: pd.DataFrame
+    seen_at: pd.Timestamp
+    window: tuple[pd.Timestamp, pd.Timestamp] | None = None
+    cursors: Mapping[str, str | None] = field(default_factory=dict)
+
+
+@dataclass
+class CalendarPull:
+    """What a connector read of one calendar, for the sync engine to write.
+
+    ``window`` set: a full pull of that window (what is stored there and not in
+    this pull has vanished); ``None``: a delta. ``cursor`` is the provider's
+    sync cursor to keep (``None`` keeps none). ``problems`` are things skipped
+    on the way (a broken event), ``stats`` source-specific counters that the
+    summary adds up (``masters_fetched``, ``files``…).
+    """
+
+    calendar: str
+    events: pd.DataFrame
+    attendees: pd.DataFrame
+    window: tuple[pd.Timestamp, pd.Timestamp] | None
+    cursor: str | None = None
+    requests: int = 0
+    items: int = 0
+    resynced: bool = False
+    problems: list[str] = field(default_factory=list)
+    stats: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def full(self) -> bool:
+        return self.window is not None
+
+
+@dataclass
+class PullSummary:
+    """What pulling one source did: counts over its calendars, and which ones failed.
+
+    ``error`` says why the source as a whole could not start (a sign-in that
+    failed); then every calendar it would have pulled is in ``failed`` too.
+    ``roster_people`` counts the roster read from the provider's directory.
+    """
+
+    source: str
+    calendars: int = 0
+    full: int = 0
+    incremental: int = 0
+    resynced: int = 0
+    requests: int = 0
+    items: int = 0
+    rows_written: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    stats: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+    roster_people: int | None = None
+
+    def add(self, result: CalendarPull) -> None:
+        """Count one calendar's successful pull in."""
+        self.full += result.full
+        self.incremental += not result.full
+        self.resynced += result.resynced
+        self.requests += result.requests
+        self.items += result.items
+        self.problems.extend(result.problems)
+        for key, value in result.stats.items():
+            self.stats[key] = self.stats.get(key, 0) + value
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready, for the store's ``runs`` table."""
+        return {
+            "source": self.source,
+            "calendars": self.calendars,
+            "full": self.full,
+            "incremental": self.incremental,
+            "resynced": self.resynced,
+            "requests": self.requests,
+            "items": self.items,
+            "rows_written": self.rows_written,
+            "failed": dict(self.failed),
+            "problems": list(self.problems),
+            "error": self.error,
+            "roster_people": self.roster_people,
+            **self.stats,
+        }
+
+
+STALE_AFTER = pd.Timedelta(days=8)
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """A source as a report states it: when it last pulled and whether it is failing."""
+
+    name: str
+    last_success: pd.Timestamp | None
+    error: str | None = None
+    stale_after: pd.Timedelta = STALE_AFTER
+
+    def stale(self, as_of: pd.Timestamp) -> bool:
+        """Never pulled, or last pulled longer ago than ``stale_after``."""
+        return self.last_success is None or as_of - self.last_success > self.stale_after
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What an earlier report showed: its ``as_of``, summary figures and pair statuses."""
+
+    as_of: pd.Timestamp
+    cards: dict[str, Any]
+    pairs: pd.DataFrame

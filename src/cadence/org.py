@@ -14,15 +14,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from cadence.errors import CadenceError
+from cadence.errors import RosterError
 from cadence.model import STRING
+
+__all__ = ["ROSTER_COLUMNS", "RosterError", "alias_map", "check_roster", "load_roster", "relations"]
 
 ROSTER_COLUMNS = ["email", "manager_email", "name", "department", "team", "aliases"]
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-class RosterError(CadenceError):
-    """A roster file or frame is malformed; the message names file, line and fix."""
 
 
 def load_roster(path: str | Path) -> pd.DataFrame:

@@ -24,18 +24,26 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import platformdirs
 
 from cadence.errors import SchemaError, StoreBusyError, StoreError
-from cadence.model import ATTENDEES, EVENTS, STRING, TIMESTAMP, Schema, validate
-
-APP_NAME = "cadence"
+from cadence.model import (
+    ATTENDEES,
+    EVENTS,
+    STRING,
+    TIMESTAMP,
+    Frames,
+    Pull,
+    Schema,
+    Snapshot,
+    SourceHealth,
+    validate,
+)
 
 # Each entry upgrades the schema by one version; never edit a released entry.
 MIGRATIONS: tuple[str, ...] = (
@@ -109,80 +117,6 @@ _ATTENDEE_COLS = ATTENDEES.names
 _TS_EVENT_COLS = [c.name for c in EVENTS.columns if c.kind == "ts"]
 
 
-def default_store_path() -> Path:
-    """Where the store lives when neither config nor ``--store`` says otherwise."""
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "cadence.sqlite"
-
-
-def load_store(path: str | Path | None = None) -> Store:
-    """Open the store for reading and pulling from Python (e.g. a notebook).
-
-    Parameters
-    ----------
-    path : the SQLite file; default: ``[store] path`` of the config
-        (``$CADENCE_CONFIG`` or the user config dir), else the user data dir.
-        A path that does not exist is an error (this never creates a store).
-
-    Returns
-    -------
-    Store
-        Use it as a context manager; pass it to :func:`cadence.analyze`.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib, cadence
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "cadence.sqlite"
-    >>> with cadence.Store(path) as store:
-    ...     for pull in org.pulls():
-    ...         _ = store.write_pull(pull)
-    >>> with cadence.load_store(path) as store:
-    ...     found = cadence.analyze(store, org.roster, as_of="2026-06-30")
-    >>> len(found.pairs) == len(result.pairs)
-    True
-    """
-    if path is None:
-        from cadence.config import load_config
-
-        file = load_config().store.resolved()
-    else:
-        file = Path(path).expanduser()
-    if not file.exists():
-        raise StoreError(
-            f"{file}: no store there; pull calendars first (`cadence pull`) or pass the path"
-        )
-    return Store(file)
-
-
-@dataclass(frozen=True)
-class Pull:
-    """What one pull of one source read, ready to be written in one transaction.
-
-    ``calendars`` are the calendars this pull covers (rows of others are an
-    error). ``window`` (start, end) marks a *full* pull: every stored
-    occurrence of those calendars overlapping the window that the pull does not
-    contain has vanished. Without a window the pull is incremental (a delta)
-    and nothing vanishes by absence. ``cursors`` maps calendar → sync cursor
-    (``None`` clears it).
-    """
-
-    source: str
-    calendars: Sequence[str]
-    events: pd.DataFrame
-    attendees: pd.DataFrame
-    seen_at: pd.Timestamp
-    window: tuple[pd.Timestamp, pd.Timestamp] | None = None
-    cursors: Mapping[str, str | None] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """What an earlier report showed: its ``as_of``, summary figures and pair statuses."""
-
-    as_of: pd.Timestamp
-    cards: dict[str, Any]
-    pairs: pd.DataFrame
-
-
 @dataclass
 class PullResult:
     """Counts of what a pull wrote. ``rows_written == 0`` means nothing changed."""
@@ -221,7 +155,8 @@ class SyncState:
 
 
 class Store:
-    """A Cadence store in one SQLite file.
+    """A Cadence store in one SQLite file at ``path`` (the store never reads the config: the
+    default path is :func:`cadence.paths.default_store_path`, chosen by the caller).
 
     Opening creates the file (and its folder) if needed and applies pending
     migrations. Use as a context manager or call :meth:`close`.
@@ -753,6 +688,37 @@ class Store:
         for col in ("window_start", "window_end", "last_success", "last_attempt"):
             df[col] = _int_to_ts(df[col])
         return df
+
+    def frames(self, *, source: str | None = None) -> Frames:
+        """The stored events (with the bookkeeping columns ``first_seen``,
+        ``last_changed`` and ``vanished_at``) and attendees, for :func:`cadence.analyze`."""
+        return Frames(self.events(source=source, include_meta=True), self.attendees(source=source))
+
+    def source_health(self, stale_after: pd.Timedelta | None = None) -> list[SourceHealth]:
+        """Each source in the store with its oldest calendar's last success and any failure.
+
+        A calendar has failed when its last attempt came after its last success.
+        """
+        states = self.sync_states()
+        out = []
+        for name, part in states.groupby("source", sort=True):
+            failed = part[
+                part["last_error"].notna()
+                & (part["last_success"].isna() | (part["last_attempt"] > part["last_success"]))
+            ]
+            error = None
+            if len(failed):
+                first = failed.iloc[0]
+                error = (
+                    f"{len(failed)} of {len(part)} calendar(s) failed, e.g. "
+                    f"{first['calendar']}: {first['last_error']}"
+                )
+            last = part["last_success"].min()
+            health = SourceHealth(str(name), None if pd.isna(last) else last, error)
+            if stale_after is not None:
+                health = SourceHealth(health.name, health.last_success, health.error, stale_after)
+            out.append(health)
+        return out
 
     def counts(self) -> dict[str, int]:
         """Row counts of every table (cheap; for summaries and tests)."""

@@ -20,6 +20,7 @@ from cadence.analysis.outcomes import OUTCOMES, classify
 from cadence.analysis.pairs import encode, one_on_ones
 from cadence.analysis.settings import AnalysisSettings, Weights
 from cadence.analysis.window import parse_window
+from cadence.errors import LeaderNotFound, SchemaError
 from cadence.model import STRING, validate_attendees, validate_events
 from cadence.org import alias_map, relations
 
@@ -121,7 +122,7 @@ class Analysis:
         if not keep.any():
             known = self.roster is None or email in set(self.roster["email"])
             why = "has no 1:1 pairs in the window" if known else "is not in the roster"
-            raise ValueError(f"{leader!r} {why}; check the leader's email address")
+            raise LeaderNotFound(f"{leader!r} {why}; check the leader's email address")
         pairs = self.pairs[keep.to_numpy()].reset_index(drop=True)
         labels = set(pairs["pair"].astype(str))
         occ = self.occurrences[self.occurrences["pair"].astype(str).isin(labels)].copy()
@@ -151,7 +152,8 @@ def analyze(
     Parameters
     ----------
     events : ``(events, attendees)`` frames, or anything with ``.events`` and
-        ``.attendees`` (a demo organisation), or a :class:`cadence.Store`.
+        ``.attendees`` frames: a demo organisation, ``store.frames()``,
+        :func:`cadence.load_store`, :func:`cadence.load_ics`.
     roster : a roster frame (:func:`cadence.load_roster`); with it only
         manager–report pairs count (plus peers / skip-levels if the settings say so).
     as_of : the moment of truth (default: now); past occurrences are held /
@@ -222,14 +224,15 @@ def analyze(
 
 def _frames(data: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Validated events and attendees (events keep the store's ``vanished_at`` when present)."""
-    from cadence.store import Store
-
-    if isinstance(data, Store):
-        raw_events, raw_attendees = data.events(include_meta=True), data.attendees()
-    elif isinstance(data, tuple):
+    if isinstance(data, tuple):
         raw_events, raw_attendees = data
     else:
-        raw_events, raw_attendees = data.events, data.attendees
+        raw_events, raw_attendees = getattr(data, "events", None), getattr(data, "attendees", None)
+    if not isinstance(raw_events, pd.DataFrame):
+        raise SchemaError(
+            f"analyze() reads frames: pass (events, attendees), store.frames() or "
+            f"cadence.load_store(...), not {type(data).__name__}"
+        )
     # encode() checks the keys and normalizes the distinct emails on integer codes
     events = validate_events(raw_events, check_key=False, normalize=False)
     if "vanished_at" in raw_events.columns:

@@ -6,7 +6,7 @@ from typing import Literal
 
 import pandas as pd
 
-from cadence.errors import CadenceError
+from cadence.errors import ConfigError
 
 
 def parse_window(window: str | pd.Timedelta) -> pd.Timedelta:
@@ -21,10 +21,10 @@ def parse_window(window: str | pd.Timedelta) -> pd.Timedelta:
         text = str(window).strip().lower()
         units: dict[str, Literal["W", "D"]] = {"w": "W", "d": "D"}
         if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
-            raise CadenceError(
+            raise ConfigError(
                 f"window must look like '13w' (weeks) or '90d' (days), got {window!r}"
             )
         delta = pd.Timedelta(int(text[:-1]), unit=units[text[-1]])
     if delta <= pd.Timedelta(0):
-        raise CadenceError(f"window must be positive, got {window!r}")
+        raise ConfigError(f"window must be positive, got {window!r}")
     return delta

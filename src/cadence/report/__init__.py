@@ -5,6 +5,7 @@ Every figure is ``cadence.report.<figure>(analysis)`` and returns a
 :mod:`cadence.report.figures` return the frame a figure draws.
 """
 
+from cadence.model import SourceHealth
 from cadence.report.export import export_tables, write_exports
 from cadence.report.figures import (
     attendance_heatmap,
@@ -16,7 +17,7 @@ from cadence.report.figures import (
     weekly_outcomes,
 )
 from cadence.report.history import cards, since
-from cadence.report.html import SourceInfo, render, render_org, write_report
+from cadence.report.html import render, render_org, write_report
 from cadence.report.org import (
     adherence_by_group,
     adherence_histogram,
@@ -28,7 +29,7 @@ from cadence.report.org import (
 from cadence.report.privacy import pseudonymize
 
 __all__ = [
-    "SourceInfo",
+    "SourceHealth",
     "adherence_by_group",
     "adherence_histogram",
     "attendance_heatmap",

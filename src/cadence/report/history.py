@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from cadence.analysis import Analysis
-from cadence.store import Snapshot
+from cadence.model import Snapshot
 
 ATTENTION = ("lapsed", "at_risk")
 
@@ -80,7 +80,7 @@ def since(analysis: Analysis, previous: Snapshot) -> Since:
     --------
     >>> import cadence
     >>> import pandas as pd
-    >>> from cadence.store import Snapshot
+    >>> from cadence.model import Snapshot
     >>> week_ago = result.as_of - pd.Timedelta(days=7)
     >>> all_healthy = Snapshot(week_ago, {}, result.pairs.assign(status="healthy"))
     >>> change = cadence.report.since(result, all_healthy)

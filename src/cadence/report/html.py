@@ -16,7 +16,6 @@ Two reports share one template base:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +25,14 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.offline
 
-from cadence import __version__
+from cadence._version import __version__
 from cadence.analysis import Analysis
+from cadence.model import Snapshot, SourceHealth
 from cadence.report import figures, org
 from cadence.report.export import write_exports
 from cadence.report.figures import short_pair
 from cadence.report.history import Since, cards, delta, since
 from cadence.report.privacy import pseudonym_label, pseudonymize
-from cadence.store import Snapshot, Store
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("cadence.report", "templates"),
@@ -44,50 +43,8 @@ _ENV = jinja2.Environment(
 )
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 ATTENTION_LIMIT = 15
-STALE_AFTER = pd.Timedelta(days=8)
 _PENALTY = re.compile(r"\s*\(−\d+\)$")
 _EMAIL_DOMAIN = re.compile(r"@[^\s]+")
-
-
-@dataclass(frozen=True)
-class SourceInfo:
-    """A data source as the report header states it."""
-
-    name: str
-    last_success: pd.Timestamp | None
-    error: str | None = None
-    stale_after: pd.Timedelta = STALE_AFTER
-
-    def stale(self, as_of: pd.Timestamp) -> bool:
-        """Never pulled, or last pulled longer ago than ``stale_after``."""
-        return self.last_success is None or as_of - self.last_success > self.stale_after
-
-
-def sources_from_store(store: Store, stale_after: pd.Timedelta | None = None) -> list[SourceInfo]:
-    """Each source in the store with its oldest calendar's last success and any failure.
-
-    A calendar has failed when its last attempt came after its last success.
-    """
-    states = store.sync_states()
-    out = []
-    for name, part in states.groupby("source", sort=True):
-        failed = part[
-            part["last_error"].notna()
-            & (part["last_success"].isna() | (part["last_attempt"] > part["last_success"]))
-        ]
-        error = None
-        if len(failed):
-            first = failed.iloc[0]
-            error = (
-                f"{len(failed)} of {len(part)} calendar(s) failed, e.g. "
-                f"{first['calendar']}: {first['last_error']}"
-            )
-        last = part["last_success"].min()
-        info = SourceInfo(str(name), None if pd.isna(last) else last, error)
-        if stale_after is not None:
-            info = SourceInfo(info.name, info.last_success, info.error, stale_after)
-        out.append(info)
-    return out
 
 
 def plain(reason: str) -> str:
@@ -102,7 +59,7 @@ def _chart(name: str, fig: go.Figure) -> tuple[str, str]:
 
 
 def _header(
-    analysis: Analysis, title: str, sources: list[SourceInfo] | None, kind: str
+    analysis: Analysis, title: str, sources: list[SourceHealth] | None, kind: str
 ) -> dict[str, Any]:
     srcs = sources or []
     return {
@@ -125,7 +82,7 @@ def render(
     analysis: Analysis,
     *,
     title: str = "1:1 health report",
-    sources: list[SourceInfo] | None = None,
+    sources: list[SourceHealth] | None = None,
     previous: Snapshot | None = None,
     pseudonym_key: str | None = None,
 ) -> str:
@@ -402,7 +359,7 @@ def render_org(
     analysis: Analysis,
     *,
     title: str = "1:1 health · organisation review",
-    sources: list[SourceInfo] | None = None,
+    sources: list[SourceHealth] | None = None,
     min_group_size: int = org.DEFAULT_MIN_GROUP,
     pseudonym_key: str | None = None,
     previous: Snapshot | None = None,
@@ -513,7 +470,7 @@ def write_report(
     *,
     org_report: bool = False,
     title: str | None = None,
-    sources: list[SourceInfo] | None = None,
+    sources: list[SourceHealth] | None = None,
     previous: Snapshot | None = None,
     min_group_size: int = org.DEFAULT_MIN_GROUP,
     pseudonym_key: str | None = None,

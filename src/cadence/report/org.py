@@ -17,6 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from cadence.analysis import Analysis
+from cadence.errors import ConfigError
 from cadence.report.figures import FONT, STATUS_COLOURS, _styled
 
 GroupBy = Literal["department", "manager", "manager_level"]
@@ -33,7 +34,7 @@ SUPPRESSED = "suppressed: fewer than {k} people"
 
 def check_min_group_size(k: int) -> int:
     if int(k) < 2:
-        raise ValueError(f"min_group_size must be at least 2, got {k}")
+        raise ConfigError(f"min_group_size must be at least 2, got {k}")
     return int(k)
 
 
@@ -61,10 +62,10 @@ def group_keys(analysis: Analysis, by: GroupBy) -> pd.Series:
         return p["manager"].astype(object).fillna("(peer pairs)")
     if by == "manager_level":
         if analysis.roster is None:
-            raise ValueError("grouping by manager level needs a roster")
+            raise ConfigError("grouping by manager level needs a roster")
         level = p["manager"].astype(object).map(manager_levels(analysis.roster))
         return level.map(lambda v: f"level {int(v)}" if pd.notna(v) else "(not in roster)")
-    raise ValueError(f"unknown grouping {by!r}; use one of {', '.join(GROUPINGS)}")
+    raise ConfigError(f"unknown grouping {by!r}; use one of {', '.join(GROUPINGS)}")
 
 
 def _members(p: pd.DataFrame) -> pd.DataFrame:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from cadence.analysis import Analysis
+from cadence.errors import ConfigError
 from cadence.model import STRING
 
 PEOPLE_COLUMNS = (
@@ -60,9 +61,9 @@ def pseudonym_label(label: str, key: str) -> str:
 
 
 def check_key(key: str | None) -> str:
-    """The key, or a ``ValueError`` that says how to provide one."""
+    """The key, or a :class:`~cadence.errors.ConfigError` that says how to provide one."""
     if not key or len(key) < MIN_KEY_LENGTH:
-        raise ValueError(
+        raise ConfigError(
             f"pseudonymization needs a secret key of at least {MIN_KEY_LENGTH} characters: "
             "set [report] pseudonym_key or the CADENCE_PSEUDONYM_KEY environment variable"
         )

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from cadence.model import ATTENDEES, EVENTS, STRING, TIMESTAMP, validate
-from cadence.store import Pull
+from cadence.errors import ConfigError
+from cadence.model import ATTENDEES, EVENTS, STRING, TIMESTAMP, Pull, validate
 
 SOURCE = "demo"
 DOMAIN = "example.com"
@@ -271,9 +271,9 @@ def generate(
     (40, ['at_risk', 'healthy', 'lapsed', 'watch'])
     """
     if people < 2:
-        raise ValueError(f"people must be at least 2, got {people}")
+        raise ConfigError(f"people must be at least 2, got {people}")
     if weeks < 1 or ahead_weeks < 0:
-        raise ValueError(f"weeks must be ≥ 1 and ahead_weeks ≥ 0, got {weeks}, {ahead_weeks}")
+        raise ConfigError(f"weeks must be ≥ 1 and ahead_weeks ≥ 0, got {weeks}, {ahead_weeks}")
     rng = np.random.default_rng(seed)
     as_of_ts = _as_of(as_of)
     pull_times = tuple(as_of_ts - pd.Timedelta(weeks=k) for k in range(history_pulls, -1, -1))

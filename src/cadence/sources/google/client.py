@@ -1,0 +1,195 @@
+"""Google's API client, one pager per collection, and errors translated in one place.
+
+The client is built from the discovery document shipped with the library (no
+network, milliseconds), once per worker thread; every request runs on its
+calendar's own authorized connection (``execute(http=…)``: httplib2 is not
+thread-safe). 403 rate limits, 429, 5xx and timeouts are retried by the library
+(``num_retries``: exponential backoff with jitter). What still fails becomes a
+:class:`~cadence.errors.GoogleError` here, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import pandas as pd
+
+from cadence.errors import CursorExpired, GoogleError
+from cadence.sources.connector import describe
+from cadence.sources.google.settings import (
+    API_PATHS,
+    EVENT_FIELDS,
+    MASTER_FIELDS,
+    PAGE_SIZE,
+    USER_FIELDS,
+    USER_PAGE_SIZE,
+)
+
+T = TypeVar("T")
+
+
+def build_api(api: str, version: str, root: str) -> Any:
+    """An API client (``calendar`` / ``admin``) pointed at ``root``."""
+    import httplib2
+    from googleapiclient.discovery import build
+
+    return build(
+        api,
+        version,
+        http=httplib2.Http(),  # never used: requests name their own connection
+        static_discovery=True,
+        cache_discovery=False,
+        client_options={"api_endpoint": root.rstrip("/") + "/" + API_PATHS[api]},
+    )
+
+
+def connection(creds: Any, timeout: float) -> Any:
+    """An authorized HTTP connection of its own."""
+    import google_auth_httplib2
+    import httplib2
+
+    return google_auth_httplib2.AuthorizedHttp(creds, http=httplib2.Http(timeout=timeout))
+
+
+def http_message(exc: Any) -> str:
+    """``HTTP 403 rateLimitExceeded: …`` from an ``HttpError``."""
+    try:
+        detail = json.loads(exc.content.decode("utf-8"))["error"]
+        reason = (detail.get("errors") or [{}])[0].get("reason", "")
+        return f"HTTP {exc.resp.status} {reason}: {detail.get('message', '')}".strip()
+    except (ValueError, KeyError, AttributeError, TypeError):
+        return f"HTTP {exc.resp.status}"
+
+
+@contextmanager
+def translated(calendar: str | None = None) -> Iterator[None]:
+    """Turn the client library's and the network's errors into ``GoogleError``."""
+    import httplib2
+    from google.auth.exceptions import GoogleAuthError
+    from googleapiclient.errors import HttpError
+
+    try:
+        yield
+    except HttpError as exc:
+        raise GoogleError(http_message(exc), calendar=calendar) from None
+    except GoogleAuthError as exc:
+        raise GoogleError(
+            f"Google sign-in failed ({exc}); run `cadence auth google` again", calendar=calendar
+        ) from None
+    except (OSError, httplib2.HttpLib2Error) as exc:
+        raise GoogleError(describe(exc), calendar=calendar) from None
+
+
+def _page(request: Any, http: Any, retries: int, calendar: str | None) -> dict[str, Any]:
+    page = request.execute(http=http, num_retries=retries)
+    if not isinstance(page, dict):
+        raise GoogleError(
+            f"the API answered with something other than a JSON object ({type(page).__name__})",
+            calendar=calendar,
+        )
+    return page
+
+
+@dataclass
+class EventPages:
+    """Every item of one ``events.list``, with the calendar's zone and its next sync token."""
+
+    items: list[Any] = field(default_factory=list)
+    zone: str | None = None
+    sync_token: str | None = None
+    requests: int = 0
+
+
+def list_events(
+    events_api: Any,
+    http: Any,
+    calendar: str,
+    *,
+    cursor: str | None,
+    time_min: pd.Timestamp,
+    retries: int,
+) -> EventPages:
+    """The one pager of ``events.list``: occurrences (``singleEvents``), deleted ones too
+    (``showDeleted``), 2,500 a page, only the fields the model needs; with ``cursor`` the
+    changes since it (``syncToken``), else everything from ``time_min`` on.
+
+    A page may be short or empty while ``nextPageToken`` is still set; the sync
+    token comes on the last page. An expired cursor (HTTP 410) raises
+    :class:`~cadence.errors.CursorExpired`.
+    """
+    from googleapiclient.errors import HttpError
+
+    params: dict[str, Any] = {
+        "calendarId": calendar,
+        "singleEvents": True,
+        "showDeleted": True,
+        "maxResults": PAGE_SIZE,
+        "fields": EVENT_FIELDS,
+    }
+    if cursor:
+        params["syncToken"] = cursor
+    else:
+        params["timeMin"] = time_min.strftime("%Y-%m-%dT%H:%M:%SZ")
+    out = EventPages()
+    request = events_api.list(**params)
+    with translated(calendar):
+        try:
+            while request is not None:
+                page = _page(request, http, retries, calendar)
+                out.requests += 1
+                out.items.extend(page.get("items") or [])
+                out.zone = page.get("timeZone", out.zone)
+                out.sync_token = page.get("nextSyncToken", out.sync_token)
+                request = events_api.list_next(request, page)
+        except HttpError as exc:
+            if exc.resp.status == 410 and cursor:
+                raise CursorExpired("the sync token has expired", calendar=calendar) from None
+            raise
+    return out
+
+
+def get_master(
+    events_api: Any, http: Any, calendar: str, series: str, *, retries: int
+) -> dict[str, Any] | None:
+    """A series master (its RRULE, people and times), or ``None`` when it is gone (404/410)."""
+    from googleapiclient.errors import HttpError
+
+    with translated(calendar):
+        try:
+            return _page(
+                events_api.get(calendarId=calendar, eventId=series, fields=MASTER_FIELDS),
+                http,
+                retries,
+                calendar,
+            )
+        except HttpError as exc:
+            if exc.resp.status in (404, 410):
+                return None
+            raise
+
+
+def list_users(users_api: Any, http: Any, customer: str, retries: int) -> list[dict[str, Any]]:
+    """The one pager of the Directory API's ``users.list``."""
+    users: list[dict[str, Any]] = []
+    request = users_api.list(
+        customer=customer, maxResults=USER_PAGE_SIZE, projection="full", fields=USER_FIELDS
+    )
+    with translated():
+        while request is not None:
+            page = _page(request, http, retries, None)
+            users.extend(page.get("users") or [])
+            request = users_api.list_next(request, page)
+    return users
+
+
+def with_connection(creds: Any, timeout: float, work: Callable[[Any], T]) -> T:
+    """Run ``work(http)`` on a connection of its own, closed afterwards."""
+    http = connection(creds, timeout)
+    try:
+        return work(http)
+    finally:
+        http.close()

@@ -1,0 +1,275 @@
+"""Calendar files: ``.ics`` exports from Google, Outlook/Exchange and Apple as a source.
+
+:func:`load_ics` reads files or folders into the normalized frames for a window
+of time (notebooks, one-off looks); :class:`IcsConnector` is the same reading as
+a source of the sync engine (``cadence import``, ``[ics] paths`` in the weekly
+job): one target per calendar, whose files are read and mapped by
+:mod:`.mapping` and written as one full pull of the window, so a newer export
+of the same calendar shows in the store's history what moved, vanished or was
+cancelled.
+
+Bad input: with ``strict`` (the default for single files) the first problem
+raises :class:`~cadence.errors.IcsError` naming the file and the event's UID;
+otherwise (the default for folders) broken events and files are skipped and
+listed in ``problems`` while everything else is imported. A calendar none of
+whose files can be read fails as a whole: an empty pull would make its stored
+occurrences look deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from cadence.errors import IcsError
+from cadence.model import ATTENDEES, EVENTS, CalendarPull, Pull, validate
+from cadence.sources.connector import PullContext
+from cadence.sources.ics import client, mapping
+from cadence.sources.ics.mapping import IcsProblem
+from cadence.sources.ics.settings import DEFAULT_WEEKS_AHEAD, DEFAULT_WEEKS_BACK, SOURCE
+from cadence.sources.ics.writer import write_ics
+from cadence.zones import iana_zone
+
+__all__ = ["IcsConnector", "IcsImport", "IcsProblem", "load_ics", "write_ics"]
+
+
+@dataclass
+class IcsImport:
+    """What :func:`load_ics` read: normalized frames, the window, what was skipped."""
+
+    events: pd.DataFrame
+    attendees: pd.DataFrame
+    window: tuple[pd.Timestamp, pd.Timestamp]
+    calendars: list[str]
+    files: list[Path]
+    problems: list[IcsProblem] = field(default_factory=list)
+
+    def pulls(self, seen_at: pd.Timestamp) -> list[Pull]:
+        """One full pull per calendar, for writing these frames to a store directly."""
+        out = []
+        for calendar in self.calendars:
+            ev = self.events[self.events["calendar"] == calendar]
+            at = self.attendees[self.attendees["calendar"] == calendar]
+            out.append(Pull(SOURCE, [calendar], ev, at, seen_at=seen_at, window=self.window))
+        return out
+
+
+@dataclass
+class _Read:
+    events: pd.DataFrame
+    attendees: pd.DataFrame
+    problems: list[IcsProblem]
+    files: int
+
+
+def read_calendar(
+    files: Sequence[Path],
+    owner: str,
+    window: tuple[pd.Timestamp, pd.Timestamp],
+    *,
+    zone: str,
+    strict: bool,
+) -> _Read:
+    """The occurrences in ``window`` of the files of one calendar (``owner``)."""
+    lo, hi = window
+    rows: list[dict[str, Any]] = []
+    people: list[dict[str, Any]] = []
+    problems: list[IcsProblem] = []
+    read = 0
+    first_error: IcsError | None = None
+    for file in files:
+        try:
+            cal, skipped = mapping.parse(file, client.read(file), strict)
+        except IcsError as exc:
+            if strict:
+                raise
+            first_error = first_error or exc
+            problems.append(IcsProblem(str(file), exc.uid, str(exc).split(": ", 1)[-1]))
+            continue
+        read += 1
+        problems.extend(skipped)
+        file_zone = iana_zone(str(cal.get("X-WR-TIMEZONE", ""))) or zone
+        for ev_row, ev_people in mapping.occurrences(
+            cal, file, owner, lo, hi, file_zone, strict, problems
+        ):
+            rows.append(ev_row)
+            people.extend(ev_people)
+    if files and not read and first_error is not None:
+        raise IcsError(str(first_error), path=first_error.path, calendar=owner)
+    events = pd.DataFrame(rows, columns=EVENTS.names)
+    attendees = pd.DataFrame(people, columns=ATTENDEES.names)
+    # the same occurrence in two files of one calendar (overlapping exports): keep the newest
+    events = events.sort_values("updated", na_position="first").drop_duplicates(
+        list(EVENTS.key), keep="last"
+    )
+    attendees = attendees.drop_duplicates(list(ATTENDEES.key), keep="last")
+    attendees = attendees.merge(events[list(EVENTS.key)], on=list(EVENTS.key))
+    return _Read(validate(events, EVENTS), validate(attendees, ATTENDEES), problems, read)
+
+
+def _group(files: list[Path], calendar: str | None) -> dict[str, list[Path]]:
+    """calendar → its files (``calendar`` given: every file is that calendar's)."""
+    groups: dict[str, list[Path]] = {}
+    for file in files:
+        groups.setdefault(calendar or client.owner(file), []).append(file)
+    return groups
+
+
+def load_ics(
+    *paths: str | Path,
+    calendar: str | None = None,
+    start: pd.Timestamp | str | None = None,
+    end: pd.Timestamp | str | None = None,
+    strict: bool | None = None,
+    default_timezone: str = "UTC",
+) -> IcsImport:
+    """Read ``.ics`` files and folders (their ``*.ics`` files) into normalized frames.
+
+    Parameters
+    ----------
+    paths : files or folders.
+    calendar : whose calendar the files are (an email); default per file: its
+        ``X-WR-CALNAME`` when that is an address, else the file name without ``.ics``.
+    start, end : the window of occurrences to produce (default: 26 weeks back and
+        8 weeks ahead of today); series are expanded inside it.
+    strict : raise on the first bad file or event (default: for single files), or
+        skip and list them in ``problems`` (default: when a folder is given).
+    default_timezone : the zone of floating times when the file names none.
+
+    Examples
+    --------
+    >>> imported = load_ics(FIXTURES / "outlook-teams-weekly-exdate-eastern.ics",
+    ...                     calendar="me@example.com", start="2022-03-01", end="2022-05-01")
+    >>> imported.events["status"].value_counts().to_dict()
+    {'confirmed': 5, 'cancelled': 3}
+    """
+    if not paths:
+        raise IcsError("no .ics file or folder given")
+    window = _window(start, end)
+    files, folder_given = client.find_files(paths)
+    strict = (not folder_given) if strict is None else strict
+    zone = iana_zone(default_timezone) or "UTC"
+    frames, attendees, problems, calendars = [], [], [], []
+    for owner, group in _group(files, calendar).items():
+        try:
+            got = read_calendar(group, owner, window, zone=zone, strict=strict)
+        except IcsError as exc:
+            if strict:
+                raise
+            message = str(exc).split(": ", 1)[-1]
+            problems.append(IcsProblem(str(exc.path or group[0]), exc.uid, message))
+            continue
+        calendars.append(owner)
+        frames.append(got.events)
+        attendees.append(got.attendees)
+        problems.extend(got.problems)
+    events = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=EVENTS.names)
+    people = (
+        pd.concat(attendees, ignore_index=True)
+        if attendees
+        else pd.DataFrame(columns=ATTENDEES.names)
+    )
+    return IcsImport(
+        events=validate(events, EVENTS).sort_values(["calendar", "start"], ignore_index=True),
+        attendees=validate(people, ATTENDEES),
+        window=window,
+        calendars=calendars,
+        files=files,
+        problems=problems,
+    )
+
+
+def _window(
+    start: pd.Timestamp | str | None, end: pd.Timestamp | str | None
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    today = pd.Timestamp.now(tz="UTC").normalize()
+    lo = _utc(start) if start is not None else today - pd.Timedelta(weeks=DEFAULT_WEEKS_BACK)
+    hi = _utc(end) if end is not None else today + pd.Timedelta(weeks=DEFAULT_WEEKS_AHEAD)
+    if hi <= lo:
+        raise IcsError(f"the window must end after it starts, got {lo} – {hi}")
+    return lo, hi
+
+
+def _utc(value: pd.Timestamp | str) -> pd.Timestamp:
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+class IcsConnector:
+    """``.ics`` files and folders as a source of the sync engine: one target per calendar."""
+
+    source = SOURCE
+    section = "ics"
+    unit = "calendars"
+
+    def __init__(
+        self,
+        paths: Sequence[str | Path],
+        *,
+        calendar: str | None = None,
+        weeks_back: int = DEFAULT_WEEKS_BACK,
+        weeks_ahead: int = DEFAULT_WEEKS_AHEAD,
+        default_timezone: str = "UTC",
+        strict: bool | None = None,
+        workers: int = 2,
+    ) -> None:
+        if not paths:
+            raise IcsError("no .ics file or folder given")
+        self.paths = list(paths)
+        self.calendar = calendar
+        self.weeks_back = weeks_back
+        self.weeks_ahead = weeks_ahead
+        self.zone = iana_zone(default_timezone) or "UTC"
+        self.strict = strict
+        self.workers = workers
+        self._files: dict[str, list[Path]] = {}
+        self._strict = True
+
+    def window(self, now: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp]:
+        today = now.normalize()
+        return today - pd.Timedelta(weeks=self.weeks_back), today + pd.Timedelta(
+            weeks=self.weeks_ahead
+        )
+
+    def open(self) -> None:
+        pass
+
+    def targets(self, roster: pd.DataFrame | None) -> list[str]:
+        files, folder_given = client.find_files(self.paths)
+        self._strict = (not folder_given) if self.strict is None else self.strict
+        self._files = _group(files, self.calendar)
+        return sorted(self._files)
+
+    def pull_one(self, context: PullContext) -> CalendarPull:
+        files = self._files[context.calendar]
+        window = self.window(context.now)
+        got = read_calendar(files, context.calendar, window, zone=self.zone, strict=self._strict)
+        ev = got.events
+        return CalendarPull(
+            context.calendar,
+            ev,
+            got.attendees,
+            window=window,
+            items=len(ev),
+            problems=[str(p) for p in got.problems],
+            stats={
+                "files": got.files,
+                "occurrences": len(ev),
+                "cancelled": int((ev["status"] == "cancelled").sum()),
+                "moved": int((ev["start"] != ev["original_start"]).sum()),
+            },
+        )
+
+    def directory_roster(self) -> pd.DataFrame | None:
+        return None
+
+    def check(self, *, offline: bool) -> str:
+        files, _ = client.find_files(self.paths)
+        return f"{len(files)} .ics file(s) in {len(self.paths)} path(s)"
+
+    def close(self) -> None:
+        self._files = {}
