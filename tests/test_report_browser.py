@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from cadence.analysis import analyze
-from cadence.report import write_report
 from cadence.model import SourceHealth
+from cadence.report import write_report
 from cadence.sources import demo
 
 from .conftest import AS_OF

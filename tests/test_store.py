@@ -12,8 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cadence.errors import SchemaError, StoreError
-from cadence.model import EVENT_TYPES
-from cadence.model import Pull
+from cadence.model import EVENT_TYPES, Pull
 from cadence.store import MIGRATIONS, Store
 
 from .helpers import attendee, event, frames, one_on_one_copies, ts
