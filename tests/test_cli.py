@@ -298,3 +298,13 @@ def test_report_pseudonymizes_with_a_key_from_the_environment(
     ok = runner.invoke(app, args, env={"CADENCE_PSEUDONYM_KEY": "k" * 24})
     assert ok.exit_code == 0, ok.output
     assert "@example.com" not in (tmp_path / "p-pairs.csv").read_text(encoding="utf-8")
+
+
+def test_help_shows_config_names_and_no_type_placeholders_on_flags() -> None:
+    main = runner.invoke(app, ["--help"], terminal_width=120).output
+    assert "overrides [store] path." in main
+    pull = runner.invoke(app, ["pull", "--help"], terminal_width=120).output
+    assert "[ics], [google], [microsoft], [demo]" in " ".join(pull.split())
+    for command in ("demo", "report", "run", "pull", "import", "purge", "doctor", "init"):
+        text = runner.invoke(app, [command, "--help"], terminal_width=120).output
+        assert "<bool>" not in text and "<str>" not in text and "<float>" not in text, command

@@ -59,13 +59,19 @@ class State:
 state = State()
 
 # options shared by several commands
-StoreOption = Annotated[Path | None, typer.Option("--store", help="SQLite store file.")]
+StoreOption = Annotated[
+    Path | None, typer.Option("--store", metavar="PATH", help="SQLite store file.")
+]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
 AsOfOption = Annotated[
-    str | None, typer.Option("--as-of", help="Report date (YYYY-MM-DD); default: now.")
+    str | None,
+    typer.Option("--as-of", metavar="DATE", help="Report date (YYYY-MM-DD); default: now."),
 ]
 WaitOption = Annotated[
-    float, typer.Option("--wait", help="Seconds to wait for another run holding the store.")
+    float,
+    typer.Option(
+        "--wait", metavar="SECONDS", help="Seconds to wait for another run holding the store."
+    ),
 ]
 
 
@@ -94,11 +100,15 @@ def main_options(
     config: Annotated[
         Path | None,
         typer.Option(
-            "--config", "-c", help="Config file (default: $CADENCE_CONFIG or the user config dir)."
+            "--config",
+            "-c",
+            metavar="PATH",
+            help="Config file (default: $CADENCE_CONFIG or the user config dir).",
         ),
     ] = None,
     store: Annotated[
-        Path | None, typer.Option("--store", help="SQLite store file; overrides [store] path.")
+        Path | None,
+        typer.Option("--store", metavar="PATH", help="SQLite store file; overrides [store] path."),
     ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="No progress bars or summaries; errors only.")
@@ -196,23 +206,32 @@ def _counts_line(analysis: Analysis) -> str:
 @handles_errors
 def demo(
     out_path: Annotated[
-        Path, typer.Option("--out", "-o", help="Where to write the HTML report.")
+        Path, typer.Option("--out", "-o", metavar="PATH", help="Where to write the HTML report.")
     ] = Path("reports/demo.html"),
     people: Annotated[
         int,
-        typer.Option("--people", "-n", min=2, help="How many people the demo organisation has."),
+        typer.Option(
+            "--people", "-n", min=2, metavar="N", help="How many people the demo organisation has."
+        ),
     ] = 60,
     seed: Annotated[
-        int, typer.Option("--seed", help="Random seed; the same seed gives the same organisation.")
+        int,
+        typer.Option(
+            "--seed", metavar="N", help="Random seed; the same seed gives the same organisation."
+        ),
     ] = 7,
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Report date (YYYY-MM-DD); default: today.")
+        str | None,
+        typer.Option("--as-of", metavar="DATE", help="Report date (YYYY-MM-DD); default: today."),
     ] = None,
     weeks: Annotated[
-        int, typer.Option("--weeks", min=1, help="Weeks of history to generate.")
+        int, typer.Option("--weeks", min=1, metavar="N", help="Weeks of history to generate.")
     ] = 26,
     store: Annotated[
-        Path | None, typer.Option("--store", help="Demo store file (default: beside the report).")
+        Path | None,
+        typer.Option(
+            "--store", metavar="PATH", help="Demo store file (default: beside the report)."
+        ),
     ] = None,
     quiet: QuietOption = False,
 ) -> None:
@@ -277,7 +296,9 @@ def report(
     ] = False,
     leader: Annotated[
         str | None,
-        typer.Option("--leader", help="Only this leader's pairs (default: [report] leader)."),
+        typer.Option(
+            "--leader", metavar="EMAIL", help="Only this leader's pairs (default: [report] leader)."
+        ),
     ] = None,
     indirect: Annotated[
         bool | None,
@@ -285,11 +306,14 @@ def report(
     ] = None,
     out_path: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="HTML file to write (default: in [report] out_dir)."),
+        typer.Option(
+            "--out", "-o", metavar="PATH", help="HTML file to write (default: in [report] out_dir)."
+        ),
     ] = None,
     as_of: AsOfOption = None,
     roster_path: Annotated[
-        Path | None, typer.Option("--roster", help="Roster CSV; overrides [roster] path.")
+        Path | None,
+        typer.Option("--roster", metavar="PATH", help="Roster CSV; overrides [roster] path."),
     ] = None,
     store: StoreOption = None,
     quiet: QuietOption = False,
@@ -359,11 +383,17 @@ def run(
 def init(
     path: Annotated[
         Path | None,
-        typer.Option("--path", help="Where to write config.toml (default: the user config dir)."),
+        typer.Option(
+            "--path",
+            metavar="PATH",
+            help="Where to write config.toml (default: the user config dir).",
+        ),
     ] = None,
     roster_template: Annotated[
         Path | None,
-        typer.Option("--roster-template", help="Also write a roster CSV template here."),
+        typer.Option(
+            "--roster-template", metavar="PATH", help="Also write a roster CSV template here."
+        ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
 ) -> None:
@@ -407,7 +437,10 @@ def doctor(
 @handles_errors
 def purge(
     before: Annotated[
-        str, typer.Option("--before", help="Remove history older than this date (YYYY-MM-DD).")
+        str,
+        typer.Option(
+            "--before", metavar="DATE", help="Remove history older than this date (YYYY-MM-DD)."
+        ),
     ],
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Only count what would be removed.")
@@ -427,13 +460,22 @@ def purge(
 @app.command("import")
 @handles_errors
 def import_files(
-    paths: Annotated[list[Path], typer.Argument(help=".ics files or folders to import.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(metavar="PATH", show_default=False, help=".ics files or folders to import."),
+    ],
     calendar: Annotated[
         str | None,
-        typer.Option("--calendar", help="Whose calendar the files are (default: per file)."),
+        typer.Option(
+            "--calendar", metavar="EMAIL", help="Whose calendar the files are (default: per file)."
+        ),
     ] = None,
-    weeks_back: Annotated[int, typer.Option(help="Weeks of history to import.", min=0)] = 26,
-    weeks_ahead: Annotated[int, typer.Option(help="Weeks ahead to import.", min=0)] = 8,
+    weeks_back: Annotated[
+        int, typer.Option(help="Weeks of history to import.", min=0, metavar="N")
+    ] = 26,
+    weeks_ahead: Annotated[
+        int, typer.Option(help="Weeks ahead to import.", min=0, metavar="N")
+    ] = 8,
     store: StoreOption = None,
     quiet: QuietOption = False,
 ) -> None:
@@ -472,14 +514,19 @@ def auth_google(
     client_secrets: Annotated[
         Path | None,
         typer.Option(
-            "--client-secrets", help="OAuth client JSON (default: [google] client_secrets)."
+            "--client-secrets",
+            metavar="PATH",
+            help="OAuth client JSON (default: [google] client_secrets).",
         ),
     ] = None,
     no_browser: Annotated[
         bool, typer.Option("--no-browser", help="Print the sign-in URL instead of opening it.")
     ] = False,
     port: Annotated[
-        int, typer.Option("--port", help="Local port for the OAuth redirect (0: any free one).")
+        int,
+        typer.Option(
+            "--port", metavar="PORT", help="Local port for the OAuth redirect (0: any free one)."
+        ),
     ] = 0,
 ) -> None:
     """Sign in with your Google account (read-only calendar access) and cache the token.

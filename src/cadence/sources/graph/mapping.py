@@ -166,6 +166,14 @@ def _rule_of(master: Mapping[str, Any] | None) -> str | None:
     return None if value is None or pd.isna(value) else str(value)
 
 
+def _series_uid(master: Mapping[str, Any] | None) -> str | None:
+    """The series' UID: a master's ``iCalUId``, or a stored occurrence's ``ical_uid``."""
+    if not master:
+        return None
+    value = master["iCalUId"] if "iCalUId" in master else master.get("ical_uid")
+    return None if value is None or pd.isna(value) else str(value)
+
+
 def _map_one(
     mailbox: str, item: dict[str, Any], master: Mapping[str, Any] | None
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -180,7 +188,11 @@ def _map_one(
         "calendar": mailbox,
         "event_id": item["id"],
         "series_id": item.get("seriesMasterId"),
-        "ical_uid": item.get("iCalUId") or item["id"],
+        # Graph gives each occurrence an iCalUId of its own; the series' (the master's) is the
+        # UID every other calendar system knows it by: the instance key is (series UID, slot)
+        "ical_uid": (_series_uid(master) if item.get("seriesMasterId") else None)
+        or item.get("iCalUId")
+        or item["id"],
         "original_start": original,
         "start": start,
         "end": end if end is not None and end >= start else start,
