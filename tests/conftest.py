@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -29,3 +30,38 @@ def scored_org() -> demo.DemoOrg:
 def store(tmp_path: Path) -> Iterable[Store]:
     with Store(tmp_path / "cadence.sqlite") as s:
         yield s
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[int, list[Any]]]:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    received: list[Any] = []
+
+    class Handler:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            received.append(envelope)
+            return "250 OK"
+
+    def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and data.password == b"smtp-secret-123"
+        return AuthResult(success=ok, handled=False)  # let aiosmtpd answer 535 itself
+
+    import socket
+
+    with socket.socket() as probe:  # a free port (the controller checks it by connecting)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(
+        Handler(),
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=check,
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        yield port, received
+    finally:
+        controller.stop()

@@ -202,3 +202,11 @@ def kill_mid_pull_then_resume(fake: Any, config: Path, calendars: list[str], fol
         pd.testing.assert_frame_equal(a.events(), b.events())
         pd.testing.assert_frame_equal(a.attendees(), b.attendees())
         assert a.sync_states()["calendar"].tolist() == b.sync_states()["calendar"].tolist()
+
+
+def mail_section(port: int) -> str:
+    return (
+        '[delivery.email]\nenabled = true\nhost = "127.0.0.1"\n'
+        f'port = {port}\nstarttls = false\nusername = "cadence"\n'
+        'sender = "cadence@example.com"\nrecipients = ["hr@example.com", "ada@example.com"]\n'
+    )

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from cadence import __version__
 from cadence.cli import app
 from cadence.store import Store
+
+from .helpers import mail_section
 
 runner = CliRunner()
 
@@ -308,3 +313,158 @@ def test_help_shows_config_names_and_no_type_placeholders_on_flags() -> None:
     for command in ("demo", "report", "run", "pull", "import", "purge", "doctor", "init"):
         text = runner.invoke(app, [command, "--help"], terminal_width=120).output
         assert "<bool>" not in text and "<str>" not in text and "<float>" not in text, command
+
+
+# -- the weekly job through the command: options, output, exit status ----------------------------
+
+AS_OF = "2026-06-30"
+WEEK = "2026-W27"
+
+
+def job_config(tmp_path: Path, *sections: str) -> Path:
+    path = tmp_path / "config.toml"
+    base = [
+        "[demo]\nenabled = true\npeople = 24\nseed = 5\n",
+        f'[report]\nout_dir = "{tmp_path / "reports"}"\norg = true\n',
+    ]
+    path.write_text("\n".join(base + list(sections)), encoding="utf-8")
+    return path
+
+
+def cadence(cfg: Path, store: Path, *args: str, env: dict[str, str] | None = None) -> Any:
+    return runner.invoke(app, ["--config", str(cfg), "--store", str(store), *args], env=env)
+
+
+def test_run_purge_doctor_and_init_print_what_they_did(tmp_path: Path) -> None:
+    cfg, store = job_config(tmp_path), tmp_path / "s.sqlite"
+    doctor = cadence(cfg, store, "doctor")
+    assert doctor.exit_code == 0 and "not created yet" in doctor.output
+    ran = cadence(cfg, store, "run", "--as-of", AS_OF)
+    assert ran.exit_code == 0, ran.output
+    folder = tmp_path / "reports" / WEEK
+    assert f"Reports: {folder.resolve()}" in ran.output.replace("\n", "")
+    assert f"{WEEK}: " in ran.output and "demo: 24 calendars (24 full" in ran.output
+    with Store(store) as db:
+        events = db.events()
+    old = int((events["end"] < pd.Timestamp("2026-04-01", tz="UTC")).sum())
+    dry = cadence(cfg, store, "purge", "--before", "2026-04-01", "--dry-run")
+    assert dry.exit_code == 0 and f"{old} events" in dry.output and "would remove" in dry.output
+    real = cadence(cfg, store, "purge", "--before", "2026-04-01")
+    assert real.exit_code == 0 and f"{old} events" in real.output and "removed" in real.output
+    future = cadence(cfg, store, "purge", "--before", "2999-01-01")
+    assert future.exit_code == 2 and "in the future" in future.output
+    target = tmp_path / "c" / "config.toml"
+    assert runner.invoke(app, ["init", "--path", str(target)]).exit_code == 0
+    again = runner.invoke(app, ["init", "--path", str(target)])
+    assert again.exit_code == 2 and "--force" in again.output
+    bad = job_config(
+        tmp_path,
+        f'[google]\nenabled = true\ntoken_path = "{tmp_path / "missing.json"}"\n'
+        'calendars = ["ann@example.com"]\n',
+    )
+    failing = cadence(bad, store, "doctor")
+    assert failing.exit_code == 1
+    assert "FAIL" in failing.output and "cadence auth google" in " ".join(failing.output.split())
+
+
+def test_run_with_a_failing_source_names_it_and_exits_1(tmp_path: Path) -> None:
+    from .fake_google import FakeGoogle, serve, user_token_file
+
+    with serve(FakeGoogle()) as fake:
+        token = user_token_file(tmp_path / "token.json", fake)
+        fake.faults["ann@example.com"] += [503] * 50
+        fake.calendars["ann@example.com"] = {}
+        cfg = job_config(
+            tmp_path,
+            "[google]\nenabled = true\n"
+            f'token_path = "{token}"\ntoken_uri = "{fake.url}token"\napi_root = "{fake.url}"\n'
+            'calendars = ["ann@example.com"]\nretries = 0\n',
+        )
+        result = cadence(cfg, tmp_path / "s.sqlite", "run", "--as-of", AS_OF)
+    assert result.exit_code == 1, result.output
+    assert "google ann@example.com failed" in result.output
+    assert (tmp_path / "reports" / WEEK / "report.html").exists()  # the report is still written
+
+
+def test_run_usage_errors_busy_store_and_unknown_leader(tmp_path: Path) -> None:
+    from cadence.lock import store_lock
+
+    cfg, store = job_config(tmp_path), tmp_path / "s.sqlite"
+    with store_lock(store):
+        busy = cadence(cfg, store, "run", "--as-of", AS_OF)
+    assert busy.exit_code == 1 and "in use by another cadence run" in busy.output
+    cfg.write_text(cfg.read_text().replace("org = true", 'org = true\nleader = "no@example.com"'))
+    nobody = cadence(cfg, store, "run", "--as-of", AS_OF)
+    assert nobody.exit_code == 2 and "no@example.com" in nobody.output
+    assert "Traceback" not in nobody.output
+
+
+def test_a_failed_delivery_is_exit_1_without_the_password(
+    tmp_path: Path, smtp: tuple[int, list[Any]]
+) -> None:
+    port, _ = smtp
+    cfg = job_config(tmp_path, mail_section(port))
+    wrong = cadence(
+        cfg,
+        tmp_path / "s.sqlite",
+        "run",
+        "--as-of",
+        AS_OF,
+        env={"CADENCE_SMTP_PASSWORD": "nope-nope"},
+    )
+    assert wrong.exit_code == 1
+    assert "refused the login of 'cadence'" in " ".join(wrong.output.split())
+    assert "nope-nope" not in wrong.output
+
+
+def test_bad_config_is_exit_2_naming_the_key(tmp_path: Path) -> None:
+    cases = {
+        '[report]\nleaders = "x"\n': "[report] leaders: unknown key",
+        "[report]\nmin_group_size = 1\n": "[report] min_group_size = 1",
+        '[delivery.email]\nenabled = true\nrecipients = ["hr@example.com"]\n': (
+            "[delivery.email]: enabled = true needs sender and recipients"
+        ),
+        '[analysis]\nwindow = "13 weeks"\n': "[analysis] window",
+        '[roster]\npath = "/nope/roster.csv"\n': "/nope/roster.csv does not exist",
+    }
+    for text, words in cases.items():
+        cfg = tmp_path / "bad.toml"
+        cfg.write_text(text, encoding="utf-8")
+        result = cadence(cfg, tmp_path / "s.sqlite", "run")
+        assert result.exit_code == 2, (text, result.output)
+        assert words in " ".join(result.output.split()), (text, result.output)
+        assert str(cfg) in result.output.replace("\n", "")
+    missing = runner.invoke(app, ["--config", str(tmp_path / "none.toml"), "run"])
+    assert missing.exit_code == 2 and "config file not found" in missing.output
+
+
+def test_json_logs_and_no_secret_in_any_line(tmp_path: Path) -> None:
+    secrets = {
+        "CADENCE_SMTP_PASSWORD": "smtp-pass-0123456789",
+        "CADENCE_PSEUDONYM_KEY": "pseudonym-key-0123456789",
+        "CADENCE_MS_CLIENT_SECRET": "ms-secret-0123456789",
+    }
+    cfg = job_config(tmp_path)
+    cfg.write_text(cfg.read_text().replace("org = true", "org = true\npseudonymize = true"))
+    result = runner.invoke(
+        app,
+        [
+            "--log-json",
+            "--config",
+            str(cfg),
+            "--store",
+            str(tmp_path / "s.sqlite"),
+            "run",
+            "--as-of",
+            AS_OF,
+        ],
+        env=secrets,
+    )
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    steps = [line.get("step") for line in lines]
+    assert {"start", "pull", "report", "finish"} <= set(steps)
+    assert all({"time", "level", "message"} <= set(line) for line in lines)
+    for value in secrets.values():
+        assert value not in result.output
+    assert "@example.com" not in (tmp_path / "reports" / WEEK / "report-pairs.csv").read_text()

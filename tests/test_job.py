@@ -1,31 +1,31 @@
-"""The weekly job: init, run (twice; a failing source), locking, delivery, purge, doctor, logs."""
+"""The weekly job as a library: init, run_week (twice; a failing source; an unknown leader),
+locking, delivery, purge, doctor. The command's options, output and exit codes are in
+test_cli.py; here the functions are called as a notebook or a scheduler script would."""
 
 from __future__ import annotations
 
 import io
-import json
 import threading
 import time
 import zipfile
-from collections.abc import Iterator
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from cadence.cli import app
+from cadence import job
 from cadence.config import Settings, load_config
+from cadence.errors import ConfigError, LeaderNotFound, StoreBusyError
 from cadence.lock import store_lock
 from cadence.logs import redact, register_secret
 from cadence.org import load_roster
 from cadence.store import Store
 
 from .fake_google import FakeGoogle, serve, user_token_file
+from .helpers import mail_section
 
-runner = CliRunner()
 AS_OF = "2026-06-30"  # a Tuesday of ISO week 27
 WEEK = "2026-W27"
 
@@ -40,8 +40,8 @@ def config(tmp_path: Path, *sections: str) -> Path:
     return path
 
 
-def cadence(cfg: Path, store: Path, *args: str, env: dict[str, str] | None = None) -> Any:
-    return runner.invoke(app, ["--config", str(cfg), "--store", str(store), *args], env=env)
+def settings(tmp_path: Path, *sections: str) -> Settings:
+    return load_config(config(tmp_path, *sections))
 
 
 # -- init ---------------------------------------------------------------------------------------
@@ -51,24 +51,24 @@ def test_init_writes_a_config_that_loads_to_the_defaults_and_a_roster_template(
     tmp_path: Path,
 ) -> None:
     target, roster = tmp_path / "c" / "config.toml", tmp_path / "roster.csv"
-    result = runner.invoke(app, ["init", "--path", str(target), "--roster-template", str(roster)])
-    assert result.exit_code == 0, result.output
+    assert job.init_config(target, roster_template=roster) == [target, roster]
     assert load_config(target) == Settings()
     assert "[delivery.email]" in target.read_text() and "[microsoft]" in target.read_text()
     assert len(load_roster(roster)) == 3
-    again = runner.invoke(app, ["init", "--path", str(target)])
-    assert again.exit_code == 2 and "--force" in again.output
-    assert runner.invoke(app, ["init", "--path", str(target), "--force"]).exit_code == 0
+    with pytest.raises(ConfigError, match="--force"):
+        job.init_config(target)
+    assert job.init_config(target, force=True) == [target]
 
 
 # -- run ----------------------------------------------------------------------------------------
 
 
 def test_run_twice_in_a_week_replaces_that_week_and_adds_nothing_twice(tmp_path: Path) -> None:
-    cfg, store = config(tmp_path), tmp_path / "s.sqlite"
-    first = cadence(cfg, store, "run", "--as-of", AS_OF)
-    assert first.exit_code == 0, first.output
+    cfg, store = settings(tmp_path), tmp_path / "s.sqlite"
+    first = job.run_week(cfg, store, as_of=AS_OF)
+    assert first.status == "ok" and first.week == WEEK
     folder = tmp_path / "reports" / WEEK
+    assert first.folder == folder and [p.name for p in first.reports] == ["report.html", "org.html"]
     files = sorted(p.name for p in folder.iterdir())
     assert {
         "report.html",
@@ -80,8 +80,8 @@ def test_run_twice_in_a_week_replaces_that_week_and_adds_nothing_twice(tmp_path:
     (folder / "stray.txt").write_text("from an older run")
     with Store(store) as db:
         before = db.counts()
-    second = cadence(cfg, store, "run", "--as-of", AS_OF)
-    assert second.exit_code == 0, second.output
+    second = job.run_week(cfg, store, as_of=AS_OF)
+    assert second.status == "ok"
     assert sorted(p.name for p in folder.iterdir()) == files  # replaced, not added to
     with Store(store) as db:
         after = db.counts()
@@ -89,26 +89,26 @@ def test_run_twice_in_a_week_replaces_that_week_and_adds_nothing_twice(tmp_path:
     for table in ("events", "attendees", "snapshots"):
         assert after[table] == before[table], table
     assert runs[runs["kind"] == "run"]["status"].tolist() == ["ok", "ok"]
-    assert f"Reports: {folder.resolve()}" in second.output.replace("\n", "")
 
 
-def test_run_twice_with_a_failing_source_reports_it_and_exits_1(tmp_path: Path) -> None:
+def test_run_twice_with_a_failing_source_reports_it_and_is_partial(tmp_path: Path) -> None:
     with serve(FakeGoogle()) as fake:
         token = user_token_file(tmp_path / "token.json", fake)
         fake.faults["ann@example.com"] += [503] * 50
         fake.calendars["ann@example.com"] = {}
-        cfg = config(
+        cfg = settings(
             tmp_path,
             "[google]\nenabled = true\n"
             f'token_path = "{token}"\ntoken_uri = "{fake.url}token"\napi_root = "{fake.url}"\n'
             'calendars = ["ann@example.com"]\nretries = 0\n',
         )
         store = tmp_path / "s.sqlite"
-        results = [cadence(cfg, store, "run", "--as-of", AS_OF) for _ in range(2)]
+        results = [job.run_week(cfg, store, as_of=AS_OF) for _ in range(2)]
     folder = tmp_path / "reports" / WEEK
     for result in results:
-        assert result.exit_code == 1, result.output
-        assert "google ann@example.com failed" in result.output
+        assert result.status == "partial" and result.failed
+        (google,) = [s for s in result.pulls.sources if s.section == "google"]
+        assert list(google.summary.failed) == ["ann@example.com"]
     assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == [WEEK]
     html = (folder / "report.html").read_text(encoding="utf-8")
     assert "Source <strong>google</strong> failed" in html  # the report says which is stale
@@ -123,32 +123,26 @@ def test_run_twice_with_a_failing_source_reports_it_and_exits_1(tmp_path: Path) 
     assert counts["snapshots"] == 2  # all + org for the week, not one per run
 
 
-def test_bad_config_is_exit_2_naming_the_key(tmp_path: Path) -> None:
-    cases = {
-        '[report]\nleaders = "x"\n': "[report] leaders: unknown key",
-        "[report]\nmin_group_size = 1\n": "[report] min_group_size = 1",
-        '[delivery.email]\nenabled = true\nrecipients = ["hr@example.com"]\n': (
-            "[delivery.email]: enabled = true needs sender and recipients"
-        ),
-        '[analysis]\nwindow = "13 weeks"\n': "[analysis] window",
-        '[roster]\npath = "/nope/roster.csv"\n': "/nope/roster.csv does not exist",
-    }
-    for text, words in cases.items():
-        cfg = tmp_path / "bad.toml"
-        cfg.write_text(text, encoding="utf-8")
-        result = cadence(cfg, tmp_path / "s.sqlite", "run")
-        assert result.exit_code == 2, (text, result.output)
-        assert words in " ".join(result.output.split()), (text, result.output)
-        assert str(cfg) in result.output.replace("\n", "")
-    missing = runner.invoke(app, ["--config", str(tmp_path / "none.toml"), "run"])
-    assert missing.exit_code == 2 and "config file not found" in missing.output
+def test_an_unknown_leader_is_a_config_error_and_the_run_is_not_left_running(
+    tmp_path: Path,
+) -> None:
+    cfg = settings(tmp_path)
+    cfg = cfg.model_copy(
+        update={"report": cfg.report.model_copy(update={"leader": "nobody@example.com"})}
+    )
+    store = tmp_path / "s.sqlite"
+    with pytest.raises(LeaderNotFound, match=r"nobody@example\.com"):
+        job.run_week(cfg, store, as_of=AS_OF)
+    with Store(store) as db:
+        runs = db.runs()
+    assert runs.loc[runs["kind"] == "run", "status"].tolist() == ["failed"]
+    assert "nobody@example.com" in runs["summary"].iloc[-1]["error"]
 
 
 def test_a_second_run_waits_or_says_the_store_is_busy(tmp_path: Path) -> None:
-    cfg, store = config(tmp_path), tmp_path / "s.sqlite"
-    with store_lock(store):
-        busy = cadence(cfg, store, "run", "--as-of", AS_OF)
-    assert busy.exit_code == 1 and "in use by another cadence run" in busy.output
+    cfg, store = settings(tmp_path), tmp_path / "s.sqlite"
+    with store_lock(store), pytest.raises(StoreBusyError, match="in use by another cadence run"):
+        job.run_week(cfg, store, as_of=AS_OF)
     assert not store.exists() or Store(store).counts()["events"] == 0
 
     def hold() -> None:
@@ -158,66 +152,22 @@ def test_a_second_run_waits_or_says_the_store_is_busy(tmp_path: Path) -> None:
     holder = threading.Thread(target=hold)
     holder.start()
     time.sleep(0.1)
-    waited = cadence(cfg, store, "run", "--as-of", AS_OF, "--wait", "20")
+    waited = job.run_week(cfg, store, as_of=AS_OF, wait=20)
     holder.join()
-    assert waited.exit_code == 0, waited.output
+    assert waited.status == "ok"
 
 
 # -- delivery -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def smtp() -> Iterator[tuple[int, list[Any]]]:
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.smtp import AuthResult, LoginPassword
-
-    received: list[Any] = []
-
-    class Handler:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-            received.append(envelope)
-            return "250 OK"
-
-    def check(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
-        ok = isinstance(data, LoginPassword) and data.password == b"smtp-secret-123"
-        return AuthResult(success=ok, handled=False)  # let aiosmtpd answer 535 itself
-
-    import socket
-
-    with socket.socket() as probe:  # a free port (the controller checks it by connecting)
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(
-        Handler(),
-        hostname="127.0.0.1",
-        port=port,
-        authenticator=check,
-        auth_require_tls=False,
-    )
-    controller.start()
-    try:
-        yield port, received
-    finally:
-        controller.stop()
-
-
-def mail_section(port: int) -> str:
-    return (
-        '[delivery.email]\nenabled = true\nhost = "127.0.0.1"\n'
-        f'port = {port}\nstarttls = false\nusername = "cadence"\n'
-        'sender = "cadence@example.com"\nrecipients = ["hr@example.com", "ada@example.com"]\n'
-    )
-
-
 def test_the_report_is_emailed_through_a_real_smtp_server(
-    tmp_path: Path, smtp: tuple[int, list[Any]]
+    tmp_path: Path, smtp: tuple[int, list[Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     port, received = smtp
-    cfg, store = config(tmp_path, mail_section(port)), tmp_path / "s.sqlite"
-    ok = cadence(
-        cfg, store, "run", "--as-of", AS_OF, env={"CADENCE_SMTP_PASSWORD": "smtp-secret-123"}
-    )
-    assert ok.exit_code == 0, ok.output
+    cfg, store = settings(tmp_path, mail_section(port)), tmp_path / "s.sqlite"
+    monkeypatch.setenv("CADENCE_SMTP_PASSWORD", "smtp-secret-123")
+    ok = job.run_week(cfg, store, as_of=AS_OF)
+    assert ok.status == "ok" and ok.delivery_error is None
     (envelope,) = received
     assert sorted(envelope.rcpt_tos) == ["ada@example.com", "hr@example.com"]
     message = message_from_bytes(envelope.content, policy=policy.default)
@@ -230,90 +180,58 @@ def test_the_report_is_emailed_through_a_real_smtp_server(
     assert report == (tmp_path / "reports" / WEEK / "report.html").read_bytes()
     assert len(envelope.content) < 10_000_000  # fits the usual mail size limits
     assert "pairs:" in message.get_body(("plain",)).get_content()
-    wrong = cadence(cfg, store, "run", "--as-of", AS_OF, env={"CADENCE_SMTP_PASSWORD": "nope-nope"})
-    assert wrong.exit_code == 1
-    assert "refused the login of 'cadence'" in " ".join(wrong.output.split())
-    assert "nope-nope" not in wrong.output
+    monkeypatch.setenv("CADENCE_SMTP_PASSWORD", "nope-nope")
+    wrong = job.run_week(cfg, store, as_of=AS_OF)
+    assert wrong.status == "partial" and wrong.delivery_error is not None
+    assert "refused the login of 'cadence'" in wrong.delivery_error
+    assert "nope-nope" not in wrong.delivery_error
 
 
 # -- purge --------------------------------------------------------------------------------------
 
 
 def test_purge_dry_run_then_for_real(tmp_path: Path) -> None:
-    cfg, store = config(tmp_path), tmp_path / "s.sqlite"
-    assert cadence(cfg, store, "run", "--as-of", AS_OF).exit_code == 0
+    cfg, store = settings(tmp_path), tmp_path / "s.sqlite"
+    assert job.run_week(cfg, store, as_of=AS_OF).status == "ok"
     with Store(store) as db:
         events = db.events()
     cut = "2026-04-01"
     old = int((events["end"] < pd.Timestamp(cut, tz="UTC")).sum())
     assert 0 < old < len(events)
-    dry = cadence(cfg, store, "purge", "--before", cut, "--dry-run")
-    assert dry.exit_code == 0 and f"{old} events" in dry.output and "would remove" in dry.output
+    dry = job.purge(store, cut, dry_run=True)
+    assert dry["events"] == old
     with Store(store) as db:
         assert len(db.events()) == len(events)
-    real = cadence(cfg, store, "purge", "--before", cut)
-    assert real.exit_code == 0 and f"{old} events" in real.output and "removed" in real.output
+    real = job.purge(store, cut)
+    assert real["events"] == old
     with Store(store) as db:
         left = db.events()
         assert len(left) == len(events) - old
         assert (left["end"] >= pd.Timestamp(cut, tz="UTC")).all()
         kept = set(zip(left["calendar"], left["event_id"], strict=True))
         assert set(zip(*[db.attendees()[c] for c in ("calendar", "event_id")], strict=True)) <= kept
-    future = cadence(cfg, store, "purge", "--before", "2999-01-01")
-    assert future.exit_code == 2 and "in the future" in future.output
+    with pytest.raises(ConfigError, match="in the future"):
+        job.purge(store, "2999-01-01")
 
 
 # -- doctor -------------------------------------------------------------------------------------
 
 
 def test_doctor_passes_on_a_good_setup_and_says_what_to_fix(tmp_path: Path) -> None:
-    cfg, store = config(tmp_path), tmp_path / "s.sqlite"
-    good = cadence(cfg, store, "doctor")
-    assert good.exit_code == 0, good.output
-    assert "not created yet" in good.output
-    bad = config(
+    store = tmp_path / "s.sqlite"
+    good = job.doctor(settings(tmp_path), store)
+    assert all(c.ok for c in good), good
+    assert any("not created yet" in c.detail for c in good if c.name == "store")
+    bad = settings(
         tmp_path,
         f'[google]\nenabled = true\ntoken_path = "{tmp_path / "missing.json"}"\n'
         'calendars = ["ann@example.com"]\n',
     )
-    result = cadence(bad, store, "doctor")
-    assert result.exit_code == 1
-    assert "FAIL" in result.output and "cadence auth google" in " ".join(result.output.split())
+    (google,) = [c for c in job.doctor(bad, store) if c.name == "google"]
+    assert not google.ok and "cadence auth google" in google.detail
 
 
 # -- logs ---------------------------------------------------------------------------------------
-
-
-def test_json_logs_and_no_secret_in_any_line(tmp_path: Path) -> None:
-    secrets = {
-        "CADENCE_SMTP_PASSWORD": "smtp-pass-0123456789",
-        "CADENCE_PSEUDONYM_KEY": "pseudonym-key-0123456789",
-        "CADENCE_MS_CLIENT_SECRET": "ms-secret-0123456789",
-    }
-    cfg = config(tmp_path)
-    cfg.write_text(cfg.read_text().replace("org = true", "org = true\npseudonymize = true"))
-    result = runner.invoke(
-        app,
-        [
-            "--log-json",
-            "--config",
-            str(cfg),
-            "--store",
-            str(tmp_path / "s.sqlite"),
-            "run",
-            "--as-of",
-            AS_OF,
-        ],
-        env=secrets,
-    )
-    assert result.exit_code == 0, result.output
-    lines = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
-    steps = [line.get("step") for line in lines]
-    assert {"start", "pull", "report", "finish"} <= set(steps)
-    assert all({"time", "level", "message"} <= set(line) for line in lines)
-    for value in secrets.values():
-        assert value not in result.output
-    assert "@example.com" not in (tmp_path / "reports" / WEEK / "report-pairs.csv").read_text()
 
 
 def test_redaction_of_tokens_and_registered_secrets() -> None:
