@@ -38,11 +38,11 @@ def test_changelog_exists_with_an_unreleased_section() -> None:
     assert "## [Unreleased]" in (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
 
 
-def test_readme_scoring_table_matches_the_defaults() -> None:
+def test_the_scoring_table_matches_the_defaults() -> None:
     from cadence.analysis import AnalysisSettings
 
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    table = readme[readme.index("### How health is scored") : readme.index("### The roster")]
+    doc = (ROOT / "docs" / "analysis.md").read_text(encoding="utf-8")
+    table = doc[doc.index("## How health is scored") : doc.index("## The roster")]
     s = AnalysisSettings()
     w = s.weights
     for number in (
@@ -60,3 +60,35 @@ def test_readme_scoring_table_matches_the_defaults() -> None:
     assert f"{s.adherence_floor:.0%}".replace("%", " %") in table
     assert f"last {s.recent_slots} past slots" in table
     assert f"{s.late_cancel_hours:g} h ahead" in table
+
+
+def _markdown() -> list[Path]:
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def test_every_relative_link_in_the_docs_resolves() -> None:
+    for page in _markdown():
+        text = page.read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+            if target.startswith(("http://", "https://", "mailto:")):
+                continue
+            assert (page.parent / target).exists(), f"{page.name}: {target}"
+
+
+def test_the_readme_is_for_users_short_and_self_contained() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 200
+    assert "DESIGN.md" not in readme and "shared" not in readme  # files users do not have
+    assert "## Architecture" in readme and "## The weekly job" in readme
+
+
+def test_every_command_the_readme_shows_exists() -> None:
+    import typer.main
+
+    from cadence.cli import app
+
+    known = set(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = set(re.findall(r"cadence (?:--[\w-]+ )*([a-z]+)\b", readme))
+    assert {"demo", "run", "doctor", "init"} <= shown
+    assert shown <= known, shown - known

@@ -5,7 +5,7 @@ cross layers (a :class:`Pull` for the store, a :class:`PullSummary` of a pull, t
 One row of the **events** frame is one occurrence *as seen in one calendar*
 (a 1:1 appears in both people's calendars; the store keeps both copies and
 analysis merges them). The **attendees** frame is keyed by
-``(source, calendar, event_id)``. See ``shared/DESIGN.md`` for the meaning of
+``(source, calendar, event_id)``. See ``docs/architecture.md`` for the meaning of
 each column; the schemas below are the single source of truth for names and
 types, and :func:`validate` is the one place that checks a frame against them.
 

@@ -1,6 +1,6 @@
 """Analysis settings: every threshold and weight of the health score, with its default.
 
-These are the ``[analysis]`` keys of the config file; the README's "How health
+These are the ``[analysis]`` keys of the config file; docs/analysis.md "How health
 is scored" table and ``config.example.toml`` show the same defaults (a test
 keeps them in step).
 """
@@ -27,7 +27,7 @@ class Weights(BaseModel):
 
 
 class AnalysisSettings(BaseModel):
-    """How :func:`cadence.analyze` decides; the defaults are documented in the README."""
+    """How :func:`cadence.analyze` decides; the defaults are documented in docs/analysis.md."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
