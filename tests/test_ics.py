@@ -451,3 +451,14 @@ def test_one_files_vtimezone_does_not_leak_into_the_next(tmp_path: Path) -> None
     after = load_ics(path, start="2024-01-01", end="2024-02-01").events
     pd.testing.assert_frame_equal(before, after)
     assert after["start"].min() == ts("2024-01-02 17:00")  # 09:00 Pacific
+
+
+def test_with_no_window_the_import_covers_the_files_own_span() -> None:
+    """load_ics(files) then analyze(as_of=months ago) must see every 1:1 of that time."""
+    path = FIXTURES / "outlook-teams-weekly-exdate-eastern.ics"
+    whole = load_ics(path, calendar=ME)
+    assert whole.span[0] == ts("2022-03-11")  # the series' first DTSTART, midnight UTC
+    explicit = load_ics(path, calendar=ME, start="2022-03-01", end=whole.span[1])
+    pd.testing.assert_frame_equal(whole.events, explicit.events)
+    capped = load_ics(path, calendar=ME, max_years_back=1)  # never further back than asked
+    assert capped.span[0] > ts("2025-01-01") and capped.events.empty

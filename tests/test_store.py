@@ -338,3 +338,62 @@ def test_clear_cursor_forgets_the_cursor_and_keeps_the_rows(store: Store) -> Non
     state = store.sync_state("demo", CALS[0])
     assert state is not None and state.cursor is None and state.last_success == SEEN
     assert store.counts()["events"] == 2
+
+
+def test_a_cancellation_is_dated_between_the_pull_that_saw_it_live_and_the_one_that_did_not(
+    store: Store,
+) -> None:
+    """Evidence for late cancellations: the store brackets the moment a 1:1 was cancelled."""
+    window = (ts("2026-05-01"), ts("2026-07-01"))
+    gone_evs, gone_ats = one_on_one_copies(event_id="g", uid="uid-g", start="2026-06-20 09:00")
+    flip_evs, flip_ats = one_on_one_copies(event_id="c", uid="uid-c", start="2026-06-21 09:00")
+    first, second = ts("2026-06-12 07:00"), ts("2026-06-19 18:00")
+    store.write_pull(pull(gone_evs + flip_evs, gone_ats + flip_ats, seen=first, window=window))
+    flipped = [{**e, "status": "cancelled"} for e in flip_evs]
+    store.write_pull(pull(flipped, flip_ats, seen=second, window=window))  # g vanished
+    ev = store.frames().events.set_index(["calendar", "event_id"])
+    for event_id in ("g", "c"):  # vanished before its start / reported cancelled
+        rows = ev.xs(event_id, level="event_id")
+        assert (rows["status"] == "cancelled").all()
+        assert (rows["cancelled_after"] == first).all() and (
+            rows["cancelled_before"] == second
+        ).all()
+    # seen cancelled again: the evidence stays what it was
+    third = ts("2026-06-26")
+    store.write_pull(pull(flipped, flip_ats, seen=third, window=window))
+    ev = store.frames().events.set_index(["calendar", "event_id"])
+    assert (ev.xs("c", level="event_id")["cancelled_before"] == second).all()
+    # restored: no longer cancelled, no evidence
+    store.write_pull(pull(flip_evs, flip_ats, seen=third + pd.Timedelta(hours=1), window=window))
+    rows = store.frames().events.set_index(["calendar", "event_id"]).xs("c", level="event_id")
+    assert rows["cancelled_after"].isna().all() and rows["cancelled_before"].isna().all()
+
+
+def test_first_seen_cancelled_has_no_evidence_unless_the_source_says_when(store: Store) -> None:
+    evs, ats = one_on_one_copies(
+        event_id="x", uid="uid-x", a_status="cancelled", b_status="cancelled"
+    )
+    said = ts("2026-05-31 20:00")
+    evs[0]["cancelled_at"] = said  # the organizer's copy says when (a Google instance would)
+    store.write_pull(pull(evs, ats))
+    ev = store.frames().events.set_index("calendar")
+    assert ev.loc["ann@example.com", "cancelled_after"] == said
+    assert ev.loc["ann@example.com", "cancelled_before"] == said
+    assert pd.isna(ev.loc["bob@example.com", "cancelled_after"])  # nothing shows when
+
+
+def test_the_span_the_pulls_covered_grows_and_purge_shrinks_it(store: Store) -> None:
+    assert store.span() is None
+    evs, ats = one_on_one_copies()
+    old_evs, old_ats = one_on_one_copies(event_id="old", uid="uid-old", start="2026-05-04 09:00")
+    first = (ts("2026-05-01"), ts("2026-07-01"))
+    store.write_pull(pull(evs + old_evs, ats + old_ats, window=first))
+    later = (ts("2026-05-15"), ts("2026-07-15"))
+    store.write_pull(pull(evs, ats, window=later, seen=ts("2026-06-08")))
+    store.write_pull(pull([], [], seen=ts("2026-06-09")))  # a delta covers nothing new
+    assert store.span() == (ts("2026-05-01"), ts("2026-07-15"))
+    assert store.frames().span == store.span()
+    store.purge(ts("2026-04-01"))  # nothing before it: what was covered still is
+    assert store.span() == (ts("2026-05-01"), ts("2026-07-15"))
+    assert store.purge(ts("2026-05-10"))["events"] == 2
+    assert store.span() == (ts("2026-05-10"), ts("2026-07-15"))

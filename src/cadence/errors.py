@@ -7,7 +7,8 @@ say what is wrong *and* what to do next.
 
     CadenceError
     ├── ConfigError          a config file, key or value, or an option, is wrong (exit 2)
-    │   └── LeaderNotFound   the leader asked for is not in the roster or has no pairs
+    │   ├── LeaderNotFound   the leader asked for is not in the roster or has no pairs
+    │   └── CoverageError    the analysis window reaches beyond the time the data covers
     ├── RosterError          a roster file or frame is malformed
     ├── SchemaError          a frame does not match the normalized model
     ├── StoreError           the SQLite store cannot be opened, migrated, read or written
@@ -38,6 +39,11 @@ class ConfigError(CadenceError, ValueError):
 
 class LeaderNotFound(ConfigError):
     """The leader a report is scoped to is not in the roster, or has no 1:1 pairs."""
+
+
+class CoverageError(ConfigError):
+    """An analysis window starts before (or ends after) the time the loaded data covers:
+    analyzing it would report as missing what was simply never loaded."""
 
 
 class RosterError(CadenceError):

@@ -95,7 +95,7 @@ def load_store(path: str | Path | None = None) -> Frames:
         )
     with Store(file) as store:
         frames = store.frames()
-        return Frames(frames.events, frames.attendees, store.roster())
+        return Frames(frames.events, frames.attendees, store.roster(), frames.span)
 
 
 # -- sources ----------------------------------------------------------------------------------

@@ -54,6 +54,7 @@ class Column:
     nullable: bool = False
     allowed: frozenset[str] | None = None
     email: bool = False  # lower-cased and stripped by :func:`validate`
+    optional: bool = False  # may be left out of a frame (then all missing); implies nullable
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,9 @@ EVENTS = Schema(
         Column("title", "str", nullable=True),
         Column("created", "ts", nullable=True),
         Column("updated", "ts", nullable=True),
+        # when this occurrence was cancelled, where the source itself says so (a Google
+        # cancelled instance's own `updated`); never a series' last-modified time
+        Column("cancelled_at", "ts", nullable=True, optional=True),
     ),
     key=("source", "calendar", "event_id"),
 )
@@ -162,7 +166,7 @@ def validate(
     """
     if not isinstance(frame, pd.DataFrame):
         raise SchemaError(f"{schema.name} frame: expected a pandas DataFrame, got {type(frame)!r}")
-    missing = [c for c in schema.names if c not in frame.columns]
+    missing = [c.name for c in schema.columns if c.name not in frame.columns and not c.optional]
     if missing:
         raise SchemaError(
             f"{schema.name} frame: missing column(s) {', '.join(map(repr, missing))}; "
@@ -171,6 +175,9 @@ def validate(
         )
     out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
     for col in schema.columns:
+        if col.name not in frame.columns:  # an optional column left out: all missing
+            out[col.name] = pd.Series(pd.NA, index=out.index, dtype=_DTYPES[col.kind])
+            continue
         out[col.name] = _conform(frame[col.name].reset_index(drop=True), col, schema, normalize)
     if check_key:
         _check_key(out, schema)
@@ -283,12 +290,15 @@ class Frames:
 
     :meth:`cadence.Store.frames` returns one (its events carry the store's
     bookkeeping columns such as ``vanished_at``); so does :func:`cadence.load_store`,
-    with the roster a directory pull stored (``None`` when there is none).
+    with the roster a directory pull stored (``None`` when there is none). ``span``
+    is the stretch of time the data covers, when known: an analysis window outside
+    it would report what was never loaded.
     """
 
     events: pd.DataFrame
     attendees: pd.DataFrame
     roster: pd.DataFrame | None = None
+    span: tuple[pd.Timestamp, pd.Timestamp] | None = None  # the time the data covers
 
 
 @dataclass(frozen=True)

@@ -110,9 +110,25 @@ MIGRATIONS: tuple[str, ...] = (
         source TEXT NOT NULL, updated INTEGER NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 4: evidence of when an occurrence was cancelled (the source's own word, or the two pulls
+    # either side of the change), and the span each calendar's pulls have covered
+    """
+    ALTER TABLE events ADD COLUMN cancelled_at INTEGER;
+    ALTER TABLE events ADD COLUMN cancel_seen_after INTEGER;
+    ALTER TABLE events ADD COLUMN cancel_seen_by INTEGER;
+    ALTER TABLE sync_state ADD COLUMN covered_from INTEGER;
+    ALTER TABLE sync_state ADD COLUMN covered_until INTEGER;
+    UPDATE sync_state SET covered_from = window_start, covered_until = window_end;
+    """,
 )
 
 _EVENT_COLS = EVENTS.names
+_META_TS = ("first_seen", "last_changed", "vanished_at", "cancel_seen_after", "cancel_seen_by")
+# the last successful pull of a row's calendar (before the one being written)
+_LAST_SUCCESS = (
+    "(SELECT s.last_success FROM sync_state s "
+    "WHERE s.source = {t}.source AND s.calendar = {t}.calendar)"
+)
 _ATTENDEE_COLS = ATTENDEES.names
 _TS_EVENT_COLS = [c.name for c in EVENTS.columns if c.kind == "ts"]
 
@@ -364,11 +380,20 @@ class Store:
         cols = ", ".join(f'"{c}"' for c in _EVENT_COLS)
         updates = ", ".join(f'"{c}" = excluded."{c}"' for c in _EVENT_COLS[3:])
         differs = " OR ".join(f'events."{c}" IS NOT excluded."{c}"' for c in _EVENT_COLS[3:])
+        # A live occurrence now reported cancelled was cancelled between the last pull of its
+        # calendar (which saw it live) and this one: that interval is evidence of when.
+        newly = "excluded.status = 'cancelled' AND events.status != 'cancelled'"
+        evidence = (
+            f"cancel_seen_after = CASE WHEN {newly} THEN {_LAST_SUCCESS.format(t='events')} "
+            "WHEN excluded.status != 'cancelled' THEN NULL ELSE events.cancel_seen_after END, "
+            f"cancel_seen_by = CASE WHEN {newly} THEN excluded.last_changed "
+            "WHEN excluded.status != 'cancelled' THEN NULL ELSE events.cancel_seen_by END"
+        )
         cur = db.execute(
             f"INSERT INTO events ({cols}, first_seen, last_changed, vanished_at) "
             f"SELECT {cols}, ?, ?, NULL FROM in_events WHERE true "
             "ON CONFLICT (source, calendar, event_id) DO UPDATE SET "
-            f"{updates}, last_changed = excluded.last_changed, vanished_at = NULL "
+            f"{evidence}, {updates}, last_changed = excluded.last_changed, vanished_at = NULL "
             f"WHERE {differs} OR events.vanished_at IS NOT NULL",
             (seen, seen),
         )
@@ -422,10 +447,15 @@ class Store:
             f"FROM events e WHERE {gone} AND e.status != 'cancelled'",
             (run_id, seen, seen, *params),
         ).rowcount
+        # gone before its start: cancelled between the calendar's last pull and this one
+        newly = "e.start > ? AND e.status != 'cancelled'"
         vanished = db.execute(
             "UPDATE events AS e SET vanished_at = ?, last_changed = ?, "
+            f"cancel_seen_after = CASE WHEN {newly} THEN {_LAST_SUCCESS.format(t='e')} "
+            "ELSE e.cancel_seen_after END, "
+            f"cancel_seen_by = CASE WHEN {newly} THEN ? ELSE e.cancel_seen_by END, "
             f"status = CASE WHEN e.start > ? THEN 'cancelled' ELSE e.status END WHERE {gone}",
-            (seen, seen, seen, *params),
+            (seen, seen, seen, seen, seen, seen, *params),
         ).rowcount
         db.execute("DROP TABLE temp.in_calendars")
         return vanished, recorded
@@ -439,14 +469,32 @@ class Store:
         keep_cursor = calendar not in pull.cursors
         db.execute(
             "INSERT INTO sync_state (source, calendar, cursor, window_start, window_end, "
-            "last_success, last_attempt, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, NULL) "
+            "last_success, last_attempt, last_error, covered_from, covered_until) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?) "
             "ON CONFLICT (source, calendar) DO UPDATE SET "
             "cursor = CASE WHEN ? THEN sync_state.cursor ELSE excluded.cursor END, "
             "window_start = coalesce(excluded.window_start, sync_state.window_start), "
             "window_end = coalesce(excluded.window_end, sync_state.window_end), "
+            # what the calendar's pulls have covered, all together: the earliest start, the
+            # latest end (a delta covers what the full pull before it did)
+            "covered_from = min(coalesce(excluded.covered_from, sync_state.covered_from), "
+            "coalesce(sync_state.covered_from, excluded.covered_from)), "
+            "covered_until = max(coalesce(excluded.covered_until, sync_state.covered_until), "
+            "coalesce(sync_state.covered_until, excluded.covered_until)), "
             "last_success = excluded.last_success, last_attempt = excluded.last_attempt, "
             "last_error = NULL",
-            (pull.source, calendar, pull.cursors.get(calendar), lo, hi, seen, seen, keep_cursor),
+            (
+                pull.source,
+                calendar,
+                pull.cursors.get(calendar),
+                lo,
+                hi,
+                seen,
+                seen,
+                lo,
+                hi,
+                keep_cursor,
+            ),
         )
 
     def record_failure(self, source: str, calendar: str, error: str, at: pd.Timestamp) -> None:
@@ -528,6 +576,8 @@ class Store:
         with self._write() as db:
             for sql in queries.values():  # attendees and snapshot pairs before their parents
                 db.execute(f"DELETE {sql}", (cut,))
+            # what was purged is no longer covered
+            db.execute("UPDATE sync_state SET covered_from = ? WHERE covered_from < ?", (cut, cut))
         self._db.execute("VACUUM")
         return counts
 
@@ -645,12 +695,12 @@ class Store:
         """The stored events as a normalized frame (optionally with bookkeeping columns)."""
         cols = list(_EVENT_COLS)
         if include_meta:
-            cols += ["first_seen", "last_changed", "vanished_at"]
+            cols += list(_META_TS)
         where, params = _filter(source, calendars)
         sql = f"SELECT {', '.join(repr_col(c) for c in cols)} FROM events{where} "
         sql += "ORDER BY source, calendar, event_id"
         df = pd.read_sql_query(sql, self._db, params=params)
-        return _decode(df, EVENTS, extra_ts=("first_seen", "last_changed", "vanished_at"))
+        return _decode(df, EVENTS, extra_ts=_META_TS)
 
     def attendees(
         self, *, source: str | None = None, calendars: Iterable[str] | None = None
@@ -685,14 +735,42 @@ class Store:
     def sync_states(self) -> pd.DataFrame:
         """Every (source, calendar) cursor with its last success and last error."""
         df = pd.read_sql_query("SELECT * FROM sync_state ORDER BY source, calendar", self._db)
-        for col in ("window_start", "window_end", "last_success", "last_attempt"):
+        for col in (
+            "window_start",
+            "window_end",
+            "last_success",
+            "last_attempt",
+            "covered_from",
+            "covered_until",
+        ):
             df[col] = _int_to_ts(df[col])
         return df
 
     def frames(self, *, source: str | None = None) -> Frames:
-        """The stored events (with the bookkeeping columns ``first_seen``,
-        ``last_changed`` and ``vanished_at``) and attendees, for :func:`cadence.analyze`."""
-        return Frames(self.events(source=source, include_meta=True), self.attendees(source=source))
+        """The stored events and attendees, for :func:`cadence.analyze`, with what the store
+        knows beyond the providers: the bookkeeping columns (``first_seen``,
+        ``last_changed``, ``vanished_at``), the evidence of when each cancelled
+        occurrence was cancelled (``cancelled_after`` ≤ cancellation ≤
+        ``cancelled_before``: the source's own ``cancelled_at``, else the last pull that
+        saw it live and the first that saw it cancelled or gone; ``NaT`` when nothing
+        shows it), and the ``span`` the pulls have covered."""
+        events = self.events(source=source, include_meta=True)
+        cancelled = events["status"] == "cancelled"
+        own = events["cancelled_at"]
+        events["cancelled_after"] = own.fillna(events["cancel_seen_after"]).where(cancelled)
+        events["cancelled_before"] = own.fillna(events["cancel_seen_by"]).where(cancelled)
+        return Frames(events, self.attendees(source=source), span=self.span(source=source))
+
+    def span(self, *, source: str | None = None) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        """From the earliest start to the latest end that any calendar's pulls covered
+        (``None`` before the first pull)."""
+        where, params = _filter(source, None)
+        row = self._db.execute(
+            f"SELECT min(covered_from), max(covered_until) FROM sync_state{where}", params
+        ).fetchone()
+        if row is None or row[0] is None or row[1] is None:
+            return None
+        return _ts(row[0]), _ts(row[1])  # type: ignore[return-value]
 
     def source_health(self, stale_after: pd.Timedelta | None = None) -> list[SourceHealth]:
         """Each source in the store with its oldest calendar's last success and any failure.

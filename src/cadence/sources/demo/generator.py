@@ -217,6 +217,11 @@ class DemoOrg:
     _noise: tuple[pd.DataFrame, pd.DataFrame] = field(repr=False)
 
     @property
+    def span(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """The time the generated frames cover."""
+        return self.window
+
+    @property
     def calendars(self) -> list[str]:
         return self.roster["email"].tolist()
 
@@ -870,6 +875,9 @@ def _snapshot(
             "title": o["title"].to_numpy(dtype=object),
             "created": _ts(o["created_us"].to_numpy()),
             "updated": _ts(updated),
+            # the demo says when each cancellation happened, as a Google instance's own
+            # `updated` does (the truth table knows which were late)
+            "cancelled_at": _ts(np.where(cancelled_now, o["cancelled_at"], 0)).where(cancelled_now),
         }
     )
     # both people's calendars hold a copy

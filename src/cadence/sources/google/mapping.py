@@ -186,6 +186,9 @@ def _map_one(
         "title": None,
         "created": _ts(item.get("created")),
         "updated": _ts(item.get("updated")),
+        # a cancelled instance's own last change is when it was cancelled (a series master's
+        # is not: it is never read here); sparse cancelled items usually carry none
+        "cancelled_at": _ts(item.get("updated")) if status == "cancelled" else None,
     }
     if stored is not None and "eventType" not in item:
         row["event_type"] = stored["event_type"]

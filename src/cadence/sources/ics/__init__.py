@@ -48,6 +48,11 @@ class IcsImport:
     files: list[Path]
     problems: list[IcsProblem] = field(default_factory=list)
 
+    @property
+    def span(self) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """The time these frames cover: the window that was read."""
+        return self.window
+
     def pulls(self, seen_at: pd.Timestamp) -> list[Pull]:
         """One full pull per calendar, for writing these frames to a store directly."""
         out = []
@@ -126,6 +131,7 @@ def load_ics(
     end: pd.Timestamp | str | None = None,
     strict: bool | None = None,
     default_timezone: str = "UTC",
+    max_years_back: int = 5,
 ) -> IcsImport:
     """Read ``.ics`` files and folders (their ``*.ics`` files) into normalized frames.
 
@@ -134,11 +140,13 @@ def load_ics(
     paths : files or folders.
     calendar : whose calendar the files are (an email); default per file: its
         ``X-WR-CALNAME`` when that is an address, else the file name without ``.ics``.
-    start, end : the window of occurrences to produce (default: 26 weeks back and
-        8 weeks ahead of today); series are expanded inside it.
+    start, end : the window of occurrences to produce; series are expanded inside it.
+        Default: the files' own span, from their earliest event (at most
+        ``max_years_back`` years ago) to 8 weeks ahead of today.
     strict : raise on the first bad file or event (default: for single files), or
         skip and list them in ``problems`` (default: when a folder is given).
     default_timezone : the zone of floating times when the file names none.
+    max_years_back : how far back the default window may reach.
 
     Examples
     --------
@@ -149,8 +157,12 @@ def load_ics(
     """
     if not paths:
         raise IcsError("no .ics file or folder given")
-    window = _window(start, end)
     files, folder_given = client.find_files(paths)
+    if start is None:
+        oldest = pd.Timestamp.now(tz="UTC").normalize() - pd.DateOffset(years=max_years_back)
+        earliest = client.earliest_start(files)
+        start = oldest if earliest is None else max(earliest, oldest)
+    window = _window(start, end)
     strict = (not folder_given) if strict is None else strict
     zone = iana_zone(default_timezone) or "UTC"
     frames, attendees, problems, calendars = [], [], [], []

@@ -11,10 +11,14 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+import pandas as pd
+
 from cadence.errors import IcsError
 from cadence.sources.ics.settings import HEADER_BYTES
 
 _EMAILISH = re.compile(r"^[^@\s]+@[^@\s]+$")
+_DTSTART = re.compile(rb"^DTSTART[^:\r\n]*:(\d{8})", re.M | re.I)
+_VTIMEZONE = re.compile(rb"^BEGIN:VTIMEZONE.*?^END:VTIMEZONE", re.M | re.S | re.I)
 _CALNAME = re.compile(rb"^X-WR-CALNAME(?:;[^:\r\n]*)?:(.*)$", re.M | re.I)
 
 
@@ -62,3 +66,21 @@ def owner(file: Path) -> str:
         return name
     stem = file.name[: -len(file.suffix)] if file.suffix else file.name
     return stem.strip().lower()
+
+
+def earliest_start(files: Iterable[Path]) -> pd.Timestamp | None:
+    """The earliest event DTSTART date in the files (a cheap scan, no parsing; time zone
+    definitions left out), midnight UTC; ``None`` when there is none to read."""
+    days: list[bytes] = []
+    for file in files:
+        try:
+            days.extend(_DTSTART.findall(_VTIMEZONE.sub(b"", file.read_bytes())))
+        except OSError:
+            continue  # reading it properly will say what is wrong
+    valid = [d for d in days if b"19000101" <= d <= b"29991231"]
+    if not valid:
+        return None
+    try:
+        return pd.Timestamp(min(valid).decode(), tz="UTC")
+    except ValueError:
+        return None
