@@ -62,6 +62,54 @@ def frames(
     )
 
 
+def with_evidence(
+    frames_: tuple[pd.DataFrame, pd.DataFrame],
+    evidence: dict[tuple[str, str], tuple[str | None, str | None]],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``frames_`` with the optional ``cancelled_after`` / ``cancelled_before`` columns.
+
+    ``evidence`` maps (calendar, event_id) to the (after, before) bounds of that copy's
+    cancellation (None: that bound unknown); every other row has NaT, as a source that
+    knows nothing would give.
+    """
+    events, attendees = frames_
+    events = events.copy()
+    for i, col in enumerate(("cancelled_after", "cancelled_before")):
+        values = [
+            evidence.get((cal, eid), (None, None))[i]
+            for cal, eid in zip(events["calendar"], events["event_id"], strict=True)
+        ]
+        events[col] = pd.to_datetime(pd.Series(values, dtype=object), utc=True).astype(
+            "datetime64[us, UTC]"
+        )
+    return events, attendees
+
+
+def store_evidence(
+    events: pd.DataFrame, pull_times: tuple[pd.Timestamp, ...] | list[pd.Timestamp]
+) -> pd.DataFrame:
+    """The store's events (``include_meta=True``) with the cancellation evidence the store and
+    the demo source will supply (the analysis input contract of issue 13):
+
+    - a copy the provider reports as cancelled carries its own ``updated`` (the demo, like a
+      Google cancelled instance, stamps it when it is cancelled): an exact time;
+    - a copy that vanished was cancelled between the last pull that saw it (the pull before
+      ``vanished_at``) and the first that did not (``vanished_at``).
+    """
+    out = events.copy()
+    pulls = pd.Series(sorted(pull_times)).astype("datetime64[us, UTC]")
+    vanished = out["vanished_at"].notna()
+    reported = (out["status"] == "cancelled") & ~vanished
+    before_pull = pulls.searchsorted(out["vanished_at"].fillna(pulls.iloc[0])) - 1
+    last_live = pulls.reindex(before_pull).to_numpy()
+    nat = pd.Series(pd.NaT, index=out.index, dtype="datetime64[us, UTC]")
+    out["cancelled_after"] = nat.mask(reported, out["updated"]).mask(
+        vanished, pd.Series(last_live, index=out.index)
+    )
+    out["cancelled_before"] = nat.mask(reported, out["updated"]).mask(vanished, out["vanished_at"])
+    return out
+
+
 def one_on_one_copies(
     a: str = "ann@example.com",
     b: str = "bob@example.com",

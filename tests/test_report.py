@@ -20,7 +20,7 @@ from cadence.sources import demo
 from cadence.store import Store
 
 from .conftest import AS_OF
-from .helpers import frames, weekly_series
+from .helpers import frames, weekly_series, with_evidence
 
 KEY = "a test key that is long enough"
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
@@ -83,10 +83,14 @@ def test_timeline_marks_each_outcome_and_draws_an_arrow_per_move() -> None:
     for row in at:
         if row["event_id"] == "weekly_5" and row["email"] == "bob@x.com":
             row["response"] = "declined"
-    result = analyze(frames(ev, at), as_of="2026-06-30")
+    # the organizer's copy carries when it was cancelled (as a Google instance's updated does)
+    when = ("2026-05-18 07:00", "2026-05-18 07:00")
+    result = analyze(with_evidence(frames(ev, at), {("ann@x.com", "weekly_2"): when}), as_of=AS_OF)
     data = figures.pair_timeline_data(result)
     kinds = data.set_index(data["original_start"].dt.strftime("%m-%d"))["kind"].astype(str)
     assert kinds["05-18"] == "late-cancelled"
+    unknown = figures.pair_timeline_data(analyze(frames(ev, at), as_of=AS_OF))
+    assert (unknown["kind"].astype(str) == "late-cancelled").sum() == 0  # no evidence, no claim
     assert kinds["05-25"] == "moved"
     assert kinds["06-08"] == "declined"
     assert (kinds.drop(["05-18", "05-25", "06-08"]) == "held").all()

@@ -12,7 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from cadence.analysis import Analysis
-from cadence.analysis.cadence import local_hour
+from cadence.analysis.rhythm import local_hour
 
 # Okabe & Ito (2008): distinguishable with every common colour-vision deficiency.
 OUTCOME_COLOURS = {
@@ -162,7 +162,8 @@ def timeline_kind(occ: pd.DataFrame) -> pd.Series:
     kind = np.select(
         [
             occ["replaced"].to_numpy(dtype=bool),
-            ((outcome == "cancelled") & occ["late_cancel"]).to_numpy(dtype=bool),
+            # known to be late only: unknown timing (NA) stays a plain cancellation
+            ((outcome == "cancelled") & occ["late_cancel"].fillna(False)).to_numpy(dtype=bool),
             (outcome == "held").to_numpy() & occ["moved"].to_numpy(dtype=bool),
         ],
         ["replaced", "late-cancelled", "moved"],
