@@ -490,6 +490,51 @@ def test_lapsed_needs_both_a_long_gap_and_nothing_on_the_books() -> None:
     nxt, nxt_ats = one_on_one_copies(event_id="n", uid="next", start="2026-06-19 09:00")
     booked = run(past + nxt, past_ats + nxt_ats).pairs.iloc[0]
     assert booked["status"] != "lapsed" and booked["on_the_books"]
+    # ...but six weeks without a 1:1 is at risk, however much is booked
+    assert booked["status"] == "at_risk" and booked["health_score"] <= 49
+    assert booked["reasons"][0].startswith(
+        "at risk: no 1:1 for 41 days (at least 3× the 7-day target), though one is scheduled"
+    )
+
+
+def test_three_misses_in_a_row_are_at_risk_even_with_a_good_score() -> None:
+    """13 weekly slots from Mon 16 March, the last three (25 May, 1 and 8 June) cancelled,
+    the next booked for 15 June 09:00. 10 of 13 held: by points alone this pair would be
+    'watch' (held 10 of 13, 3 of the last 4 missed)."""
+    evs, ats = weekly_series(ANN, BOB, "2026-03-16 09:00", 14)
+    cancelled = {"weekly_10", "weekly_11", "weekly_12"}
+    evs = [{**e, "status": "cancelled"} if e["event_id"] in cancelled else e for e in evs]
+    pair = run(evs, ats).pairs.iloc[0]
+    assert (pair["held"], pair["cancelled"], pair["upcoming"]) == (10, 3, 1)
+    assert pair["last_slots_missed"]
+    assert pair["status"] == "at_risk" and pair["health_score"] == 49
+    # last held 18 May 09:00, as of 15 June 00:00: 27 whole days, ≥ 3 × 7, though booked
+    assert pair["days_since_last_held"] == 27
+    assert pair["reasons"][0].startswith("at risk: no 1:1 for 27 days (at least 3× the 7-day")
+    assert pair["reasons"][1] == (
+        "at risk: the last 3 scheduled 1:1s were all cancelled or declined"
+    )
+
+
+def test_consecutive_misses_is_a_setting_and_a_catch_up_breaks_the_streak() -> None:
+    """Weekly from Mon 4 May; 1 and 8 June cancelled; as of 15 June 00:00 the last held
+    1:1 (25 May 09:00) is 20 days ago: under 3 × 7, so only the streak rule can flag it."""
+    evs, ats = weekly_series(ANN, BOB, "2026-05-04 09:00", 7)
+    missed = {"weekly_4", "weekly_5"}
+    evs = [{**e, "status": "cancelled"} if e["event_id"] in missed else e for e in evs]
+    two = AnalysisSettings(consecutive_misses=2)
+    pair = run(evs, ats, settings=two).pairs.iloc[0]
+    assert pair["days_since_last_held"] == 20
+    assert pair["status"] == "at_risk"
+    assert pair["reasons"][0].startswith(
+        "at risk: the last 2 scheduled 1:1s were all cancelled or declined (−"
+    )
+    assert run(evs, ats).pairs.iloc[0]["status"] != "at_risk"  # the default asks for 3
+    # a catch-up on Wed 10 June replaces the 8 June miss: the streak is broken
+    catch, catch_ats = one_on_one_copies(event_id="c", uid="catch-up", start="2026-06-10 14:00")
+    caught = run(evs + catch, ats + catch_ats, settings=two).pairs.iloc[0]
+    assert caught["replaced"] == 1 and not caught["last_slots_missed"]
+    assert not any(r.startswith("at risk") for r in caught["reasons"])
 
 
 def test_settings_change_the_bands(tmp_path: Path) -> None:
