@@ -7,7 +7,8 @@ The public API, in the order a notebook uses it:
   :class:`Store` to pull into a store yourself;
 - :func:`load_roster` (who manages whom);
 - :func:`analyze` → :class:`Analysis` (``occurrences``, ``pairs``, ``weekly``
-  DataFrames), tuned by :class:`AnalysisSettings`;
+  DataFrames), tuned by :class:`AnalysisSettings`; :func:`summary` of it →
+  :class:`Summary`, the figures every report, CLI line and email shows;
 - :mod:`cadence.report`: every figure as a function of an analysis, and the
   HTML reports (:func:`write_report`).
 
@@ -24,7 +25,7 @@ Examples
 __version__ = "0.1.0"
 
 from cadence import report
-from cadence.analysis import Analysis, AnalysisSettings, analyze
+from cadence.analysis import Analysis, AnalysisSettings, Summary, analyze, summary
 from cadence.org import load_roster
 from cadence.report import write_report
 from cadence.sources.demo import DemoOrg
@@ -37,6 +38,7 @@ __all__ = [
     "AnalysisSettings",
     "DemoOrg",
     "Store",
+    "Summary",
     "__version__",
     "analyze",
     "load_demo",
@@ -44,5 +46,6 @@ __all__ = [
     "load_roster",
     "load_store",
     "report",
+    "summary",
     "write_report",
 ]

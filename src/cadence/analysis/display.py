@@ -115,7 +115,9 @@ def target_notes(sources: pd.Series) -> pd.Series:
 def source_codes(sources: pd.Series, groups: pd.Series, keys: pd.Index) -> pd.Series:
     """Per group (``keys``), the sources among ``sources`` as codes: ``"ics, graph"``; NA if none.
 
-    Listed in :data:`SOURCE_NAMES` order. One pass per source, none per group.
+    ``sources`` holds one source per row, or code lists this function made (so pairs'
+    codes combine into a group's). Listed in :data:`SOURCE_NAMES` order. One pass per
+    source, none per group.
 
     >>> sources, groups = pd.Series(["graph", "ics", "ics"]), pd.Series([0, 0, 1])
     >>> codes = source_codes(sources, groups, pd.Index([0, 1, 2]))
@@ -123,8 +125,11 @@ def source_codes(sources: pd.Series, groups: pd.Series, keys: pd.Index) -> pd.Se
     ['ics, graph', 'ics', <NA>]
     """
     text = pd.Series("", index=keys, dtype=object)
+    listed = pd.Series(sources, dtype=object).fillna("")
     for code in SOURCE_NAMES:
-        has = (sources == code).groupby(groups.to_numpy()).any().reindex(keys, fill_value=False)
+        # a value is one source code, or codes as this function writes them ("ics, graph")
+        mine = listed.str.contains(rf"\b{code}\b", regex=True)
+        has = mine.groupby(groups.to_numpy()).any().reindex(keys, fill_value=False)
         text = text + np.where(has.to_numpy(dtype=bool), code + ", ", "")
     text = text.str.removesuffix(", ")
     return text.where(text != "").astype(STRING)
@@ -191,4 +196,42 @@ def late_text(late: int, unknown: int, cancelled: int, sources: str | None) -> s
         late_texts(
             pd.Series([late]), pd.Series([unknown]), pd.Series([cancelled]), pd.Series([sources])
         ).iloc[0]
+    )
+
+
+def late_shares(
+    late: pd.Series,
+    unknown: pd.Series,
+    cancelled: pd.Series,
+    past: pd.Series,
+    sources: pd.Series,
+) -> pd.Series:
+    """Late cancellations as a share of past slots, said plainly where the sources cannot tell.
+
+    Known only: ``"3 % late"``. Some unknown: ``"at least 3 % late; 4 not known from .ics
+    data"``. Nothing known: ``"late: not known from .ics data"``: never a 0 % for unknown.
+
+    >>> shares = late_shares(pd.Series([3, 0, 0]), pd.Series([0, 4, 2]), pd.Series([5, 4, 6]),
+    ...                      pd.Series([100, 100, 100]), pd.Series([None, "ics", "graph"]))
+    >>> shares.tolist()  # doctest: +NORMALIZE_WHITESPACE
+    ['3 % late', 'late: not known from .ics data',
+     'none known late; 2 not known from Outlook data']
+    """
+    names = source_names(sources)
+    rate = pcts(late / past.where(past > 0))
+    n_unknown = unknown.astype("Int64").astype(str)
+    tail = n_unknown + " not known from " + names + " data"
+    u, lt, c = (x.to_numpy() for x in (unknown, late, cancelled))
+    return pd.Series(
+        np.select(
+            [u == 0, (lt == 0) & (u == c), lt == 0],
+            [
+                rate + " late",
+                "late: not known from " + names + " data",
+                "none known late; " + tail,
+            ],
+            "at least " + rate + " late; " + tail,
+        ),
+        index=late.index,
+        dtype=object,
     )
