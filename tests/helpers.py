@@ -62,6 +62,29 @@ def frames(
     )
 
 
+def with_evidence(
+    frames_: tuple[pd.DataFrame, pd.DataFrame],
+    evidence: dict[tuple[str, str], tuple[str | None, str | None]],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``frames_`` with the optional ``cancelled_after`` / ``cancelled_before`` columns.
+
+    ``evidence`` maps (calendar, event_id) to the (after, before) bounds of that copy's
+    cancellation (None: that bound unknown); every other row has NaT, as a source that
+    knows nothing would give.
+    """
+    events, attendees = frames_
+    events = events.copy()
+    for i, col in enumerate(("cancelled_after", "cancelled_before")):
+        values = [
+            evidence.get((cal, eid), (None, None))[i]
+            for cal, eid in zip(events["calendar"], events["event_id"], strict=True)
+        ]
+        events[col] = pd.to_datetime(pd.Series(values, dtype=object), utc=True).astype(
+            "datetime64[us, UTC]"
+        )
+    return events, attendees
+
+
 def one_on_one_copies(
     a: str = "ann@example.com",
     b: str = "bob@example.com",

@@ -9,11 +9,19 @@ import pandas as pd
 import pytest
 
 from cadence.analysis import AnalysisSettings, analyze, parse_window
-from cadence.errors import CadenceError
+from cadence.errors import CadenceError, SchemaError
 from cadence.model import Pull
 from cadence.store import Store
 
-from .helpers import attendee, event, frames, one_on_one_copies, ts, weekly_series
+from .helpers import (
+    attendee,
+    event,
+    frames,
+    one_on_one_copies,
+    ts,
+    weekly_series,
+    with_evidence,
+)
 
 AS_OF = ts("2026-06-15")
 ANN, BOB, CAT = "ann@example.com", "bob@example.com", "cat@example.com"
@@ -24,6 +32,11 @@ ROSTER = pd.DataFrame(
 
 def run(evs, ats, roster=None, **kw):
     return analyze(frames(evs, ats), roster, as_of=kw.pop("as_of", AS_OF), **kw)
+
+
+def tri(value: object) -> bool | None:
+    """A nullable boolean cell as True, False or None (unknown)."""
+    return None if pd.isna(value) else bool(value)
 
 
 def occ_of(result, uid: str) -> pd.Series:
@@ -82,7 +95,14 @@ def test_roster_orients_pairs_keeps_reports_and_lists_silent_pairs() -> None:
     assert pairs.loc[BOB, "department"] == "Eng"
     # Ann and Cat never met, though their calendars were read: the most lapsed pair of all
     assert pairs.loc[CAT, "status"] == "lapsed" and pairs.loc[CAT, "held"] == 0
-    assert pairs.loc[CAT, "reasons"][0].startswith("lapsed: no 1:1 for 91 days")
+    assert pairs.loc[CAT, "reasons"][0] == (
+        "lapsed: they never met in the 91 days observed (at least 3× the 14-day target, "
+        "assumed) and nothing scheduled"
+    )
+    assert pairs.loc[CAT, "never_met"] and not pairs.loc[BOB, "never_met"]
+    assert pairs.loc[CAT, "target_source"] == "default"  # assumed, never an RRULE fact
+    assert pd.isna(pairs.loc[CAT, "days_since_last_held"])
+    assert not any("target 14," in r or r.endswith("target 14") for r in pairs.loc[CAT, "reasons"])
     with_peers = run(mgr + peer, mgr_ats + peer_ats, ROSTER, include_peers=True)
     assert set(with_peers.occurrences["relation"]) == {"report", "peer"}
     assert len(run(mgr + peer, mgr_ats + peer_ats).pairs) == 2  # no roster: every pair
@@ -149,20 +169,114 @@ def test_moved_direction_and_future_occurrences() -> None:
     assert fut["outcome"] == "scheduled" and not fut["moved"] and pd.isna(fut["move_direction"])
 
 
+# -- late cancellation: only from evidence of when that occurrence was cancelled ---------------
+# The 1:1 starts Mon 1 June 09:00 UTC; late means cancelled less than 24 h ahead, i.e. after
+# Sun 31 May 09:00.
+
+
 @pytest.mark.parametrize(
-    ("updated", "late"), [("2026-06-01 06:00", True), ("2026-05-29 09:00", False)]
+    ("after", "before", "late"),
+    [
+        ("2026-06-01 06:00", "2026-06-01 06:00", True),  # exact (a Google instance's updated)
+        ("2026-05-29 09:00", "2026-05-29 09:00", False),  # exact, 3 days ahead
+        ("2026-05-31 10:00", "2026-06-01 08:00", True),  # whole interval within 24 h
+        ("2026-05-25 09:00", "2026-05-31 09:00", False),  # whole interval 24 h or more ahead
+        ("2026-05-25 09:00", "2026-06-01 08:00", None),  # straddles the 24 h line: unknown
+        (None, "2026-05-30 09:00", False),  # seen cancelled 2 days ahead: not late, whenever
+        ("2026-05-31 12:00", None, True),  # still live 21 h ahead: late, whenever
+        (None, None, None),  # columns there, but no evidence for this copy
+    ],
 )
-def test_late_cancellation_by_when_it_was_cancelled(updated: str, late: bool) -> None:
-    evs, ats = one_on_one_copies(a_status="cancelled", b_status="cancelled", updated=updated)
-    row = run(evs, ats).occurrences.iloc[0]
-    assert row["outcome"] == "cancelled" and bool(row["late_cancel"]) is late
-    assert row["cancelled_at"] == ts(updated)
+def test_late_cancellation_needs_evidence_of_when(
+    after: str | None, before: str | None, late: bool | None
+) -> None:
+    evs, ats = one_on_one_copies(a_status="cancelled", b_status="cancelled")
+    data = with_evidence(frames(evs, ats), {(ANN, "e1"): (after, before)})
+    result = analyze(data, as_of=AS_OF)
+    row = result.occurrences.iloc[0]
+    assert row["outcome"] == "cancelled"
+    assert str(result.occurrences["late_cancel"].dtype) == "boolean"
+    assert tri(row["late_cancel"]) is late
+    assert (pd.isna(row["cancelled_after"]) and after is None) or row["cancelled_after"] == ts(
+        after or "1970"
+    )
+    exact = after is not None and after == before
+    assert (row["cancelled_at"] == ts(after)) if exact else pd.isna(row["cancelled_at"])
+    pair = result.pairs.iloc[0]
+    assert (pair["late_cancelled"], pair["late_unknown"]) == (
+        int(late is True),
+        int(late is None),
+    )
 
 
-def test_vanished_before_its_start_is_a_cancellation_dated_by_the_store(tmp_path: Path) -> None:
-    """Cancellations seen only through the store's history count as cancelled."""
+def test_updated_is_not_a_cancellation_time() -> None:
+    """A copy's ``updated`` (a series master's LAST-MODIFIED, say) says nothing about when."""
+    evs, ats = one_on_one_copies(
+        a_status="cancelled", b_status="cancelled", updated="2026-06-01 06:00"
+    )
+    result = run(evs, ats)
+    row = result.occurrences.iloc[0]
+    assert row["outcome"] == "cancelled" and pd.isna(row["late_cancel"])
+    assert pd.isna(row["cancelled_at"]) and pd.isna(row["cancelled_before"])
+    pair = result.pairs.iloc[0]
+    assert (pair["cancelled"], pair["late_cancelled"], pair["late_unknown"]) == (1, 0, 1)
+    assert pair["late_unknown_sources"] == "demo"
+
+
+def test_organizer_copy_evidence_first_else_any_cancelled_copy() -> None:
+    evs, ats = one_on_one_copies(a_status="cancelled", b_status="cancelled")
+    both = {
+        (ANN, "e1"): ("2026-05-20 09:00", "2026-05-20 09:00"),  # the organizer's: on time
+        (BOB, "e1"): ("2026-06-01 08:00", "2026-06-01 08:00"),
+    }
+    row = analyze(with_evidence(frames(evs, ats), both), as_of=AS_OF).occurrences.iloc[0]
+    assert tri(row["late_cancel"]) is False and row["cancelled_at"] == ts("2026-05-20 09:00")
+    only_bob = {(BOB, "e1"): ("2026-06-01 08:00", "2026-06-01 08:00")}
+    row = analyze(with_evidence(frames(evs, ats), only_bob), as_of=AS_OF).occurrences.iloc[0]
+    assert tri(row["late_cancel"]) is True and row["cancelled_at"] == ts("2026-06-01 08:00")
+
+
+def test_not_cancelled_is_never_late_and_a_live_copys_evidence_is_ignored() -> None:
+    evs, ats = one_on_one_copies(b_status="cancelled")  # Bob removed his copy: a decline
+    live = {(ANN, "e1"): ("2026-06-01 08:00", "2026-06-01 08:00")}
+    row = analyze(with_evidence(frames(evs, ats), live), as_of=AS_OF).occurrences.iloc[0]
+    assert row["outcome"] == "declined" and tri(row["late_cancel"]) is False
+    assert pd.isna(row["cancelled_after"])
+
+
+def test_unknown_lateness_costs_nothing_and_is_said_with_its_sources() -> None:
+    """Four weekly slots, two cancelled: one from an .ics file (no evidence), one from
+    Outlook (no evidence). No point is lost for lateness; the reason names both sources."""
+    evs, ats = weekly_series(ANN, BOB, "2026-05-18 09:00", 4)
+    for e in evs:
+        if e["event_id"] in ("weekly_1", "weekly_2"):
+            e["status"] = "cancelled"
+    for row in evs + ats:
+        row["source"] = "ics" if row["event_id"] == "weekly_1" else "graph"
+    result = run(evs, ats)
+    pair = result.pairs.iloc[0]
+    assert (pair["cancelled"], pair["late_cancelled"], pair["late_unknown"]) == (2, 0, 2)
+    assert pair["late_unknown_sources"] == "ics, graph"
+    assert "late: not known from .ics / Outlook data (2 cancelled)" in pair["reasons"]
+    assert not any("less than 24 h" in r for r in pair["reasons"])
+    # the same history with both cancellations known to be late loses late-cancel points:
+    # 2 of 4 past slots cancelled late, × 10 points = 5
+    data = with_evidence(
+        frames(evs, ats),
+        {(ANN, f"weekly_{k}"): (f"2026-05-{24 + 7 * (k - 1)} 20:00",) * 2 for k in (1,)}
+        | {(ANN, "weekly_2"): ("2026-05-31 20:00", "2026-05-31 20:00")},
+    )
+    known = analyze(data, as_of=AS_OF).pairs.iloc[0]
+    assert (known["late_cancelled"], known["late_unknown"]) == (2, 0)
+    assert "2 cancelled less than 24 h ahead (−5)" in known["reasons"]
+    assert known["health_score"] == pytest.approx(pair["health_score"] - 5)
+
+
+def test_vanished_before_its_start_is_a_cancellation(tmp_path: Path) -> None:
+    """Cancellations seen only through the store's history count as cancelled; when is
+    known only from the store's evidence, not from ``vanished_at`` alone."""
     evs, ats = one_on_one_copies(start="2026-06-10 09:00", updated="2026-05-01")
-    window = (ts("2026-05-01"), ts("2026-07-01"))
+    window = (ts("2026-03-01"), ts("2026-07-01"))  # the pulls cover the analysis window
     with Store(tmp_path / "c.sqlite") as store:
         e, a = frames(evs, ats)
         store.write_pull(Pull("demo", [ANN, BOB], e, a, seen_at=ts("2026-06-01"), window=window))
@@ -171,10 +285,29 @@ def test_vanished_before_its_start_is_a_cancellation_dated_by_the_store(tmp_path
             Pull("demo", [ANN, BOB], e0, a0, seen_at=ts("2026-06-09 20:00"), window=window)
         )
         result = analyze(store.frames(), as_of=AS_OF)
+        stored = store.events(include_meta=True), store.attendees()
     row = result.occurrences.iloc[0]
-    assert row["outcome"] == "cancelled"
-    assert row["cancelled_at"] == ts("2026-06-09 20:00")  # when it was seen to vanish
-    assert row["late_cancel"]  # 13 hours before its start
+    assert row["outcome"] == "cancelled" and pd.isna(row["late_cancel"])
+    assert pd.isna(row["cancelled_at"])
+    # the store's own evidence: live at the 1 June pull, gone at the 9 June 20:00 one
+    assert (row["cancelled_after"], row["cancelled_before"]) == (
+        ts("2026-06-01"),
+        ts("2026-06-09 20:00"),
+    )
+    # what the store knows, as evidence: live at the 1 June pull, gone at the 9 June 20:00 one
+    pulls = {(c, "e1"): ("2026-06-01", "2026-06-09 20:00") for c in (ANN, BOB)}
+    interval = analyze(with_evidence(stored, pulls), as_of=AS_OF).occurrences.iloc[0]
+    assert pd.isna(interval["late_cancel"])  # somewhere in 8 days before: late or not unknown
+    close = {(c, "e1"): ("2026-06-09 12:00", "2026-06-09 20:00") for c in (ANN, BOB)}
+    row = analyze(with_evidence(stored, close), as_of=AS_OF).occurrences.iloc[0]
+    assert tri(row["late_cancel"]) is True  # live 21 h before its start, gone 13 h before
+
+
+def test_evidence_columns_must_hold_timestamps() -> None:
+    evs, ats = one_on_one_copies(a_status="cancelled", b_status="cancelled")
+    e, a = frames(evs, ats)
+    with pytest.raises(SchemaError, match="cancelled_after"):
+        analyze((e.assign(cancelled_after="soon"), a), as_of=AS_OF)
 
 
 def test_shortened_against_the_series_usual_length() -> None:
@@ -234,9 +367,10 @@ def test_target_follows_the_series_in_force() -> None:
     assert (pair["target_days"], pair["target_source"]) == (14.0, "rrule")
     # 7 weekly slots from 2 Mar, then one a fortnight from 20 Apr 10:00 to 15 Jun; all held
     fortnights = (AS_OF - ts("2026-04-20 10:00")) / pd.Timedelta(days=14)
-    assert pair["expected"] == pytest.approx(7 + fortnights, abs=0.01)
+    assert pair["expected"] == round(7 + fortnights, 1) == 11.0  # one decimal, everywhere
     assert pair["held"] == 11
-    assert pair["adherence"] == pytest.approx(11 / (7 + fortnights), abs=0.01)
+    assert pair["adherence"] == 11 / 11.0
+    assert "held" not in " ".join(pair["reasons"])  # nothing lost: no reason
     assert pair["status"] == "healthy"
     targets = result.occurrences.groupby("series")["target_days"].unique()
     assert targets["w"].tolist() == [7.0] and targets["f"].tolist() == [14.0]
@@ -348,18 +482,65 @@ def test_healthy_pair_has_no_reasons() -> None:
 
 
 def test_lapsed_needs_both_a_long_gap_and_nothing_on_the_books() -> None:
-    # weekly series whose last held slot was 4 May: 42 days ≥ 3 × 7
+    # weekly series whose last held slot was Mon 4 May 09:00; as of Mon 15 June 00:00 that is
+    # 41 days 15 hours: 41 whole days ≥ 3 × 7
     past, past_ats = weekly_series(ANN, BOB, "2026-03-16 09:00", 8)
     lapsed = run(past, past_ats).pairs.iloc[0]
     assert lapsed["status"] == "lapsed" and lapsed["health_score"] < 50
+    assert lapsed["days_since_last_held"] == 41
     assert (
         lapsed["reasons"][0]
-        == "lapsed: no 1:1 for 42 days (at least 3× the 7-day target) and nothing scheduled"
+        == "lapsed: no 1:1 for 41 days (at least 3× the 7-day target) and nothing scheduled"
     )
     # the same history with a 1:1 booked for next week is not lapsed
     nxt, nxt_ats = one_on_one_copies(event_id="n", uid="next", start="2026-06-19 09:00")
     booked = run(past + nxt, past_ats + nxt_ats).pairs.iloc[0]
     assert booked["status"] != "lapsed" and booked["on_the_books"]
+    # ...but six weeks without a 1:1 is at risk, however much is booked
+    assert booked["status"] == "at_risk" and booked["health_score"] <= 49
+    assert booked["reasons"][0].startswith(
+        "at risk: no 1:1 for 41 days (at least 3× the 7-day target), though one is scheduled"
+    )
+
+
+def test_three_misses_in_a_row_are_at_risk_even_with_a_good_score() -> None:
+    """13 weekly slots from Mon 16 March, the last three (25 May, 1 and 8 June) cancelled,
+    the next booked for 15 June 09:00. 10 of 13 held: by points alone this pair would be
+    'watch' (held 10 of 13, 3 of the last 4 missed)."""
+    evs, ats = weekly_series(ANN, BOB, "2026-03-16 09:00", 14)
+    cancelled = {"weekly_10", "weekly_11", "weekly_12"}
+    evs = [{**e, "status": "cancelled"} if e["event_id"] in cancelled else e for e in evs]
+    pair = run(evs, ats).pairs.iloc[0]
+    assert (pair["held"], pair["cancelled"], pair["upcoming"]) == (10, 3, 1)
+    assert pair["last_slots_missed"]
+    assert pair["status"] == "at_risk" and pair["health_score"] == 49
+    # last held 18 May 09:00, as of 15 June 00:00: 27 whole days, ≥ 3 × 7, though booked
+    assert pair["days_since_last_held"] == 27
+    assert pair["reasons"][0].startswith("at risk: no 1:1 for 27 days (at least 3× the 7-day")
+    assert pair["reasons"][1] == (
+        "at risk: the last 3 scheduled 1:1s were all cancelled or declined"
+    )
+
+
+def test_consecutive_misses_is_a_setting_and_a_catch_up_breaks_the_streak() -> None:
+    """Weekly from Mon 4 May; 1 and 8 June cancelled; as of 15 June 00:00 the last held
+    1:1 (25 May 09:00) is 20 days ago: under 3 × 7, so only the streak rule can flag it."""
+    evs, ats = weekly_series(ANN, BOB, "2026-05-04 09:00", 7)
+    missed = {"weekly_4", "weekly_5"}
+    evs = [{**e, "status": "cancelled"} if e["event_id"] in missed else e for e in evs]
+    two = AnalysisSettings(consecutive_misses=2)
+    pair = run(evs, ats, settings=two).pairs.iloc[0]
+    assert pair["days_since_last_held"] == 20
+    assert pair["status"] == "at_risk"
+    assert pair["reasons"][0].startswith(
+        "at risk: the last 2 scheduled 1:1s were all cancelled or declined (−"
+    )
+    assert run(evs, ats).pairs.iloc[0]["status"] != "at_risk"  # the default asks for 3
+    # a catch-up on Wed 10 June replaces the 8 June miss: the streak is broken
+    catch, catch_ats = one_on_one_copies(event_id="c", uid="catch-up", start="2026-06-10 14:00")
+    caught = run(evs + catch, ats + catch_ats, settings=two).pairs.iloc[0]
+    assert caught["replaced"] == 1 and not caught["last_slots_missed"]
+    assert not any(r.startswith("at risk") for r in caught["reasons"])
 
 
 def test_settings_change_the_bands(tmp_path: Path) -> None:

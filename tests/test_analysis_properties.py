@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cadence.analysis import Analysis, AnalysisSettings, analyze
+from cadence.analysis import Analysis, AnalysisSettings, analyze, parse_window
+from cadence.errors import CoverageError
 from cadence.sources import demo
 
 BASE = pd.Timestamp("2026-06-30", tz="UTC")
@@ -27,7 +29,22 @@ use_roster = st.booleans()
 
 
 def run(org: demo.DemoOrg, frames, window: str, roster: bool) -> Analysis:
+    """The analysis of ``frames``, over ``window`` or the whole history when that is shorter
+    (a longer window is refused: see the test below)."""
+    if parse_window(window) > pd.Timedelta(weeks=org.weeks):
+        window = f"{org.weeks}w"
     return analyze(frames, org.roster if roster else None, as_of=org.as_of, window=window)
+
+
+@SETTINGS
+@given(org=orgs, extra=st.integers(1, 30))
+def test_a_window_longer_than_the_history_is_refused(org: demo.DemoOrg, extra: int) -> None:
+    too_long = f"{org.weeks * 7 + extra}d"
+    with pytest.raises(CoverageError, match="not covered by the data"):
+        analyze(org, org.roster, as_of=org.as_of, window=too_long)
+    later = org.as_of + pd.Timedelta(weeks=org.ahead_weeks, days=extra)
+    with pytest.raises(CoverageError):
+        analyze(org, org.roster, as_of=later, window="1w")
 
 
 def same(a: Analysis, b: Analysis, ignore: tuple[str, ...] = ()) -> None:

@@ -268,7 +268,8 @@ def test_report_usage_errors(
     real_store: tuple[Path, Path], extra: list[str], code: int, words: str
 ) -> None:
     store, roster = real_store
-    result = runner.invoke(app, ["--store", str(store), "report", "--roster", str(roster), *extra])
+    base = ["--store", str(store), "report", "--roster", str(roster), "--as-of", "2026-06-30"]
+    result = runner.invoke(app, [*base, *extra])
     assert result.exit_code == code, result.output
     assert words in " ".join(result.output.split())
 

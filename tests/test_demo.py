@@ -102,12 +102,33 @@ def _precision_recall(found: pd.Series, truth: pd.Series) -> tuple[float, float]
 
 
 @pytest.fixture(scope="module")
-def scored(tmp_path_factory, scored_org: demo.DemoOrg):
-    """The scored organisation through the store (which sees deletions), then analyzed."""
+def stored(tmp_path_factory, scored_org: demo.DemoOrg):
+    """The scored organisation through the store (which sees deletions): the store's frames,
+    with the cancellation evidence it and the demo source supply."""
     with Store(tmp_path_factory.mktemp("scored") / "demo.sqlite") as store:
         for pull in scored_org.pulls():
             store.write_pull(pull)
-        return analyze(store.frames(), scored_org.roster, as_of=AS_OF)
+        return store.frames()
+
+
+@pytest.fixture(scope="module")
+def scored(stored, scored_org: demo.DemoOrg):
+    """The store's frames analyzed."""
+    return analyze(stored, scored_org.roster, as_of=AS_OF)
+
+
+def test_without_evidence_no_cancellation_is_called_late(stored, scored_org: demo.DemoOrg) -> None:
+    """The same frames with every trace of when cancellations happened taken away."""
+    events = stored.events.drop(columns=["cancelled_after", "cancelled_before"])
+    events["cancelled_at"] = pd.Series(pd.NaT, index=events.index, dtype="datetime64[us, UTC]")
+    plain = analyze((events, stored.attendees), scored_org.roster, as_of=AS_OF)
+    occ, pairs = plain.occurrences, plain.pairs
+    cancelled = occ["outcome"] == "cancelled"
+    assert cancelled.sum() > 20
+    assert occ.loc[cancelled, "late_cancel"].isna().all()
+    assert not occ.loc[~cancelled, "late_cancel"].astype(bool).any()
+    assert pairs["late_cancelled"].sum() == 0
+    assert (pairs["late_unknown"] == pairs["cancelled"]).all()
 
 
 def test_every_occurrence_is_found_and_classified(scored, scored_org: demo.DemoOrg) -> None:
@@ -123,6 +144,9 @@ def test_every_occurrence_is_found_and_classified(scored, scored_org: demo.DemoO
     assert (merged["_merge"] == "both").all(), merged["_merge"].value_counts()
     accuracy = (merged["outcome"].astype(str) == merged["outcome_truth"]).mean()
     assert accuracy >= 0.99, accuracy
+    # every cancellation's timing is known from the evidence: none is left unknown
+    assert merged.loc[merged["outcome"] == "cancelled", "late_cancel"].notna().all()
+    merged["late_cancel"] = merged["late_cancel"].astype(bool)
     for flag in ("moved", "late_cancel", "replaced"):
         precision, recall = _precision_recall(merged[flag], merged[f"{flag}_truth"])
         assert precision >= 0.98 and recall >= 0.98, (flag, precision, recall)

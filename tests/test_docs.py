@@ -60,6 +60,16 @@ def test_the_scoring_table_matches_the_defaults() -> None:
     assert f"{s.adherence_floor:.0%}".replace("%", " %") in table
     assert f"last {s.recent_slots} past slots" in table
     assert f"{s.late_cancel_hours:g} h ahead" in table
+    assert f"0 at {s.open_gap_from:g} × target, rising to **{w.open_gap:g}** at " in table
+    assert f"at {s.open_gap_full:g} × target" in table
+    assert f"median gap of {s.drift_from:g} × target" in table
+    assert f"at {s.drift_full:g} ×" in table
+    assert f"moved beyond {s.moves_from:.0%}".replace("%", " %") in table
+    assert f"(all of it at {s.moves_full:.0%})".replace("%", " %") in table
+    assert f"no held 1:1 for {s.lapsed_factor:g} × target (`lapsed_factor`)" in table
+    assert f"last {s.consecutive_misses} scheduled 1:1s (`consecutive_misses`)" in table
+    assert f"scores at most {s.watch_min - s.flagged_below_watch:g}" in table
+    assert f"under {s.reason_min_points:g} points" in table
 
 
 def _markdown() -> list[Path]:

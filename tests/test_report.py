@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import json
 import re
+from html import unescape
 from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
+import cadence
 import cadence.report as report
 from cadence.analysis import Analysis, analyze
-from cadence.report import figures, org
-from cadence.report.history import cards, since
+from cadence.report import cards, figures, org
+from cadence.report.history import since
 from cadence.report.html import plain, render, render_org, write_report
 from cadence.report.privacy import pseudonym, pseudonym_label, pseudonymize
 from cadence.sources import demo
 from cadence.store import Store
 
 from .conftest import AS_OF
-from .helpers import frames, weekly_series
+from .helpers import frames, ts, weekly_series, with_evidence
 
 KEY = "a test key that is long enough"
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
@@ -83,10 +85,14 @@ def test_timeline_marks_each_outcome_and_draws_an_arrow_per_move() -> None:
     for row in at:
         if row["event_id"] == "weekly_5" and row["email"] == "bob@x.com":
             row["response"] = "declined"
-    result = analyze(frames(ev, at), as_of="2026-06-30")
+    # the organizer's copy carries when it was cancelled (as a Google instance's updated does)
+    when = ("2026-05-18 07:00", "2026-05-18 07:00")
+    result = analyze(with_evidence(frames(ev, at), {("ann@x.com", "weekly_2"): when}), as_of=AS_OF)
     data = figures.pair_timeline_data(result)
     kinds = data.set_index(data["original_start"].dt.strftime("%m-%d"))["kind"].astype(str)
     assert kinds["05-18"] == "late-cancelled"
+    unknown = figures.pair_timeline_data(analyze(frames(ev, at), as_of=AS_OF))
+    assert (unknown["kind"].astype(str) == "late-cancelled").sum() == 0  # no evidence, no claim
     assert kinds["05-25"] == "moved"
     assert kinds["06-08"] == "declined"
     assert (kinds.drop(["05-18", "05-25", "06-08"]) == "held").all()
@@ -355,3 +361,148 @@ def test_pseudonymized_since_section_labels_peer_pairs_like_the_rest() -> None:
     # the same two pseudonyms as everywhere else in the report, not one for the whole label
     assert pseudonym_label(result.pairs["pair"].iloc[0], KEY) in section
     assert EMAIL.findall(re.sub(r"<script>.*?</script>", "", html, count=1, flags=re.S)) == []
+
+
+# -- one number, written one way, everywhere --------------------------------------------------
+
+
+def _table(html: str) -> tuple[list[str], list[list[object]]]:
+    found = re.search(r'id="pair-data" type="application/json">(.*?)</script>', html, re.S)
+    assert found
+    data = json.loads(found[1])
+    return data["fields"], data["rows"]
+
+
+def _count(value: float) -> str:
+    """Written by hand: a whole number without decimals, else one decimal."""
+    return str(int(value)) if value == int(value) else f"{value:.1f}"
+
+
+def test_reasons_table_export_and_summary_agree_for_every_pair(tmp_path: Path) -> None:
+    o = demo.generate(60, seed=3, as_of=AS_OF)
+    # half the series say when they were cancelled, half do not: both kinds of sentence
+    events = o.events.copy()
+    unknown = pd.util.hash_pandas_object(events["ical_uid"], index=False) % 2 == 0
+    events["cancelled_at"] = events["cancelled_at"].mask(unknown.to_numpy())
+    team = analyze((events, o.attendees), o.roster, as_of=AS_OF)
+    roster = team.roster
+    assert roster is not None
+    top = roster.loc[roster["manager_email"].isna(), "email"].iloc[0]
+    leader = team.for_leader(top, indirect=True)
+    path = write_report(leader, tmp_path / "leader.html")
+    html = path.read_text(encoding="utf-8")
+    fields, rows = _table(html)
+    f = {name: i for i, name in enumerate(fields)}
+    export = pd.read_csv(tmp_path / "leader-pairs.csv")
+    assert len(rows) == len(export) == len(leader.pairs)
+    by_label = {row[f["pair"]]: row for row in rows}
+    export["label"] = export["pair"].str.replace(r"@[^\s]+", "", regex=True)
+    assert set(by_label) == set(export["label"])
+    checked = {"held": 0, "days": 0, "unknown": 0}
+    for rec in export.to_dict("records"):
+        row = by_label[rec["label"]]
+        reasons = [] if pd.isna(rec["reasons"]) else rec["reasons"].split("; ")
+        # held of expected: the export's numbers, the table's text and the reason agree
+        held, expected = int(rec["held"]), float(rec["expected"])
+        assert row[f["held"]] == [held, f"{held} of {_count(expected)}"]
+        assert row[f["expected"]] == expected
+        if expected >= 1:
+            pct = round(held / expected * 100)
+            assert row[f["adherence"]][1] == f"{pct} %"
+            for r in reasons:
+                if r.startswith("held "):
+                    assert r.startswith(
+                        f"held {held} of {_count(expected)} expected 1:1s ({pct} %)"
+                    )
+                    checked["held"] += 1
+        # days since the last held 1:1: whole days, rounded down, the same in all three
+        if pd.isna(rec["last_held"]):
+            assert pd.isna(rec["days_since_last_held"]) and row[f["days_since"]] == [None, "never"]
+        else:
+            since = (leader.as_of - pd.Timestamp(rec["last_held"])) // pd.Timedelta(days=1)
+            assert rec["days_since_last_held"] == since
+            assert row[f["days_since"]] == [since, f"{since} d"]
+            for r in reasons:
+                for said in re.findall(r"no 1:1 (?:in|for) (\d+) days", r):
+                    assert int(said) == since, r
+                    checked["days"] += 1
+        assert row[f["score"]] == round(rec["health_score"])
+        for col in ("cancelled", "late_cancelled", "late_unknown", "declined", "moved"):
+            cell = row[f[{"late_cancelled": "late"}.get(col, col)]]
+            assert (cell[0] if isinstance(cell, list) else cell) == rec[col], col
+        # unknown lateness is said in words, never as a count of zero late
+        if rec["late_unknown"] > 0:
+            checked["unknown"] += 1
+            assert "not known from demo data" in row[f["cancelled"]][1]
+            assert any("not known from demo data" in r for r in reasons)
+        for part in row[f["why"]].split("; "):
+            assert part == "on track" or part in [plain(r) for r in reasons], part
+    assert min(checked.values()) > 0, checked  # each kind of sentence was really compared
+    # what the CLI prints is the sum of the pairs export
+    s = cadence.summary(leader)
+    assert s.past == export["past"].sum() and s.held == export["held"].sum()
+    assert s.cancelled == export["cancelled"].sum() and s.declined == export["declined"].sum()
+    assert s.moved == export["moved"].sum() and s.late_unknown == export["late_unknown"].sum()
+    assert s.expected == round(export["expected"].sum(), 1)
+    counts = export["status"].value_counts()
+    assert [s.lapsed, s.at_risk, s.watch, s.healthy] == [
+        int(counts.get(k, 0)) for k in ("lapsed", "at_risk", "watch", "healthy")
+    ]
+    assert f"past 1:1 slots: {export['past'].sum()} · held {export['held'].sum()}" in s.lines()[1]
+    assert s.held_text() in html  # the first card
+
+
+def test_a_leader_report_says_whose_it_is(team: Analysis) -> None:
+    roster = team.roster
+    assert roster is not None
+    top = roster.loc[roster["manager_email"].isna()].iloc[0]
+    html = render(team.for_leader(top["email"]))
+    assert f"<h1>1:1 health report · {top['name']}</h1>" in html
+    assert f"The team of {top['name']} ({top['email']}): their direct reports." in html
+    assert "everyone below them" in render(team.for_leader(top["email"], indirect=True))
+    assert 'id="scope"' not in render(team)  # the whole organisation: no leader to name
+    hidden = render(team.for_leader(top["email"]), pseudonym_key=KEY)
+    assert top["name"] not in hidden and pseudonym(top["email"], KEY) in hidden
+
+
+def test_the_charts_note_never_reads_like_a_range() -> None:
+    ev, at = weekly_series("ann@x.com", "bob@x.com", "2026-05-04 09:00", 8)
+    html = render(analyze(frames(ev, at), as_of=AS_OF))
+    assert "The charts show all 1 pair, those that most need attention first." in html
+    assert not re.search(r"the (\d+)–\1 pairs", html)
+
+
+def test_weekly_chart_leaves_out_the_partial_current_week() -> None:
+    """Weekly on Mondays from 4 May, as of Tue 30 June 12:00: the week of Mon 29 June has
+    its slot held, but the week is not over; it is not drawn (only the remaining days of it
+    are to come), past weeks show held, later weeks scheduled."""
+    ev, at = weekly_series("ann@x.com", "bob@x.com", "2026-05-04 09:00", 10)
+    result = analyze(frames(ev, at), as_of=ts("2026-06-30 12:00"))
+    data = figures.weekly_outcomes_data(result)
+    assert data.attrs["current_week"] == pd.Timestamp("2026-06-29")
+    assert pd.Timestamp("2026-06-29") not in set(data["week"])
+    past = data[data["week"] < pd.Timestamp("2026-06-29")]
+    assert (past["held"] == 1).all() and past["scheduled"].isna().all()
+    ahead = data[data["week"] > pd.Timestamp("2026-06-29")]
+    assert (ahead["scheduled"] == 1).all() and ahead["held"].isna().all()
+
+
+def test_gap_card_is_one_statistic() -> None:
+    """Two pairs: weekly, meeting every week (ratio 1); monthly, meeting monthly (ratio 1).
+    The median of the pairs' ratios is 1.0; the card says what that median is of, and no
+    longer puts it beside a median gap and a median target of different pairs."""
+    a_ev, a_at = weekly_series("ann@x.com", "bob@x.com", "2026-04-06 09:00", 13)
+    b_ev, b_at = weekly_series(
+        "cat@x.com",
+        "dan@x.com",
+        "2026-04-06 09:00",
+        3,
+        every_days=28,
+        uid="m",
+        rrule="FREQ=WEEKLY;INTERVAL=4",
+    )
+    result = analyze(frames(a_ev + b_ev, a_at + b_at), as_of=ts("2026-06-30"))
+    assert cadence.summary(result).gap_ratio == 1.0
+    html = unescape(render(result))
+    assert "1.0×" in html and "each pair's median gap ÷ its target" in html
+    assert " d vs " not in html

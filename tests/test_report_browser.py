@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -108,13 +109,15 @@ def test_pair_table_sorts_filters_and_pages(browser, demo_analysis, tmp_path: Pa
     page.click("#next")
     assert rows.count() == min(50, len(result.pairs) - 50)
     # sort by score, ascending, then descending
-    page.click("#pairs th[data-k='2'] button")
+    page.click("#pairs th[data-k='score'] button")
     scores = [float(t) for t in page.locator("#pairs tbody td:nth-child(3)").all_inner_texts()]
     assert scores == sorted(scores) and scores[0] == round(result.pairs["health_score"].min())
-    assert page.get_attribute("#pairs th[data-k='2']", "aria-sort") == "ascending"
-    page.click("#pairs th[data-k='2'] button")
+    assert page.get_attribute("#pairs th[data-k='score']", "aria-sort") == "ascending"
+    page.click("#pairs th[data-k='score'] button")
     scores = [float(t) for t in page.locator("#pairs tbody td:nth-child(3)").all_inner_texts()]
     assert scores == sorted(scores, reverse=True)
+    held = page.locator("#pairs tbody td:nth-child(4)").all_inner_texts()
+    assert all(re.fullmatch(r"\d+ of \d+(\.\d)?", t) for t in held), held[:5]
     page.select_option("#status-filter", "lapsed")
     assert rows.count() == (result.pairs["status"] == "lapsed").sum()
     assert page.locator("svg.spark title").count() == rows.count()  # a sparkline per row

@@ -7,7 +7,8 @@ The public API, in the order a notebook uses it:
   :class:`Store` to pull into a store yourself;
 - :func:`load_roster` (who manages whom);
 - :func:`analyze` → :class:`Analysis` (``occurrences``, ``pairs``, ``weekly``
-  DataFrames), tuned by :class:`AnalysisSettings`;
+  DataFrames), tuned by :class:`AnalysisSettings`; :func:`summary` of it →
+  :class:`Summary`, the figures every report, CLI line and email shows;
 - :mod:`cadence.report`: every figure as a function of an analysis, and the
   HTML reports (:func:`write_report`);
 - :func:`run_week`: the weekly job (``cadence run``) from Python.
@@ -24,7 +25,7 @@ Examples
 
 from cadence import report
 from cadence._version import __version__
-from cadence.analysis import Analysis, AnalysisSettings, analyze
+from cadence.analysis import Analysis, AnalysisSettings, Summary, analyze, summary
 from cadence.job import load_store, run_week
 from cadence.org import load_roster
 from cadence.report import write_report
@@ -38,6 +39,7 @@ __all__ = [
     "AnalysisSettings",
     "DemoOrg",
     "Store",
+    "Summary",
     "__version__",
     "analyze",
     "load_demo",
@@ -46,5 +48,6 @@ __all__ = [
     "load_store",
     "report",
     "run_week",
+    "summary",
     "write_report",
 ]

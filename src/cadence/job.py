@@ -32,7 +32,7 @@ from typing import Any
 import pandas as pd
 
 from cadence import logs, sync
-from cadence.analysis import Analysis, analyze
+from cadence.analysis import Analysis, analyze, parse_window
 from cadence.config import Settings, load_config
 from cadence.delivery import check_smtp, send_report
 from cadence.errors import (
@@ -586,6 +586,10 @@ def demo(
     """
     when = pd.Timestamp(as_of) if as_of is not None else None
     org = demo_source.generate(people, seed=seed, as_of=when, weeks=weeks)
+    if parse_window(settings.analysis.window) > pd.Timedelta(weeks=weeks):
+        # analyze what was generated: a shorter history than the window is all there is
+        analysis_settings = settings.analysis.model_copy(update={"window": f"{weeks}w"})
+        settings = settings.model_copy(update={"analysis": analysis_settings})
     path = store_path or out.with_suffix(".sqlite")
     _reset_demo_store(path)
     week_before = org.as_of - pd.Timedelta(days=7)

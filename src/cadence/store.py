@@ -182,7 +182,7 @@ class Store:
     >>> import tempfile, pathlib
     >>> with Store(pathlib.Path(tempfile.mkdtemp()) / "c.sqlite") as store:
     ...     store.schema_version
-    3
+    4
     """
 
     def __init__(

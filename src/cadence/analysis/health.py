@@ -1,12 +1,25 @@
 """Health: a 0–100 score and a status per pair, every lost point tied to a reason.
 
 The score starts at 100 and loses points (weights in
-:class:`~cadence.analysis.settings.Weights`) for: expected 1:1s not held,
-recent slots missed, an open gap since the last held 1:1, nothing on the
-books, drift to a slower rhythm, late cancellations and heavy rescheduling.
-Status: ``lapsed`` when no held 1:1 for ``lapsed_factor`` × target and nothing
-on the books (its score is capped below the watch band), else ``healthy`` /
-``watch`` / ``at_risk`` by the score bands.
+:class:`~cadence.analysis.settings.Weights`, thresholds in
+:class:`~cadence.analysis.settings.AnalysisSettings`) for: expected 1:1s not
+held, recent slots missed, an open gap since the last held 1:1, nothing on the
+books, drift to a slower rhythm, late cancellations (known ones only) and
+heavy rescheduling.
+
+Status, rules first:
+
+- ``lapsed``: no held 1:1 for ``lapsed_factor`` × target and nothing on the books;
+- at least ``at_risk``: no held 1:1 for ``lapsed_factor`` × target though one is
+  booked, or the last ``consecutive_misses`` scheduled slots all missed;
+- else ``healthy`` / ``watch`` / ``at_risk`` by the score bands.
+
+A pair flagged by a rule scores at most ``watch_min − flagged_below_watch``, and
+the rule is its first reason, with the points its cap took.
+
+What the calendars cannot show is said, never guessed: a pair whose
+cancellations have unknown timing gets a reason naming the sources that cannot
+tell ("late: not known from .ics data"); no point is lost for them.
 """
 
 from __future__ import annotations
@@ -15,39 +28,48 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from cadence.analysis import display
 from cadence.analysis.settings import AnalysisSettings
 
 STATUS_DTYPE = pd.CategoricalDtype(["healthy", "watch", "at_risk", "lapsed"])
+RULE_FIRST = 1e9  # sort key offset: rule reasons first, notes last
 
 
-def _days(x: pd.Series) -> pd.Series:
-    return x.round().astype("Int64").astype(str)
-
-
-def _pct(x: pd.Series) -> pd.Series:
-    return (x * 100).round().astype("Int64").astype(str) + " %"
+def _points(lost: pd.Series) -> pd.Series:
+    return lost.round().astype("Int64").astype(str)
 
 
 def score(p: pd.DataFrame, settings: AnalysisSettings) -> pd.DataFrame:
-    """Add ``health_score``, ``status`` and ``reasons`` (a list of sentences) to pair metrics."""
-    w = settings.weights
+    """Add ``health_score``, ``status`` and ``reasons`` (a list of sentences) to pair metrics.
+
+    Examples
+    --------
+    ``result`` is ``cadence.analyze`` of the 60-person demo (see ``cadence.report``):
+
+    >>> lapsed = result.pairs[result.pairs["status"] == "lapsed"]
+    >>> len(lapsed) > 0 and all(r[0].startswith("lapsed: ") for r in lapsed["reasons"])
+    True
+    """
+    s, w = settings, settings.weights
     target = p["target_days"]
-    parts: list[tuple[pd.Series, pd.Series]] = []  # (points lost, reason)
+    note = display.target_notes(p["target_source"])
+    target_text = "target " + display.counts(target) + note
+    # (points lost, reason, shown even when it costs nothing)
+    parts: list[tuple[pd.Series, pd.Series, pd.Series]] = []
+    never = pd.Series(False, index=p.index)
 
     adherence = p["adherence"].astype(float)
-    span = settings.adherence_full - settings.adherence_floor
-    shortfall = ((settings.adherence_full - adherence) / span).clip(0, 1)
+    span = s.adherence_full - s.adherence_floor
+    shortfall = ((s.adherence_full - adherence) / span).clip(0, 1)
     lost = (w.adherence * shortfall).where(adherence.notna(), 0.0)
     text = (
         "held "
-        + p["held"].astype(str)
-        + " of "
-        + p["expected"].round().astype("Int64").astype(str)
+        + display.held_of_expected(p["held"], p["expected"])
         + " expected 1:1s ("
-        + _pct(adherence.clip(upper=9.99))
+        + display.pcts(adherence)
         + ")"
     )
-    parts.append((lost, text))
+    parts.append((lost, text, never))
 
     share = p["recent_missed"] / p["recent_slots"].where(p["recent_slots"] > 0)
     lost = (w.recent_misses * share).fillna(0.0)
@@ -57,100 +79,169 @@ def score(p: pd.DataFrame, settings: AnalysisSettings) -> pd.DataFrame:
         + p["recent_slots"].astype(str)
         + " scheduled 1:1s cancelled or declined"
     )
-    parts.append((lost, text))
+    parts.append((lost, text, never))
 
-    since = p["days_since_last_held"].fillna(p["days_observed"])
+    # whole days, rounded down: the number the reason says is the number the rules use
+    since = p["days_since_last_held"].astype("Int64").fillna(p["days_observed"]).astype(float)
     ratio = since / target
-    lost = (w.open_gap * ((ratio - 2) / 2).clip(0, 1)).fillna(0.0)
-    never = p["last_held"].isna()
-    text = ("no 1:1 in " + _days(since) + " days, target " + _days(target)).where(
-        ~never, "no 1:1 held in the " + _days(since) + " days observed, target " + _days(target)
-    )
-    parts.append((lost, text))
-
-    lost = pd.Series(np.where(p["on_the_books"], 0.0, w.unscheduled), index=p.index)
+    ramp = (ratio - s.open_gap_from) / (s.open_gap_full - s.open_gap_from)
+    lost = (w.open_gap * ramp.clip(0, 1)).fillna(0.0)
+    days = display.counts(since)
+    silent = p["never_met"].astype(bool)
+    never_held = p["last_held"].isna()
     text = pd.Series(
-        "nothing scheduled in the next " + _days(target * settings.on_the_books_factor) + " days",
+        np.select(
+            [silent.to_numpy(), never_held.to_numpy()],
+            [
+                "no 1:1 at all in the "
+                + days
+                + " days observed: they never met in the window, "
+                + target_text,
+                "no 1:1 held in the " + days + " days observed, " + target_text,
+            ],
+            "no 1:1 in " + days + " days, " + target_text,
+        ),
         index=p.index,
     )
-    parts.append((lost, text))
+    parts.append((lost, text, never))
 
-    drift = p["drift"]
-    lost = (w.drift * ((drift - 1.25) / 0.75).clip(0, 1)).fillna(0.0)
+    lost = pd.Series(np.where(p["on_the_books"], 0.0, w.unscheduled), index=p.index)
+    text = (
+        "nothing scheduled in the next " + display.counts(target * s.on_the_books_factor) + " days"
+    )
+    parts.append((lost, text, never))
+
+    ramp = (p["drift"] - s.drift_from) / (s.drift_full - s.drift_from)
+    lost = (w.drift * ramp.clip(0, 1)).fillna(0.0)
     text = (
         "recently meeting every "
-        + _days(p["recent_median_gap_days"])
-        + " days, target "
-        + _days(target)
+        + display.counts(p["recent_median_gap_days"].round())
+        + " days, "
+        + target_text
     )
-    parts.append((lost, text))
+    parts.append((lost, text, never))
 
     past = p["past"].where(p["past"] > 0)
     lost = (w.late_cancels * p["late_cancelled"] / past).fillna(0.0)
-    text = (
-        p["late_cancelled"].astype(str)
-        + " cancelled less than "
-        + f"{settings.late_cancel_hours:g} h ahead"
+    late_hours = f"{s.late_cancel_hours:g} h"
+    known = p["late_cancelled"].astype(str) + " cancelled less than " + late_hours + " ahead"
+    unknown = p["late_unknown"] > 0
+    names = display.source_names(p["late_unknown_sources"])
+    n_unknown = p["late_unknown"].astype(str)
+    text = known.where(
+        ~unknown,
+        known.where(
+            p["late_cancelled"] == 0,
+            known + "; late: not known for " + n_unknown + " more, from " + names + " data",
+        ).where(
+            p["late_cancelled"] > 0,
+            "late: not known from " + names + " data (" + n_unknown + " cancelled)",
+        ),
     )
-    parts.append((lost, text))
+    parts.append((lost, text, unknown))
 
     moved_share = p["moved"] / past
-    lost = (w.moves * ((moved_share - 0.3) / 0.7).clip(0, 1)).fillna(0.0)
+    ramp = (moved_share - s.moves_from) / (s.moves_full - s.moves_from)
+    lost = (w.moves * ramp.clip(0, 1)).fillna(0.0)
     text = (
         p["moved"].astype(str)
         + " of "
         + p["past"].astype(str)
         + " 1:1s moved ("
-        + _pct(moved_share.fillna(0))
+        + display.pcts(moved_share.fillna(0))
         + ")"
     )
-    parts.append((lost, text))
+    parts.append((lost, text, never))
 
-    total = pd.concat([lost for lost, _ in parts], axis=1).sum(axis=1)
+    total = pd.concat([lost for lost, _, _ in parts], axis=1).sum(axis=1)
     health = (100 - total).clip(0, 100)
-    lapsed = (ratio >= settings.lapsed_factor) & ~p["on_the_books"]
-    capped = health.where(~lapsed, np.minimum(health, settings.watch_min - 1))
-    # the lapsed rule comes first, with whatever its cap took off the score
-    text = (
-        "lapsed: no 1:1 for "
-        + _days(since)
-        + " days (at least "
-        + f"{settings.lapsed_factor:g}"
-        + "× the "
-        + _days(target)
-        + "-day target) and nothing scheduled"
+
+    # the rules: lapsed, then at risk however much is booked
+    too_long = (ratio >= s.lapsed_factor).fillna(False)
+    lapsed = too_long & ~p["on_the_books"].astype(bool)
+    booked_gap = too_long & ~lapsed
+    streak = p["last_slots_missed"].astype(bool) & ~lapsed
+    flagged = lapsed | booked_gap | streak
+    cap = max(s.watch_min - s.flagged_below_watch, 0.0)
+    capped = health.where(~flagged, np.minimum(health, cap))
+    cap_cost = health - capped
+    inline = note.str.replace(r"^ \((.*)\)$", r", \1", regex=True)
+    bound = f" (at least {s.lapsed_factor:g}× the " + display.counts(target) + "-day target"
+    gap_rule = (
+        pd.Series("no 1:1 for " + days + " days", index=p.index).where(
+            ~silent, "they never met in the " + days + " days observed"
+        )
+        + bound
+        + inline
+        + ")"
     )
-    parts.insert(0, ((health - capped).where(lapsed, 0.0), text))
+    rules = [
+        (lapsed, "lapsed: " + gap_rule + " and nothing scheduled"),
+        (booked_gap, "at risk: " + gap_rule + ", though one is scheduled"),
+        (
+            streak,
+            pd.Series(
+                f"at risk: the last {s.consecutive_misses} scheduled 1:1s were all cancelled "
+                "or declined",
+                index=p.index,
+            ),
+        ),
+    ]
+    # the first rule that holds carries the cap's cost; every rule that holds is listed
+    charged = pd.Series(False, index=p.index)
+    rule_parts = []
+    for holds, text in rules:
+        cost = cap_cost.where(holds & ~charged, 0.0)
+        charged |= holds
+        rule_parts.append((cost, text, holds))
     health = capped.round(1)
     status = np.select(
         [
             lapsed.to_numpy(),
-            (health >= settings.healthy_min).to_numpy(),
-            (health >= settings.watch_min).to_numpy(),
+            (health >= s.healthy_min).to_numpy(),
+            (health >= s.watch_min).to_numpy(),
         ],
         ["lapsed", "healthy", "watch"],
         "at_risk",
     )
-    # Each reason with the points it cost, biggest first; only reasons that cost something,
-    # except the lapsed rule, which always comes first for a lapsed pair. Built as one
-    # pyarrow list column from flat values and offsets: no Python loop over pairs.
-    lost_cols = np.column_stack([lost.to_numpy(dtype=float) for lost, _ in parts])
+    out = p.copy()
+    out["health_score"] = health.astype(float)
+    out["status"] = pd.Categorical(status, dtype=STATUS_DTYPE)
+    out["reasons"] = _reasons(rule_parts, parts, s.reason_min_points, p.index)
+    return out
+
+
+def _reasons(
+    rules: list[tuple[pd.Series, pd.Series, pd.Series]],
+    parts: list[tuple[pd.Series, pd.Series, pd.Series]],
+    min_points: float,
+    index: pd.Index,
+) -> pd.Series:
+    """Each pair's reasons as one list column: rules that hold first, then each reason that
+    cost at least ``min_points`` (biggest first), then what is unknown (costing nothing).
+
+    Built as one pyarrow list column from flat values and offsets: no Python loop over pairs.
+    """
+    every = rules + parts
+    lost = np.column_stack([cost.to_numpy(dtype=float) for cost, _, _ in every])
+    forced = np.column_stack([shown.to_numpy(dtype=bool) for _, _, shown in every])
+    is_rule = np.zeros(lost.shape, dtype=bool)
+    is_rule[:, : len(rules)] = True
+    costly = lost >= min_points
     text_cols: np.ndarray = np.column_stack(
         [
-            (text.astype(str) + np.where(lost >= 0.5, " (−" + _days(lost) + ")", "")).to_numpy()
-            for lost, text in parts
+            (
+                text.astype(str) + np.where(cost >= min_points, " (−" + _points(cost) + ")", "")
+            ).to_numpy()
+            for cost, text, _ in every
         ]
     )
-    first = np.zeros(lost_cols.shape, dtype=bool)
-    first[:, 0] = lapsed.to_numpy()
-    keep = first | (lost_cols >= 0.5)
-    order = np.argsort(-(lost_cols + first * 1e9), axis=1, kind="stable")
+    keep = np.where(is_rule, forced, costly | forced)
+    # rules in their order; then by points lost; notes that cost nothing last
+    rank = np.where(is_rule, RULE_FIRST - np.arange(lost.shape[1]), np.where(costly, lost, -1))
+    order = np.argsort(-rank, axis=1, kind="stable")
     kept = np.take_along_axis(keep, order, axis=1)  # the kept reasons come first in each row
     values = np.take_along_axis(text_cols, order, axis=1)[kept]
     offsets = np.r_[0, np.cumsum(kept.sum(axis=1))].astype(np.int32)
     reasons = pa.ListArray.from_arrays(pa.array(offsets), pa.array(values, type=pa.string()))
-    out = p.copy()
-    out["health_score"] = health.astype(float)
-    out["status"] = pd.Categorical(status, dtype=STATUS_DTYPE)
-    out["reasons"] = pd.Series(pd.arrays.ArrowExtensionArray(reasons), index=p.index)
-    return out
+    return pd.Series(pd.arrays.ArrowExtensionArray(reasons), index=index)

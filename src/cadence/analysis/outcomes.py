@@ -14,9 +14,10 @@ Rules (``shared/DESIGN.md``, refined in the README):
   copy is missing;
 - otherwise ``held`` once its start has passed, else ``scheduled``;
 - ``moved`` when ``start`` differs from ``original_start``;
-- ``late_cancel`` when cancelled less than ``late_cancel_hours`` before its
-  start (cancellation time: when the store saw it vanish, else the
-  organizer's copy's ``updated``).
+- ``late_cancel`` only from evidence of *when* that occurrence was cancelled
+  (see :func:`late_cancellations`); ``updated`` (a series master's
+  LAST-MODIFIED, a copy touched for any reason) and the store's
+  ``vanished_at`` alone are not evidence.
 
 Works on the integer codes of :mod:`cadence.analysis.pairs`.
 """
@@ -31,7 +32,16 @@ from cadence.model import TIMESTAMP
 
 OUTCOMES = ("held", "cancelled", "declined", "scheduled")
 OUTCOME_DTYPE = pd.CategoricalDtype(list(OUTCOMES))
-DIRECTION_DTYPE = pd.CategoricalDtype(["earlier", "later"])
+# The integer code of each outcome (its position in OUTCOME_DTYPE's categories), by name:
+# kernels that build codes or read ``.cat.codes`` use these, never bare integers.
+HELD, CANCELLED, DECLINED, SCHEDULED = (OUTCOMES.index(o) for o in OUTCOMES)
+DIRECTIONS = ("earlier", "later")
+DIRECTION_DTYPE = pd.CategoricalDtype(list(DIRECTIONS))
+EARLIER, LATER = (DIRECTIONS.index(d) for d in DIRECTIONS)
+NO_CODE = -1  # a missing categorical value / an unknown email code
+# The optional evidence columns of the events frame: the interval in which the
+# cancellation of that calendar copy is known to have happened (UTC; NaT: no bound).
+EVIDENCE = ("cancelled_after", "cancelled_before")
 TAKEN = [
     "source",
     "series_id",
@@ -54,6 +64,43 @@ def _segments(keys: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
 
 
+def late_cancellations(
+    start: pd.Series,
+    cancelled_after: pd.Series,
+    cancelled_before: pd.Series,
+    cancelled: pd.Series,
+    hours: float,
+) -> pd.Series:
+    """Was each cancellation late? ``True`` / ``False`` from evidence, ``NA`` when unknown.
+
+    The cancellation happened somewhere in ``[cancelled_after, cancelled_before]``
+    (NaT: that bound is unknown). It was **late** when that whole interval lies
+    within ``hours`` of the start (``start - cancelled_after < hours``), **not
+    late** when it lies wholly before (``start - cancelled_before >= hours``),
+    and unknown (``NA``) otherwise. Occurrences that were not cancelled are
+    ``False``: nothing about them was late.
+
+    Examples
+    --------
+    >>> t = lambda text: pd.Timestamp(text, tz="UTC")
+    >>> start = pd.Series([t("2026-06-10 09:00")] * 4)
+    >>> after = pd.Series([t("2026-06-10 06:00"), t("2026-06-01"), t("2026-06-01"), pd.NaT])
+    >>> before = pd.Series([t("2026-06-10 06:00"), t("2026-06-03"), t("2026-06-10"), pd.NaT])
+    >>> late_cancellations(start, after, before, pd.Series([True] * 4), hours=24).tolist()
+    [True, False, <NA>, <NA>]
+    """
+    lead_after = start - cancelled_after
+    lead_before = start - cancelled_before
+    window = pd.Timedelta(hours=hours)
+    late = (lead_after < window).fillna(False).to_numpy(dtype=bool)
+    on_time = (lead_before >= window).fillna(False).to_numpy(dtype=bool)
+    is_cancelled = cancelled.to_numpy(dtype=bool)
+    # neither bound decides (or, with contradictory bounds, both do): unknown
+    unknown = is_cancelled & (late == on_time)
+    values = is_cancelled & late & ~on_time
+    return pd.Series(pd.arrays.BooleanArray(values, unknown), index=start.index)
+
+
 def classify(
     coded: Coded,
     copies: pd.DataFrame,
@@ -61,7 +108,13 @@ def classify(
     *,
     late_cancel_hours: float = 24,
 ) -> pd.DataFrame:
-    """Merge the calendar copies of each 1:1 occurrence and classify it (one row per occurrence)."""
+    """Merge the calendar copies of each 1:1 occurrence and classify it (one row per occurrence).
+
+    Cancellation evidence (``cancelled_after`` / ``cancelled_before``, see
+    :data:`EVIDENCE`) is read from the chosen copy (the organizer's) when it has
+    any, else from the first other *cancelled* copy that has some, in the same
+    order (most recently updated first).
+    """
     ev = coded.events
     rows = copies["row"].to_numpy()
     inst = copies["instance"].to_numpy()
@@ -87,34 +140,73 @@ def classify(
     occ["relation"] = copies["relation"].iloc[chosen].array  # .array keeps it categorical
     occ["copies"] = np.diff(np.r_[seg, len(inst_s)])
 
-    vanished = ev["vanished_at"].to_numpy()[rows[chosen]] if "vanished_at" in ev.columns else None
-    cancel_time = occ["updated"]
-    if vanished is not None:
-        vanished_at = pd.Series(vanished, dtype=TIMESTAMP)
-        cancel_time = vanished_at.where(vanished_at.notna(), cancel_time)
-    occ["cancelled_at"] = cancel_time.where(cancelled)
-    lead = occ["start"] - occ["cancelled_at"]
-    occ["late_cancel"] = (lead < pd.Timedelta(hours=late_cancel_hours)).fillna(False).astype(bool)
+    after, before = _evidence(ev, rows, order, seg, is_cancelled, cancelled)
+    occ["cancelled_after"], occ["cancelled_before"] = after, before
+    exact = after.notna() & (after == before)
+    occ["cancelled_at"] = after.where(exact)
+    occ["late_cancel"] = late_cancellations(
+        occ["start"], after, before, pd.Series(cancelled), late_cancel_hours
+    )
     occ["organizer_code"] = org[chosen]
-    occ["cancelled_by_code"] = np.where(cancelled, org[chosen], -1)
+    # Only an organizer can cancel an occurrence for everyone (an attendee who removes their
+    # own copy declines it), so a cancelled occurrence was cancelled by its organizer; NA
+    # when no copy names the organizer.
+    occ["cancelled_by_code"] = np.where(cancelled, org[chosen], NO_CODE)
 
     declined_by = _decliners(
         coded, copies, is_cancelled, occ["instance"].to_numpy(), occ[["a", "b"]].to_numpy()
     )
     occ["declined_by_code"] = declined_by
     past = (occ["start"] < as_of).to_numpy()
-    codes = np.select([cancelled, declined_by >= 0, past], [1, 2, 0], 3)  # index in OUTCOMES
+    codes = np.select(
+        [cancelled, declined_by != NO_CODE, past], [CANCELLED, DECLINED, HELD], SCHEDULED
+    )
     occ["outcome"] = pd.Categorical.from_codes(codes, dtype=OUTCOME_DTYPE)
     occ["moved_by"] = occ["start"] - occ["original_start"]
     occ["moved"] = (occ["moved_by"] != pd.Timedelta(0)).to_numpy()
     earlier = (occ["moved_by"] < pd.Timedelta(0)).to_numpy()
     occ["move_direction"] = pd.Categorical.from_codes(
-        np.where(occ["moved"], np.where(earlier, 0, 1), -1), dtype=DIRECTION_DTYPE
+        np.where(occ["moved"], np.where(earlier, EARLIER, LATER), NO_CODE), dtype=DIRECTION_DTYPE
     )
     occ["duration"] = occ["end"] - occ["start"]
     occ["adhoc"] = (occ["series_id"].isna() & occ["recurrence"].isna()).to_numpy()
     occ["series"] = occ["series_id"].fillna(occ["ical_uid"]).where(~occ["adhoc"])
     return pd.DataFrame(occ)
+
+
+def _evidence(
+    ev: pd.DataFrame,
+    rows: np.ndarray,
+    order: np.ndarray,
+    seg: np.ndarray,
+    is_cancelled: np.ndarray,
+    cancelled: np.ndarray,
+) -> tuple[pd.Series, pd.Series]:
+    """Per occurrence, the cancellation interval of the first cancelled copy that has one.
+
+    ``order`` / ``seg`` are the copies sorted chosen-copy-first and each occurrence's
+    first position in that order. NaT where the occurrence is not cancelled or no copy
+    has evidence.
+    """
+    n = len(seg)
+    bounds = {c: _instants(ev, c)[rows] for c in EVIDENCE}
+    has = is_cancelled & np.logical_or.reduce([b != NAT for b in bounds.values()])
+    positions = np.where(has[order], np.arange(len(order)), len(order))
+    first = np.minimum.reduceat(positions, seg) if n else np.array([], dtype=np.int64)
+    found = (first < len(order)) & cancelled
+    pick = order[np.minimum(first, max(len(order) - 1, 0))] if n else first
+    out = []
+    for col in EVIDENCE:
+        us = np.where(found, bounds[col][pick], NAT) if n else np.array([], dtype=np.int64)
+        out.append(pd.Series(pd.to_datetime(us, unit="us", utc=True)).astype(TIMESTAMP))
+    return out[0], out[1]
+
+
+def _instants(ev: pd.DataFrame, col: str) -> np.ndarray:
+    """A timestamp column as int64 microseconds (``NAT`` where missing or absent)."""
+    if col not in ev.columns:
+        return np.full(len(ev), NAT, dtype=np.int64)
+    return np.asarray(ev[col].astype(TIMESTAMP).array.asi8)
 
 
 def _decliners(
@@ -124,7 +216,7 @@ def _decliners(
     instances: np.ndarray,
     ab: np.ndarray,
 ) -> np.ndarray:
-    """Per occurrence (in ``instances`` order), the email code of who declined it, or -1.
+    """Per occurrence (in ``instances`` order), the email code of who declined it, or ``NO_CODE``.
 
     Each occurrence has exactly two people, so the flags live in an (occurrence, side)
     table filled with ``bincount``: no sorting, no grouping.
@@ -159,4 +251,4 @@ def _decliners(
     has_own, own_no, other_no = anywhere(own), anywhere(own & said_no), anywhere(~own & said_no)
     declined = own_no | (~has_own & other_no)  # (occurrence, side): side 0 is a, 1 is b
     d = declined[instances]
-    return np.where(d[:, 0], ab[:, 0], np.where(d[:, 1], ab[:, 1], -1))
+    return np.where(d[:, 0], ab[:, 0], np.where(d[:, 1], ab[:, 1], NO_CODE))

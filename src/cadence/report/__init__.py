@@ -5,6 +5,7 @@ Every figure is ``cadence.report.<figure>(analysis)`` and returns a
 :mod:`cadence.report.figures` return the frame a figure draws.
 """
 
+from cadence.analysis.summary import cards
 from cadence.model import SourceHealth
 from cadence.report.export import export_tables, write_exports
 from cadence.report.figures import (
@@ -16,7 +17,7 @@ from cadence.report.figures import (
     time_of_day_drift,
     weekly_outcomes,
 )
-from cadence.report.history import cards, since
+from cadence.report.history import since
 from cadence.report.html import render, render_org, write_report
 from cadence.report.org import (
     adherence_by_group,

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from cadence.analysis import Analysis
-from cadence.analysis.cadence import local_hour
+from cadence.analysis import Analysis, display
+from cadence.analysis.rhythm import local_hour
 
 # Okabe & Ito (2008): distinguishable with every common colour-vision deficiency.
 OUTCOME_COLOURS = {
@@ -83,26 +83,56 @@ def outcomes_by_pair(analysis: Analysis, limit: int = 40) -> go.Figure:
     )
 
 
+PAST_OUTCOMES = ("held", "cancelled", "declined")
+
+
 def weekly_outcomes_data(analysis: Analysis) -> pd.DataFrame:
-    """Occurrences per ISO week (Monday start) and outcome, across all pairs."""
+    """Occurrences per ISO week (Monday start, UTC) and outcome, across all pairs.
+
+    Only whole weeks: a first week the window cuts, and the current week (partly past,
+    partly to come), would look like a slump. Past outcomes (held, cancelled, declined)
+    are counted for the weeks that ended by ``as_of``; ``scheduled`` for the weeks that
+    start after it. The current week is left out (``current_week`` in ``attrs``).
+
+    Examples
+    --------
+    >>> import cadence
+    >>> data = cadence.report.figures.weekly_outcomes_data(result)
+    >>> current = data.attrs["current_week"]
+    >>> bool((data["week"] != current).all())
+    True
+    """
     occ = analysis.occurrences
     occ = occ[occ["start"] < analysis.as_of + AHEAD]
     week = (
         occ["start"].dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("W-SUN").dt.start_time
     )
-    whole = (week >= analysis.window[0].tz_convert("UTC").tz_localize(None)).to_numpy()
-    occ, week = occ[whole], week[whole]  # a first, partial week would look like a slump
+    now = analysis.as_of.tz_convert("UTC").tz_localize(None)
+    current = now.to_period("W-SUN").start_time
+    first = analysis.window[0].tz_convert("UTC").tz_localize(None)
+    whole = ((week >= first) & (week != current)).to_numpy()
+    occ, week = occ[whole], week[whole]
     counts = (
         occ.assign(week=week)
         .groupby(["week", "outcome"], observed=False)
         .size()
         .unstack("outcome", fill_value=0)
     )
-    return pd.DataFrame(counts.reset_index())
+    out = pd.DataFrame(counts.reset_index())
+    past = out["week"] < current
+    for outcome in PAST_OUTCOMES:
+        if outcome in out.columns:
+            out[outcome] = out[outcome].where(past)
+    if "scheduled" in out.columns:
+        out["scheduled"] = out["scheduled"].where(~past)
+    out.attrs["current_week"] = current
+    return out
 
 
 def weekly_outcomes(analysis: Analysis) -> go.Figure:
-    """How many 1:1s were held, cancelled, declined (or are scheduled) each week.
+    """How many 1:1s were held, cancelled, declined (or are scheduled) each whole week.
+
+    The current week, partly past, is shaded and not drawn (it would look like a collapse).
 
     Examples
     --------
@@ -112,6 +142,7 @@ def weekly_outcomes(analysis: Analysis) -> go.Figure:
     ['held', 'cancelled', 'declined', 'scheduled']
     """
     data = weekly_outcomes_data(analysis)
+    current = data.attrs["current_week"]
     fig = go.Figure()
     for outcome, colour in OUTCOME_COLOURS.items():
         if outcome not in data.columns:
@@ -124,13 +155,23 @@ def weekly_outcomes(analysis: Analysis) -> go.Figure:
                 mode="lines+markers",
                 line={"color": colour},
                 marker={"symbol": OUTCOME_SYMBOLS[outcome], "size": 8},
+                connectgaps=False,
                 hovertemplate="week of %{x|%d %b %Y}<br>" + outcome + ": %{y}<extra></extra>",
             )
         )
+    fig.add_vrect(
+        x0=current,
+        x1=current + pd.Timedelta(days=7),
+        fillcolor="#999999",
+        opacity=0.12,
+        line_width=0,
+        annotation_text="this week (partial, not drawn)",
+        annotation_position="top left",
+    )
     fig.add_vline(x=analysis.as_of.tz_localize(None), line={"dash": "dot", "color": "#555"})
     return _styled(
         fig,
-        title="1:1s per week",
+        title="1:1s per week (whole weeks)",
         xaxis={"title": None},
         yaxis={"title": "occurrences", "rangemode": "tozero"},
         height=360,
@@ -162,7 +203,8 @@ def timeline_kind(occ: pd.DataFrame) -> pd.Series:
     kind = np.select(
         [
             occ["replaced"].to_numpy(dtype=bool),
-            ((outcome == "cancelled") & occ["late_cancel"]).to_numpy(dtype=bool),
+            # known to be late only: unknown timing (NA) stays a plain cancellation
+            ((outcome == "cancelled") & occ["late_cancel"].fillna(False)).to_numpy(dtype=bool),
             (outcome == "held").to_numpy() & occ["moved"].to_numpy(dtype=bool),
         ],
         ["replaced", "late-cancelled", "moved"],
@@ -262,13 +304,20 @@ def pair_timeline(analysis: Analysis, limit: int = 30) -> go.Figure:
 
 
 def _occurrence_detail(part: pd.DataFrame) -> list[str]:
-    """Hover text after the outcome: moved by, declined / cancelled by, replaced."""
+    """Hover text after the outcome: moved by, declined / cancelled by, late or not, replaced.
+
+    What the calendars cannot show is said so: who cancelled (no organizer on record) and
+    whether a cancellation was late (no evidence of when it happened).
+    """
     out = []
-    for moved, by, declined, cancelled, replaced in zip(
+    for moved, by, outcome, declined, cancelled, late, source, replaced in zip(
         part["moved"],
         part["moved_by"],
+        part["outcome"].astype(str),
         part["declined_by"].astype(object),
         part["cancelled_by"].astype(object),
+        part["late_cancel"].astype(object),
+        part["source"].astype(object),
         part["replaced"],
         strict=True,
     ):
@@ -278,8 +327,12 @@ def _occurrence_detail(part: pd.DataFrame) -> list[str]:
             text += f"<br>moved {_span(abs(days))} {'later' if days > 0 else 'earlier'}"
         if not pd.isna(declined):
             text += f"<br>declined by {declined}"
-        if not pd.isna(cancelled):
-            text += f"<br>cancelled by {cancelled}"
+        if outcome == "cancelled":
+            who = "who cancelled: not known" if pd.isna(cancelled) else f"cancelled by {cancelled}"
+            text += "<br>" + who
+            if pd.isna(late):
+                name = display.SOURCE_NAMES.get(str(source), str(source))
+                text += f"<br>late or not: not known from {name} data"
         if replaced:
             text += "<br>an ad-hoc 1:1 took its place"
         out.append(text)

@@ -1,4 +1,5 @@
-"""Summary figures of a report and what changed since the previous one."""
+"""What changed since the previous report (the summary figures themselves are
+:func:`cadence.analysis.summary.summary`)."""
 
 from __future__ import annotations
 
@@ -12,50 +13,6 @@ from cadence.analysis import Analysis
 from cadence.model import Snapshot
 
 ATTENTION = ("lapsed", "at_risk")
-
-
-def cards(analysis: Analysis) -> dict[str, Any]:
-    """The summary figures at the top of a report (plain numbers, JSON-ready).
-
-    Rates are shares of past 1:1s in the window; ``gap_ratio`` is the median over
-    pairs of (median gap between held 1:1s ÷ target).
-
-    >>> import cadence
-    >>> org = cadence.load_demo(30, seed=3, as_of="2026-06-30")
-    >>> c = cards(cadence.analyze(org, org.roster, as_of="2026-06-30"))
-    >>> 0 < c["held"] <= c["past"] and 0 <= c["cancellation_rate"] <= 1
-    True
-    """
-    p = analysis.pairs
-    past = int(p["past"].sum())
-
-    def rate(col: str) -> float | None:
-        return float(p[col].sum()) / past if past else None
-
-    expected = float(p["expected"].sum())
-    ratio = (p["median_gap_days"] / p["target_days"]).dropna()
-    status = p["status"].astype(str).value_counts()
-    return {
-        "pairs": len(p),
-        "people": int(pd.concat([p["person_a"], p["person_b"]]).nunique()),
-        "held": int(p["held"].sum()),
-        "expected": round(expected, 1),
-        "held_share": float(p["held"].sum()) / expected if expected else None,
-        "past": past,
-        "cancellation_rate": rate("cancelled"),
-        "late_cancel_rate": rate("late_cancelled"),
-        "decline_rate": rate("declined"),
-        "moved_rate": rate("moved"),
-        "median_gap_days": _median(p["median_gap_days"]),
-        "median_target_days": _median(p["target_days"]),
-        "gap_ratio": float(ratio.median()) if len(ratio) else None,
-        **{s: int(status.get(s, 0)) for s in ("healthy", "watch", "at_risk", "lapsed")},
-    }
-
-
-def _median(values: pd.Series) -> float | None:
-    values = values.dropna()
-    return float(values.median()) if len(values) else None
 
 
 @dataclass(frozen=True)

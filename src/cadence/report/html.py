@@ -26,12 +26,13 @@ import plotly.graph_objects as go
 import plotly.offline
 
 from cadence._version import __version__
-from cadence.analysis import Analysis
+from cadence.analysis import Analysis, display
+from cadence.analysis.summary import Summary, summary
 from cadence.model import Snapshot, SourceHealth
 from cadence.report import figures, org
 from cadence.report.export import write_exports
 from cadence.report.figures import short_pair
-from cadence.report.history import Since, cards, delta, since
+from cadence.report.history import Since, delta, since
 from cadence.report.privacy import pseudonym_label, pseudonymize
 
 _ENV = jinja2.Environment(
@@ -43,6 +44,8 @@ _ENV = jinja2.Environment(
 )
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 ATTENTION_LIMIT = 15
+TIMELINE_LIMIT = 30  # pairs the timeline draws
+HEATMAP_LIMIT = 40  # pairs the heatmap and the gap chart draw
 _PENALTY = re.compile(r"\s*\(−\d+\)$")
 _EMAIL_DOMAIN = re.compile(r"@[^\s]+")
 
@@ -58,12 +61,47 @@ def _chart(name: str, fig: go.Figure) -> tuple[str, str]:
     )
 
 
+def leader_name(analysis: Analysis) -> str | None:
+    """Who a leader-scoped analysis belongs to: the roster ``name`` with the email, or the
+    email (a pseudonym once pseudonymized); ``None`` when it is not scoped to a leader.
+
+    >>> top = result.roster.loc[result.roster["manager_email"].isna()].iloc[0]
+    >>> leader_name(result.for_leader(top["email"])) == f"{top['name']} ({top['email']})"
+    True
+    """
+    leader = analysis.meta.get("leader")
+    if not leader:
+        return None
+    roster = analysis.roster
+    if roster is not None and "name" in roster.columns:
+        names = roster.loc[roster["email"] == leader, "name"].dropna()
+        if len(names) and str(names.iloc[0]).strip():
+            return f"{str(names.iloc[0]).strip()} ({leader})"
+    return str(leader)
+
+
+def _scope(analysis: Analysis) -> str | None:
+    """The sentence that says whose report this is."""
+    who = leader_name(analysis)
+    if who is None:
+        return None
+    if analysis.roster is None:
+        return f"The 1:1s of {who}."
+    if analysis.meta.get("indirect"):
+        return f"The team of {who}: their direct reports and everyone below them."
+    return f"The team of {who}: their direct reports."
+
+
 def _header(
     analysis: Analysis, title: str, sources: list[SourceHealth] | None, kind: str
 ) -> dict[str, Any]:
     srcs = sources or []
+    who = leader_name(analysis)
+    if who and kind == "leader":
+        title = f"{title} · {who.split(' (')[0]}"
     return {
         "title": title,
+        "scope": _scope(analysis) if kind == "leader" else None,
         "kind": kind,
         "version": __version__,
         "as_of": analysis.as_of,
@@ -99,7 +137,7 @@ def render(
     >>> html.count("* plotly.js v"), "Needs attention" in html
     (1, True)
     """
-    now = cards(analysis)
+    now = summary(analysis)
     change = since(analysis, previous) if previous is not None else None
     shown = pseudonymize(analysis, pseudonym_key) if pseudonym_key else analysis
     if change is not None and pseudonym_key:
@@ -133,7 +171,32 @@ def render(
         drift_charts=drift_charts,
         drift_pairs=(len(tod), len(dur)),
         table=_pair_table(shown),
-        limits={"timeline": min(30, len(p)), "heatmap": min(40, len(p))},
+        charts_note=charts_note(len(p), TIMELINE_LIMIT, HEATMAP_LIMIT),
+    )
+
+
+def charts_note(pairs: int, timeline: int, heatmap: int) -> str:
+    """Which pairs the charts show, in words (never "the 8–8 pairs").
+
+    >>> charts_note(8, 30, 40)
+    'The charts show all 8 pairs, those that most need attention first.'
+    >>> charts_note(35, 30, 40)
+    'The timeline shows the 30 pairs that most need attention; the other charts show all 35.'
+    >>> charts_note(100, 30, 40)  # doctest: +NORMALIZE_WHITESPACE
+    'The timeline shows the 30 pairs that most need attention, the heatmap and the gap chart
+     the 40 that most need attention; every pair is in the table.'
+    """
+    if pairs <= timeline:
+        one = "pair" if pairs == 1 else "pairs"
+        return f"The charts show all {pairs} {one}, those that most need attention first."
+    if pairs <= heatmap:
+        return (
+            f"The timeline shows the {timeline} pairs that most need attention; "
+            f"the other charts show all {pairs}."
+        )
+    return (
+        f"The timeline shows the {timeline} pairs that most need attention, the heatmap and "
+        f"the gap chart the {heatmap} that most need attention; every pair is in the table."
     )
 
 
@@ -203,10 +266,12 @@ def _attention_rows(pairs: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _headline(reasons: list[str], limit: int = 3) -> list[str]:
-    """The reasons worth reading first, without repeating what the lapsed rule already says."""
+    """The reasons worth reading first, without repeating what a rule already says."""
     out = [plain(r) for r in reasons]
     if out and out[0].startswith("lapsed"):
-        out = out[:1] + [r for r in out[1:] if not r.startswith(("no 1:1 in", "nothing scheduled"))]
+        out = out[:1] + [r for r in out[1:] if not r.startswith(("no 1:1", "nothing scheduled"))]
+    elif out and out[0].startswith(("at risk: no 1:1", "at risk: they never met")):
+        out = out[:1] + [r for r in out[1:] if not r.startswith("no 1:1")]
     return out[:limit] or ["score below the threshold"]
 
 
@@ -218,13 +283,14 @@ def _pct(value: float | None, digits: int = 0) -> str:
     return "–" if value is None else f"{value * 100:.{digits}f} %"
 
 
-def _card_rows(now: dict[str, Any], change: Since | None) -> list[dict[str, Any]]:
+def _card_rows(now: Summary, change: Since | None) -> list[dict[str, Any]]:
     before = change.previous_cards if change else {}
+    figures_now = now.cards()
 
     def moved(
         key: str, scale: float = 100, unit: str = " pts", better: str = "up"
     ) -> dict[str, Any]:
-        d = delta(now.get(key), before.get(key)) if change else None
+        d = delta(figures_now.get(key), before.get(key)) if change else None
         if d is None:
             return {"text": "", "trend": ""}
         d *= scale
@@ -235,37 +301,33 @@ def _card_rows(now: dict[str, Any], change: Since | None) -> list[dict[str, Any]
         size = f"{abs(d):.1f}" if abs(d) < 10 else f"{abs(d):.0f}"
         return {"text": f"{arrow} {size}{unit}", "trend": "good" if good else "bad"}
 
-    gap = now["gap_ratio"]
+    gap = now.gap_ratio
     return [
         {
-            "value": f"{now['held']} / {now['expected']:.0f}",
-            "label": f"1:1s held / expected ({_pct(now['held_share'])})",
+            "value": now.held_text(),
+            "label": f"1:1s held of expected ({display.pct_text(now.held_share)})",
             **moved("held_share"),
         },
         {
-            "value": _pct(now["cancellation_rate"]),
-            "label": f"cancelled ({_pct(now['late_cancel_rate'])} late)",
+            "value": display.pct_text(now.rate(now.cancelled)),
+            "label": f"cancelled ({now.late_text()})",
             **moved("cancellation_rate", better="down"),
         },
         {
-            "value": _pct(now["moved_rate"]),
+            "value": display.pct_text(now.rate(now.moved)),
             "label": "moved from their slot",
             **moved("moved_rate", better="down"),
         },
         {
             "value": "–" if gap is None else f"{gap:.1f}×",
-            "label": "median gap ÷ target"
-            + (
-                ""
-                if now["median_gap_days"] is None or now["median_target_days"] is None
-                else f" ({now['median_gap_days']:.0f} d vs {now['median_target_days']:.0f} d)"
-            ),
+            # the median over pairs of each pair's ratio: not the ratio of two medians
+            "label": "gap ÷ target, the median pair (each pair's median gap ÷ its target)",
             **moved("gap_ratio", scale=1, unit="×", better="down"),
         },
         {
-            "value": f"{now['lapsed']} · {now['at_risk']}",
+            "value": f"{now.lapsed} · {now.at_risk}",
             "label": "pairs lapsed · at risk",
-            **_count_change(now, before, change),
+            **_count_change(figures_now, before, change),
         },
     ]
 
@@ -289,11 +351,13 @@ TABLE_FIELDS = [
     "expected",
     "cancelled",
     "late",
+    "late_unknown",
     "declined",
     "moved",
     "adherence",
     "target",
     "median_gap",
+    "days_since",
     "last_held",
     "next",
     "weeks",
@@ -302,7 +366,12 @@ TABLE_FIELDS = [
 
 
 def _pair_table(analysis: Analysis) -> dict[str, Any]:
-    """Every pair as compact JSON rows (one array per row) for the client-side table."""
+    """Every pair as compact JSON rows (one array per row) for the client-side table.
+
+    A shown cell is ``[sort key, text]``; its text is written here, by the same
+    :mod:`cadence.analysis.display` helpers as the reasons and the cards, so the
+    browser formats nothing.
+    """
     p = analysis.pairs
     weeks = _week_strings(analysis)
     order = {"lapsed": 0, "at_risk": 1, "watch": 2, "healthy": 3}
@@ -313,23 +382,54 @@ def _pair_table(analysis: Analysis) -> dict[str, Any]:
     def day(v: Any) -> str | None:
         return None if v is None or pd.isna(v) else f"{v:%Y-%m-%d}"
 
+    late = display.late_texts(
+        p["late_cancelled"], p["late_unknown"], p["cancelled"], p["late_unknown_sources"]
+    )
+    plain_count = (p["cancelled"] == 0) | ((p["late_cancelled"] == 0) & (p["late_unknown"] == 0))
+    cancelled = (
+        p["cancelled"]
+        .astype(str)
+        .where(plain_count, p["cancelled"].astype(str) + " (" + late + ")")
+    )
+    texts = pd.DataFrame(
+        {
+            "held": display.held_of_expected(p["held"], p["expected"]),
+            "cancelled": cancelled,
+            "adherence": display.pcts(p["adherence"].astype(float)),
+            "target": display.counts(p["target_days"])
+            + " d"
+            + display.target_notes(p["target_source"]),
+            "median_gap": (display.counts(p["median_gap_days"].round()) + " d").where(
+                p["median_gap_days"].notna(), "–"
+            ),
+            "days_since": (p["days_since_last_held"].astype(str) + " d").where(
+                p["days_since_last_held"].notna(), "never"
+            ),
+        },
+        index=p.index,
+    )
     rows = []
-    for rec, label in zip(p.to_dict("records"), short_pair(p), strict=True):
+    for rec, text, label in zip(
+        p.to_dict("records"), texts.to_dict("records"), short_pair(p), strict=True
+    ):
         status = str(rec["status"])
+        since_days = rec["days_since_last_held"]
         rows.append(
             [
                 label,
                 [order[status], status],
                 num(rec["health_score"], 0),
-                int(rec["held"]),
+                [int(rec["held"]), text["held"]],
                 num(rec["expected"]),
-                int(rec["cancelled"]),
+                [int(rec["cancelled"]), text["cancelled"]],
                 int(rec["late_cancelled"]),
+                int(rec["late_unknown"]),
                 int(rec["declined"]),
                 int(rec["moved"]),
-                num(rec["adherence"], 2),
-                num(rec["target_days"], 0),
-                num(rec["median_gap_days"]),
+                [num(rec["adherence"], 4), text["adherence"]],
+                [num(rec["target_days"]), text["target"]],
+                [num(rec["median_gap_days"]), text["median_gap"]],
+                [None if pd.isna(since_days) else int(since_days), text["days_since"]],
                 day(rec["last_held"]),
                 day(rec["next_scheduled"]),
                 weeks.get(str(rec["pair"]), ""),
@@ -379,7 +479,7 @@ def render_org(
     """
     k = org.check_min_group_size(min_group_size)
     shown = pseudonymize(analysis, pseudonym_key) if pseudonym_key else analysis
-    now = cards(analysis)
+    now = summary(analysis)
     groupings: list[org.GroupBy] = ["department", "manager_level"]
     if shown.roster is None:
         groupings = ["department"]
@@ -435,8 +535,18 @@ def _org_since(change: Since) -> dict[str, Any]:
 
 
 def _group_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
+    def count(col: str) -> pd.Series:
+        return table[col].fillna(0)
+
+    late = display.late_shares(
+        count("late_cancelled"),
+        count("late_unknown"),
+        count("cancelled"),
+        count("past"),
+        table["late_unknown_sources"],
+    )
     rows = []
-    for rec in table.to_dict("records"):
+    for rec, late_text in zip(table.to_dict("records"), late, strict=True):
         sup = bool(rec["suppressed"])
         rows.append(
             {
@@ -451,7 +561,7 @@ def _group_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
                 "lapsed": "–" if sup else _pct(rec["lapsed_share"]),
                 "adherence": "–" if sup else _pct(_none(rec["adherence"])),
                 "cancelled": "–" if sup else _pct(_none(rec["cancellation_rate"]), 1),
-                "late": "–" if sup else _pct(_none(rec["late_cancel_rate"]), 1),
+                "late": "–" if sup else late_text,
             }
         )
     return rows

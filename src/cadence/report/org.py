@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from cadence.analysis import Analysis
+from cadence.analysis import Analysis, display
 from cadence.errors import ConfigError
+from cadence.model import STRING
 from cadence.report.figures import FONT, STATUS_COLOURS, _styled
 
 GroupBy = Literal["department", "manager", "manager_level"]
@@ -27,6 +28,7 @@ GROUPINGS: dict[str, str] = {
     "manager_level": "manager level",
 }
 STATUSES = ("healthy", "watch", "at_risk", "lapsed")
+COUNTS = ("cancelled", "late_cancelled", "late_unknown", "past")
 DEFAULT_MIN_GROUP = 5
 OTHER = "other groups (each under {k} people)"
 SUPPRESSED = "suppressed: fewer than {k} people"
@@ -91,7 +93,9 @@ def _rollup(p: pd.DataFrame, key: pd.Series) -> pd.DataFrame:
     status = pd.crosstab(key.to_numpy(), p["status"].astype(str).to_numpy()).reindex(
         columns=list(STATUSES), fill_value=0
     )
-    sums = g[["held", "cancelled", "late_cancelled", "declined", "moved", "past"]].sum()
+    sums = g[
+        ["held", "cancelled", "late_cancelled", "late_unknown", "declined", "moved", "past"]
+    ].sum()
     adherence = p["adherence"].astype("float64")
     out = pd.DataFrame(
         {
@@ -105,7 +109,15 @@ def _rollup(p: pd.DataFrame, key: pd.Series) -> pd.DataFrame:
             "adherence_median": adherence.groupby(key.to_numpy()).median(),
             "adherence_p75": adherence.groupby(key.to_numpy()).quantile(0.75),
             "cancellation_rate": sums["cancelled"] / sums["past"].where(sums["past"] > 0),
-            "late_cancel_rate": sums["late_cancelled"] / sums["past"].where(sums["past"] > 0),
+            # known late only; NaN where none is known and some are unknown (never a 0 % for
+            # what the sources cannot show); a lower bound while late_unknown > 0
+            "late_cancel_rate": (
+                sums["late_cancelled"] / sums["past"].where(sums["past"] > 0)
+            ).where((sums["late_cancelled"] > 0) | (sums["late_unknown"] == 0)),
+            "cancelled": sums["cancelled"],
+            "late_cancelled": sums["late_cancelled"],
+            "late_unknown": sums["late_unknown"],
+            "past": sums["past"],
             "decline_rate": sums["declined"] / sums["past"].where(sums["past"] > 0),
             "moved_rate": sums["moved"] / sums["past"].where(sums["past"] > 0),
         }
@@ -180,8 +192,19 @@ def group_summary(
     table[figures] = table[figures].astype("float64")
     table.loc[table["suppressed"], figures] = np.nan
     table.loc[table["suppressed"] & (table["group"] != other), "group"] = SUPPRESSED.format(k=k)
-    for col in ("people", "pairs", *STATUSES, "held"):
+    for col in ("people", "pairs", *STATUSES, "held", *COUNTS):
         table[col] = table[col].round().astype("Int64")
+    # the sources that cannot show when a cancellation happened, per row (codes, as on pairs)
+    groups = pd.Index(table["group"])
+    codes = display.source_codes(p["late_unknown_sources"], pooled_key, pd.Index(table["group"]))
+    whole = display.source_codes(
+        p["late_unknown_sources"], pd.Series(0, index=p.index), pd.Index([0])
+    ).iloc[0]
+    table["late_unknown_sources"] = pd.array(
+        np.where(groups == "whole organisation", whole, codes.to_numpy(dtype=object)),
+        dtype=STRING,
+    )
+    table.loc[table["suppressed"], "late_unknown_sources"] = pd.NA
     return table
 
 

@@ -6,7 +6,7 @@ Vocabulary (``shared/DESIGN.md``):
   time (weekly → 7 d, every 2 weeks → 14 d, monthly → 30 d); else from
   settings; else inferred from the median gap of held meetings (flagged).
 - **replaced**: a missed (cancelled or declined) past occurrence followed by an
-  ad-hoc 1:1 of the same pair within half the target interval.
+  ad-hoc 1:1 of the same pair within ``replaced_within`` (half) of the target interval.
 - **shortened**: scheduled shorter than ``shortened_ratio`` × the series' usual length.
 - **gap**: days between consecutive held 1:1s (ad-hoc ones count).
 - **adherence**: held 1:1s in the window ÷ the 1:1s the targets in force expect.
@@ -14,6 +14,7 @@ Vocabulary (``shared/DESIGN.md``):
   scheduled length moved between the first and the second half of the window.
 
 Everything is grouped by an integer ``pair_key``; no Python loop over pairs.
+(The module is ``rhythm``, not ``cadence``: that is the package's name.)
 """
 
 from __future__ import annotations
@@ -78,8 +79,23 @@ def occurrence_targets(occ: pd.DataFrame) -> pd.Series:
     return own.fillna(found.reindex(occ.index))
 
 
-def mark_replaced(occ: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
-    """True for missed past occurrences that an ad-hoc 1:1 within half a target made up for."""
+def mark_replaced(occ: pd.DataFrame, as_of: pd.Timestamp, within: float = 0.5) -> pd.Series:
+    """True for missed past occurrences that an ad-hoc 1:1 made up for.
+
+    The ad-hoc 1:1 (held) must come after the miss, within ``within`` × the
+    target in force (``AnalysisSettings.replaced_within``, half by default).
+
+    >>> t = lambda d: pd.Timestamp(d, tz="UTC")
+    >>> occ = pd.DataFrame({
+    ...     "pair_key": [0, 0, 0],
+    ...     "start": [t("2026-06-01"), t("2026-06-03"), t("2026-06-08")],
+    ...     "outcome": ["cancelled", "held", "held"],
+    ...     "adhoc": [False, True, False],
+    ...     "target_days": [7.0, 7.0, 7.0],
+    ... })
+    >>> mark_replaced(occ, t("2026-06-30")).tolist()
+    [True, False, False]
+    """
     missed = occ["outcome"].isin(["cancelled", "declined"]) & (occ["start"] < as_of)
     stand_in = occ["adhoc"] & (occ["outcome"] == "held")
     left = occ.loc[missed, ["pair_key", "start", "target_days"]].reset_index().sort_values("start")
@@ -96,7 +112,7 @@ def mark_replaced(occ: pd.DataFrame, as_of: pd.Timestamp) -> pd.Series:
         direction="forward",
         allow_exact_matches=False,
     )
-    close = days(hit["adhoc_start"] - hit["start"]) <= hit["target_days"] / 2
+    close = days(hit["adhoc_start"] - hit["start"]) <= hit["target_days"] * within
     hit = hit[close.fillna(False)]
     # one catch-up makes up for one miss: the closest one before it
     hit = hit.sort_values("start").drop_duplicates(["pair_key", "adhoc_start"], keep="last")
@@ -134,7 +150,7 @@ def pair_targets(
     gaps = days(held.groupby("pair_key")["start"].diff())
     inferred = gaps.groupby(held["pair_key"]).median()
     counts = gaps.groupby(held["pair_key"]).count()
-    inferred = inferred[counts >= 2].reindex(keys)
+    inferred = inferred[counts >= settings.infer_min_gaps].reindex(keys)
     use = target.isna() & inferred.notna()
     source[use] = "inferred"
     target = target.fillna(inferred)
@@ -213,7 +229,8 @@ def gap_metrics(
     g = pd.DataFrame({"pair_key": held["pair_key"], "gap": gap, "end": held["start"]})[in_window]
     by = g.groupby("pair_key")["gap"]
     recent_span = np.maximum(
-        settings.recent_weeks * 7, 3 * targets.reindex(g["pair_key"]).to_numpy()
+        settings.recent_weeks * 7,
+        settings.recent_min_targets * targets.reindex(g["pair_key"]).to_numpy(),
     )
     recent = g[days(as_of - g["end"]) <= recent_span]
     last_held = held.groupby("pair_key")["start"].max()

@@ -1,0 +1,586 @@
+"""The analysis engine: from normalized calendar rows to the truth about each pair's 1:1s.
+
+:func:`analyze` finds the 1:1s (:mod:`.pairs`), merges the calendar copies and
+classifies every occurrence (:mod:`.outcomes`), measures each pair's rhythm
+against its target (:mod:`.rhythm`) and scores its health with reasons
+(:mod:`.health`). Every step is vectorized pandas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from cadence.analysis import display, rhythm
+from cadence.analysis.health import STATUS_DTYPE, score
+from cadence.analysis.outcomes import (
+    CANCELLED,
+    DECLINED,
+    EVIDENCE,
+    HELD,
+    OUTCOMES,
+    SCHEDULED,
+    classify,
+)
+from cadence.analysis.pairs import encode, one_on_ones
+from cadence.analysis.settings import AnalysisSettings
+from cadence.analysis.window import parse_window
+from cadence.errors import CoverageError, LeaderNotFound, SchemaError
+from cadence.model import STRING, TIMESTAMP, validate_attendees, validate_events
+from cadence.org import alias_map, relations
+
+__all__ = ["Analysis", "analyze"]
+
+DAY = pd.Timedelta(days=1)
+STATUS_ORDER = {"lapsed": 0, "at_risk": 1, "watch": 2, "healthy": 3}
+OCCURRENCE_COLUMNS = [
+    "pair",
+    "manager",
+    "report",
+    "relation",
+    "person_a",
+    "person_b",
+    "series",
+    "ical_uid",
+    "original_start",
+    "start",
+    "end",
+    "duration",
+    "timezone",
+    "outcome",
+    "moved",
+    "moved_by",
+    "move_direction",
+    "late_cancel",
+    "replaced",
+    "shortened",
+    "adhoc",
+    "declined_by",
+    "cancelled_by",
+    "cancelled_at",
+    "cancelled_after",
+    "cancelled_before",
+    "target_days",
+    "organizer",
+    "title",
+    "source",
+    "copies",
+]
+
+
+class HasFrames(Protocol):
+    events: pd.DataFrame
+    attendees: pd.DataFrame
+
+
+@dataclass
+class Analysis:
+    """What :func:`analyze` found; every table is a DataFrame.
+
+    Attributes
+    ----------
+    occurrences : one row per 1:1 occurrence in the window (copies merged).
+    pairs : one row per pair with counts, rhythm, health score, status and reasons.
+    weekly : pair × ISO week counts, the base for trend charts.
+    """
+
+    occurrences: pd.DataFrame
+    pairs: pd.DataFrame
+    weekly: pd.DataFrame
+    as_of: pd.Timestamp
+    window: tuple[pd.Timestamp, pd.Timestamp]
+    settings: AnalysisSettings
+    roster: pd.DataFrame | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def for_leader(self, leader: str, *, indirect: bool = False) -> Analysis:
+        """The part of this analysis one leader is responsible for.
+
+        Direct: pairs whose manager is ``leader``. With ``indirect``, also the
+        pairs of every manager below them in the roster. Without a roster, the
+        pairs ``leader`` is part of.
+
+        Examples
+        --------
+        >>> import cadence
+        >>> org = cadence.load_demo(30, seed=3, as_of="2026-06-30")
+        >>> result = cadence.analyze(org, org.roster, as_of="2026-06-30")
+        >>> top = org.roster.loc[org.roster["manager_email"].isna(), "email"].iloc[0]
+        >>> team = result.for_leader(top)
+        >>> bool((team.pairs["manager"] == top).all())
+        True
+        >>> len(result.for_leader(top, indirect=True).pairs) == len(result.pairs)
+        True
+        """
+        email = leader.strip().lower()
+        if self.roster is None:
+            keep = (self.pairs["person_a"] == email) | (self.pairs["person_b"] == email)
+        else:
+            managers = {email}
+            if indirect:
+                below = self.roster.groupby("manager_email")["email"].agg(list).to_dict()
+                todo = [email]
+                while todo:
+                    for person in below.get(todo.pop(), []):
+                        if person not in managers:
+                            managers.add(person)
+                            todo.append(person)
+            keep = self.pairs["manager"].isin(managers)
+        if not keep.any():
+            known = self.roster is None or email in set(self.roster["email"])
+            why = "has no 1:1 pairs in the window" if known else "is not in the roster"
+            raise LeaderNotFound(f"{leader!r} {why}; check the leader's email address")
+        pairs = self.pairs[keep.to_numpy()].reset_index(drop=True)
+        labels = set(pairs["pair"].astype(str))
+        occ = self.occurrences[self.occurrences["pair"].astype(str).isin(labels)].copy()
+        weekly = self.weekly[self.weekly["pair"].astype(str).isin(labels)].copy()
+        for frame in (occ, weekly):
+            frame["pair"] = frame["pair"].cat.remove_unused_categories()
+        return replace(
+            self,
+            pairs=pairs,
+            occurrences=occ.reset_index(drop=True),
+            weekly=weekly.reset_index(drop=True),
+            meta={**self.meta, "leader": email, "indirect": indirect},
+        )
+
+
+def analyze(
+    events: HasFrames | tuple[pd.DataFrame, pd.DataFrame] | Any,
+    roster: pd.DataFrame | None = None,
+    *,
+    as_of: pd.Timestamp | str | None = None,
+    window: str | pd.Timedelta | None = None,
+    settings: AnalysisSettings | None = None,
+    include_peers: bool | None = None,
+) -> Analysis:
+    """Find the 1:1s, classify every occurrence, measure and score every pair.
+
+    Parameters
+    ----------
+    events : ``(events, attendees)`` frames, or anything with ``.events`` and
+        ``.attendees`` frames: a demo organisation, ``store.frames()``,
+        :func:`cadence.load_store`, :func:`cadence.load_ics`. When it knows the
+        ``span`` of time it covers, a window outside it is refused
+        (:class:`~cadence.errors.CoverageError`).
+    roster : a roster frame (:func:`cadence.load_roster`); with it only
+        manager–report pairs count (plus peers / skip-levels if the settings say so).
+    as_of : the moment of truth (default: now); past occurrences are held /
+        cancelled / declined, later ones scheduled.
+    window : how far back to look (default: ``settings.window``, ``"13w"``).
+    settings : thresholds and weights; see :class:`AnalysisSettings`.
+
+    Examples
+    --------
+    >>> import cadence
+    >>> org = cadence.load_demo(30, seed=3, as_of="2026-06-30")
+    >>> result = cadence.analyze(org, org.roster, as_of="2026-06-30")
+    >>> sorted(result.occurrences["outcome"].unique().tolist())
+    ['cancelled', 'declined', 'held', 'scheduled']
+    >>> result.pairs["status"].isin(["healthy", "watch", "at_risk", "lapsed"]).all()
+    np.True_
+    """
+    settings = settings or AnalysisSettings()
+    if window is not None:
+        settings = settings.model_copy(update={"window": str(window)})
+        parse_window(window)
+    if include_peers is not None:
+        settings = settings.model_copy(update={"include_peers": include_peers})
+    as_of_ts = _as_of(as_of)
+    lo = as_of_ts - parse_window(window if window is not None else settings.window)
+
+    ev, at = _frames(events)
+    _check_covered(getattr(events, "span", None), lo, as_of_ts)
+    rel = (
+        relations(roster, skip_levels=settings.include_skip_levels) if roster is not None else None
+    )
+
+    coded = encode(ev, at, alias_map(roster) if roster is not None else None)
+    copies = one_on_ones(coded, rel, include_peers=settings.include_peers)
+    occ = classify(coded, copies, as_of_ts, late_cancel_hours=settings.late_cancel_hours)
+    occ = _decode_people(occ, coded.emails)
+    occ["rule_days"] = rhythm.rrule_days(occ["recurrence"])
+    occ["target_days"] = rhythm.occurrence_targets(occ)
+    targets = rhythm.pair_targets(occ, as_of_ts, settings)
+    occ["target_days"] = occ["target_days"].fillna(occ["pair_key"].map(targets["target_days"]))
+    occ["replaced"] = rhythm.mark_replaced(occ, as_of_ts, settings.replaced_within)
+    occ["shortened"] = rhythm.mark_shortened(occ, settings.shortened_ratio)
+
+    metrics = _pair_metrics(occ, targets, lo, as_of_ts, settings)
+    if rel is not None:
+        read = np.zeros(len(coded.emails) + 1, dtype=bool)  # last slot: not in the data
+        read[coded.calendar[coded.calendar >= 0]] = True
+        m = coded.emails.get_indexer(pd.Index(rel["manager"]))
+        r = coded.emails.get_indexer(pd.Index(rel["report"]))
+        calendar_read = read[m] | read[r]  # index -1 (unknown) reads the last, False slot
+        metrics = _add_silent_pairs(metrics, rel[calendar_read], lo, as_of_ts, settings)
+    pairs = _finish_pairs(score(metrics, settings), roster)
+    in_window = occ[occ["start"] >= lo]
+    occurrences = in_window[OCCURRENCE_COLUMNS].sort_values(["pair", "start"], ignore_index=True)
+    return Analysis(
+        occurrences=occurrences,
+        pairs=pairs,
+        weekly=_weekly(in_window, as_of_ts),
+        as_of=as_of_ts,
+        window=(lo, as_of_ts),
+        settings=settings,
+        roster=roster,
+        meta={"event_rows": len(ev), "attendee_rows": len(at), "copies": len(copies)},
+    )
+
+
+# -- inputs ---------------------------------------------------------------------------------------
+
+
+def _check_covered(
+    span: tuple[pd.Timestamp, pd.Timestamp] | None, lo: pd.Timestamp, as_of: pd.Timestamp
+) -> None:
+    """Refuse a window the data does not cover: what was never loaded would look missed."""
+    if span is None:
+        return
+    start, end = span
+    if start <= lo and as_of <= end:
+        return
+    raise CoverageError(
+        f"the analysis window {lo:%d %b %Y} – {as_of:%d %b %Y} is not covered by the data, "
+        f"which spans {start:%d %b %Y} – {end:%d %b %Y}: load the missing time "
+        "(load_ics(..., start=...), `cadence import --weeks-back N`, a larger "
+        "[google] / [microsoft] weeks_back, or pull again) or analyze a shorter window "
+        "(window=...) or another as_of"
+    )
+
+
+def _frames(data: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Validated events and attendees; events keep the optional evidence columns.
+
+    ``cancelled_after`` / ``cancelled_before`` (:data:`~cadence.analysis.outcomes.EVIDENCE`)
+    are the only cancellation times the analysis believes; a frame without them
+    (or NaT in them) says nothing about when a cancellation happened, except that a
+    source's own ``cancelled_at`` (the normalized model's column) is an exact time.
+    """
+    if isinstance(data, tuple):
+        raw_events, raw_attendees = data
+    else:
+        raw_events, raw_attendees = getattr(data, "events", None), getattr(data, "attendees", None)
+    if not isinstance(raw_events, pd.DataFrame):
+        raise SchemaError(
+            f"analyze() reads frames: pass (events, attendees), store.frames() or "
+            f"cadence.load_store(...), not {type(data).__name__}"
+        )
+    # encode() checks the keys and normalizes the distinct emails on integer codes
+    events = validate_events(raw_events, check_key=False, normalize=False)
+    for col in EVIDENCE:
+        if col in raw_events.columns:
+            events[col] = pd.Series(_instants(raw_events[col], col).array, index=events.index)
+        else:  # the source's own word is the interval of one instant
+            events[col] = events["cancelled_at"].where(events["status"] == "cancelled")
+    return events, validate_attendees(raw_attendees, check_key=False, normalize=False)
+
+
+def _instants(values: pd.Series, col: str) -> pd.Series:
+    """An evidence column as UTC instants; naive or unparseable values are a SchemaError."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return pd.Series(values.dt.tz_convert("UTC").astype(TIMESTAMP))
+    problem = "holds naive timestamps" if pd.api.types.is_datetime64_dtype(values) else ""
+    if not problem:
+        try:
+            return pd.to_datetime(values, utc=True, format="ISO8601").astype(TIMESTAMP)
+        except (TypeError, ValueError) as exc:
+            problem = f"cannot be read as timestamps ({exc})"
+    raise SchemaError(
+        f"events frame: column {col!r} {problem}; give timezone-aware UTC timestamps, "
+        "NaT where the cancellation time is not known",
+        column=col,
+    )
+
+
+def _as_of(value: pd.Timestamp | str | None) -> pd.Timestamp:
+    if value is None:
+        return pd.Timestamp.now(tz="UTC")
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _decode_people(occ: pd.DataFrame, emails: pd.Index) -> pd.DataFrame:
+    """Integer email codes → categorical email columns; a ``pair_key`` and ``pair`` label."""
+    n = max(len(emails), 1)
+    pair_codes, _ = pd.factorize(occ["a"].to_numpy().astype(np.int64) * n + occ["b"], sort=True)
+    occ["pair_key"] = pair_codes
+    first = pd.Series(np.arange(len(occ))).groupby(pair_codes).first().to_numpy()
+    m, r = occ["manager"].to_numpy()[first], occ["report"].to_numpy()[first]
+    a, b = occ["a"].to_numpy()[first], occ["b"].to_numpy()[first]
+    e = emails.to_numpy(dtype=object)
+    labels = np.where(
+        m >= 0,
+        e[np.maximum(m, 0)] + " → " + e[np.maximum(r, 0)],
+        e[a] + " ↔ " + e[b],
+    )
+    occ["pair"] = pd.Categorical.from_codes(pair_codes, categories=pd.Index(labels))
+    for code, name in (
+        ("a", "person_a"),
+        ("b", "person_b"),
+        ("manager", "manager"),
+        ("report", "report"),
+        ("declined_by_code", "declined_by"),
+        ("cancelled_by_code", "cancelled_by"),
+        ("organizer_code", "organizer"),
+    ):
+        occ[name] = pd.Categorical.from_codes(occ[code].to_numpy(), categories=emails)
+    return occ.drop(columns=["a", "b", "declined_by_code", "cancelled_by_code", "organizer_code"])
+
+
+# -- per pair -------------------------------------------------------------------------------------
+
+
+def _pair_metrics(
+    occ: pd.DataFrame,
+    targets: pd.DataFrame,
+    lo: pd.Timestamp,
+    as_of: pd.Timestamp,
+    settings: AnalysisSettings,
+) -> pd.DataFrame:
+    keys = targets.index
+    ident = occ.loc[
+        ~occ["pair_key"].duplicated(),
+        ["pair_key", "pair", "manager", "report", "relation", "person_a", "person_b"],
+    ].set_index("pair_key")
+    ident = ident.astype({c: "object" for c in ident.columns if c != "relation"})
+    occ = occ[
+        [
+            "pair_key",
+            "start",
+            "original_start",
+            "outcome",
+            "moved",
+            "late_cancel",
+            "replaced",
+            "shortened",
+            "duration",
+            "timezone",
+            "rule_days",
+            "source",
+        ]
+    ]  # a slim frame: every selection below copies only these
+    window = occ[occ["start"] >= lo]
+    past = window[window["start"] < as_of]
+    flags = pd.DataFrame(
+        {
+            "pair_key": past["pair_key"],
+            **{o: past["outcome"] == o for o in OUTCOMES if o != "scheduled"},
+            "moved": past["moved"],
+            # known to be late; cancelled, but whether late is unknown (NA)
+            "late_cancelled": past["late_cancel"].fillna(False).astype(bool),
+            "late_unknown": past["late_cancel"].isna(),
+            "replaced": past["replaced"],
+            "shortened": past["shortened"],
+            "past": True,
+        }
+    )
+    counts = flags.groupby("pair_key").sum().reindex(keys, fill_value=0).astype("int64")
+    future = occ[(occ["start"] >= as_of) & (occ["outcome"] == "scheduled")]
+    upcoming = future.groupby("pair_key").size().reindex(keys, fill_value=0).rename("upcoming")
+    next_scheduled = future.groupby("pair_key")["start"].min().reindex(keys)
+
+    first_seen = occ.groupby("pair_key")["start"].min().reindex(keys)
+    span_start = first_seen.where(first_seen > lo, lo)
+    expected = rhythm.expected_meetings(occ, span_start, as_of, targets["target_days"])
+    gaps = rhythm.gap_metrics(occ, lo, as_of, targets["target_days"], settings).reindex(keys)
+
+    recent = (
+        past[~(past["replaced"])]
+        .sort_values("start")
+        .groupby("pair_key")
+        .tail(settings.recent_slots)
+    )
+    recent_slots = recent.groupby("pair_key").size().reindex(keys, fill_value=0)
+    recent_missed = (
+        recent["outcome"].isin(["cancelled", "declined"]).groupby(recent["pair_key"]).sum()
+    ).reindex(keys, fill_value=0)
+    # the last N slots (misses made up by a catch-up left out), all missed: a streak
+    n = settings.consecutive_misses
+    last = past[~(past["replaced"])].sort_values("start").groupby("pair_key").tail(n)
+    last_missed = last["outcome"].isin(["cancelled", "declined"]).groupby(last["pair_key"])
+    streak = (last_missed.sum() == n) & (last_missed.size() == n)
+    unknown = past[past["late_cancel"].isna()]
+    unknown_sources = display.source_codes(unknown["source"], unknown["pair_key"], keys)
+
+    since = rhythm.days(as_of - gaps["last_held"])
+    target = targets["target_days"]
+    live = past[past["outcome"] != "cancelled"]
+    mid = lo + (as_of - lo) / 2
+    early, late = live[live["start"] < mid], live[live["start"] >= mid]
+    hours = rhythm.local_hour(live["start"], live["timezone"])
+    tod = (
+        hours[late.index].groupby(late["pair_key"]).median()
+        - hours[early.index].groupby(early["pair_key"]).median()
+    )
+    minutes = rhythm.days(live["duration"]) * 1440
+    dur = (
+        minutes[late.index].groupby(late["pair_key"]).median()
+        - minutes[early.index].groupby(early["pair_key"]).median()
+    )
+
+    out = ident.reindex(keys).join(targets).join(counts)
+    out["upcoming"] = upcoming
+    # rounded once, here: the reasons, the table and the exports all show this number
+    out["expected"] = expected.round(1)
+    shown = out["expected"].where(out["expected"] >= settings.adherence_min_expected)
+    out["adherence"] = (out["held"] / shown).astype("Float64")
+    out["late_unknown_sources"] = unknown_sources
+    out = out.join(gaps)
+    out["longest_gap_days"] = np.fmax(out["longest_gap_days"], since)
+    out["drift"] = out["recent_median_gap_days"] / target
+    out["time_of_day_drift_hours"] = tod.reindex(keys)
+    out["duration_drift_minutes"] = dur.reindex(keys)
+    out["days_since_last_held"] = display.whole_days(since)
+    out["days_observed"] = display.whole_days(rhythm.days(as_of - span_start).clip(lower=0))
+    out["next_scheduled"] = next_scheduled
+    out["on_the_books"] = (
+        next_scheduled <= as_of + target * settings.on_the_books_factor * DAY
+    ).fillna(False)
+    out["recent_slots"] = recent_slots
+    out["recent_missed"] = recent_missed
+    out["last_slots_missed"] = streak.reindex(keys, fill_value=False).astype(bool)
+    out["never_met"] = False
+    return out.reset_index()
+
+
+def _add_silent_pairs(
+    metrics: pd.DataFrame,
+    cand: pd.DataFrame,
+    lo: pd.Timestamp,
+    as_of: pd.Timestamp,
+    settings: AnalysisSettings,
+) -> pd.DataFrame:
+    """Roster pairs (``cand``: those with at least one calendar read) with no 1:1 at all."""
+    have = pd.MultiIndex.from_arrays(
+        [metrics["manager"].astype(object), metrics["report"].astype(object)]
+    )
+    cand = cand[~pd.MultiIndex.from_arrays([cand["manager"], cand["report"]]).isin(have)]
+    if cand.empty:
+        return metrics
+    a = np.minimum(cand["manager"].to_numpy(dtype=object), cand["report"].to_numpy(dtype=object))
+    b = np.maximum(cand["manager"].to_numpy(dtype=object), cand["report"].to_numpy(dtype=object))
+    target = settings.target_days or settings.fallback_target_days
+    days = (as_of - lo) / DAY
+    silent = pd.DataFrame(
+        {
+            "pair_key": -1 - np.arange(len(cand)),
+            "pair": (cand["manager"] + " → " + cand["report"]).to_numpy(),
+            "manager": cand["manager"].to_numpy(),
+            "report": cand["report"].to_numpy(),
+            "relation": cand["relation"].to_numpy(),
+            "person_a": a,
+            "person_b": b,
+            "target_days": target,
+            "target_source": pd.Categorical(
+                ["config" if settings.target_days else "default"] * len(cand),
+                dtype=rhythm.TARGET_SOURCE,
+            ),
+            "expected": round(days / target, 1),
+            "adherence": pd.array([0.0] * len(cand), dtype="Float64"),
+            "days_since_last_held": pd.array([pd.NA] * len(cand), dtype="Int64"),
+            "days_observed": pd.array([int(np.floor(days))] * len(cand), dtype="Int64"),
+            "on_the_books": False,
+            "last_slots_missed": False,
+            "never_met": True,
+            "late_unknown_sources": pd.array([pd.NA] * len(cand), dtype=STRING),
+        }
+    )
+    for col in (
+        "held",
+        "cancelled",
+        "declined",
+        "moved",
+        "late_cancelled",
+        "late_unknown",
+        "replaced",
+        "shortened",
+        "past",
+        "upcoming",
+        "recent_slots",
+        "recent_missed",
+    ):
+        silent[col] = 0
+    out = pd.concat([metrics, silent], ignore_index=True)
+    return out
+
+
+def _finish_pairs(p: pd.DataFrame, roster: pd.DataFrame | None) -> pd.DataFrame:
+    if roster is not None and "department" in roster.columns:
+        dept = roster.set_index("email")["department"]
+        p["department"] = p["report"].map(dept).astype(STRING)
+    else:
+        p["department"] = pd.Series(pd.NA, index=p.index, dtype=STRING)
+    for col in ("pair", "manager", "report", "person_a", "person_b"):
+        p[col] = p[col].astype(STRING)
+    p["relation"] = p["relation"].astype("category")
+    p["status"] = p["status"].astype(STATUS_DTYPE)
+    p = p.assign(_order=p["status"].map(STATUS_ORDER).astype(int))
+    p = p.sort_values(["_order", "health_score", "pair"], ignore_index=True)
+    first = [
+        "pair",
+        "manager",
+        "report",
+        "relation",
+        "department",
+        "person_a",
+        "person_b",
+        "status",
+        "health_score",
+        "reasons",
+        "target_days",
+        "target_source",
+    ]
+    rest = [c for c in p.columns if c not in first and c not in ("_order", "pair_key")]
+    return p[first + rest]
+
+
+def _weekly(occ: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Pair × ISO week counts: scheduled (all slots), held, cancelled, declined, upcoming, moved.
+
+    Weeks start on Monday (UTC). Counted with ``bincount`` on an integer (pair, week) key.
+    """
+    us = occ["start"].array.asi8
+    monday = np.datetime64("1970-01-05", "us").astype(np.int64)  # a Monday
+    week_no = (us - monday) // (7 * 86_400_000_000)
+    lo_week = int(week_no.min(initial=0))
+    n_weeks = int(week_no.max(initial=0)) - lo_week + 1
+    pair = occ["pair"].cat.codes.to_numpy().astype(np.int64)
+    key = pair * n_weeks + (week_no - lo_week)
+    keys, dense = np.unique(key, return_inverse=True)
+    outcome = occ["outcome"].cat.codes.to_numpy()
+    counts = {
+        "scheduled": np.bincount(dense, minlength=len(keys)),
+        **{
+            name: np.bincount(dense, weights=outcome == code, minlength=len(keys)).astype(np.int64)
+            for name, code in (
+                ("held", HELD),
+                ("cancelled", CANCELLED),
+                ("declined", DECLINED),
+                ("upcoming", SCHEDULED),
+            )
+        },
+        "moved": np.bincount(dense, weights=occ["moved"].to_numpy(), minlength=len(keys)).astype(
+            np.int64
+        ),
+    }
+    week = pd.to_datetime(
+        monday + ((keys % n_weeks) + lo_week) * 7 * 86_400_000_000, unit="us", utc=True
+    )
+    out = pd.DataFrame(
+        {
+            "pair": pd.Categorical.from_codes(
+                keys // n_weeks, categories=occ["pair"].cat.categories
+            ),
+            "week": week.astype("datetime64[us, UTC]"),
+            **counts,
+        }
+    )
+    iso = out["week"].dt.isocalendar()
+    out.insert(2, "iso_year", iso["year"].astype("int64").to_numpy())
+    out.insert(3, "iso_week", iso["week"].astype("int64").to_numpy())
+    return out
