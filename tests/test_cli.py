@@ -344,7 +344,7 @@ def test_run_purge_doctor_and_init_print_what_they_did(tmp_path: Path) -> None:
     assert ran.exit_code == 0, ran.output
     folder = tmp_path / "reports" / WEEK
     assert f"Reports: {folder.resolve()}" in ran.output.replace("\n", "")
-    assert f"{WEEK}: " in ran.output and "demo: 24 calendars (24 full" in ran.output
+    assert f"{WEEK}:" in ran.output and "demo: 24 calendars (24 full" in ran.output
     with Store(store) as db:
         events = db.events()
     old = int((events["end"] < pd.Timestamp("2026-04-01", tz="UTC")).sum())
@@ -469,3 +469,26 @@ def test_json_logs_and_no_secret_in_any_line(tmp_path: Path) -> None:
     for value in secrets.values():
         assert value not in result.output
     assert "@example.com" not in (tmp_path / "reports" / WEEK / "report-pairs.csv").read_text()
+
+
+def test_the_demo_summary_is_the_sum_of_the_pairs_export(tmp_path: Path) -> None:
+    """One number, one place: what the CLI prints adds up the pairs export exactly."""
+    import re
+
+    out = tmp_path / "demo.html"
+    result = runner.invoke(app, ["demo", "-o", str(out), "-n", "30", "--as-of", "2026-06-30"])
+    assert result.exit_code == 0, result.output
+    pairs = pd.read_csv(tmp_path / "demo-pairs.csv")
+    text = " ".join(result.output.split())
+    found = re.search(
+        r"past 1:1 slots: (\d+) · held (\d+) · cancelled (\d+) .*? · declined (\d+) · moved (\d+)",
+        text,
+    )
+    assert found, text
+    past, held, cancelled, declined, moved = map(int, found.groups())
+    assert past == pairs["past"].sum() == held + cancelled + declined
+    assert (held, cancelled, declined, moved) == tuple(
+        int(pairs[c].sum()) for c in ("held", "cancelled", "declined", "moved")
+    )
+    expected = re.search(r"1:1s held: (\d+) of ([\d.]+) expected", text)
+    assert expected and float(expected.group(2)) == round(pairs["expected"].sum(), 1)

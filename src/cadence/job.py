@@ -32,7 +32,7 @@ from typing import Any
 import pandas as pd
 
 from cadence import logs, sync
-from cadence.analysis import Analysis, analyze, parse_window
+from cadence.analysis import Analysis, analyze, parse_window, summary
 from cadence.config import Settings, load_config
 from cadence.delivery import check_smtp, send_report
 from cadence.errors import (
@@ -517,13 +517,10 @@ def deliver(settings: Settings, reports: list[Path], analysis: Analysis, week: s
     mail = settings.delivery.email
     if not mail.enabled:
         return None
-    c = cards(analysis)
     text = (
         f"Cadence 1:1 health report, {week}.\n\n"
-        f"{len(analysis.pairs)} pairs: {c['lapsed']} lapsed, {c['at_risk']} at risk, "
-        f"{c['watch']} to watch, {c['healthy']} healthy.\n"
-        f"1:1s held: {c['held']} of {c['expected']:.0f} expected.\n\n"
-        "The reports are in the attached zip file: open them in a browser.\n"
+        + "\n".join(summary(analysis).lines())
+        + "\n\nThe reports are in the attached zip file: open them in a browser.\n"
     )
     try:
         send_report(

@@ -8,26 +8,21 @@ Exit status: 0 all good, 1 finished with a failure (e.g. a source failed),
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
 
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from cadence import job, logs
 from cadence._version import __version__
-from cadence.analysis import Analysis
+from cadence.cli import output
+from cadence.cli.output import say
 from cadence.config import Settings, load_config
 from cadence.errors import CadenceError, ConfigError
 from cadence.paths import default_config_path
-from cadence.report import cards
-from cadence.report.html import plain
 
 app = typer.Typer(
     name="cadence",
@@ -37,15 +32,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # help shows "[report] path" as written
 )
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
 class State:
-    quiet: bool = False
     config: Path | None = None
     store: Path | None = None
 
@@ -83,7 +75,7 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
         try:
             return command(*args, **kwargs)
         except CadenceError as exc:
-            err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+            output.error(f"[red]error:[/red] {escape(str(exc))}")
             raise typer.Exit(2 if isinstance(exc, ConfigError) else 1) from None
 
     return wrapper
@@ -91,7 +83,7 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 def _version(value: bool) -> None:
     if value:
-        out.print(f"cadence {__version__}")
+        output.out.print(f"cadence {__version__}")
         raise typer.Exit()
 
 
@@ -124,82 +116,8 @@ def main_options(
     ] = False,
 ) -> None:
     """Global options, given before the command."""
-    state.quiet, state.config, state.store = quiet, config, store
+    output.quiet.on, state.config, state.store = quiet, config, store
     logs.setup(json_lines=log_json, quiet=quiet)
-
-
-@contextmanager
-def _progress() -> Iterator[job.Progress]:
-    """A rich progress bar per task the job reports (none with --quiet)."""
-    bar = Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=state.quiet,
-    )
-    tasks: dict[str, object] = {}
-
-    def report(what: str, done: int, total: int) -> None:
-        if what not in tasks:
-            tasks[what] = bar.add_task(what, total=total)
-        bar.update(tasks[what], completed=done, total=total)  # type: ignore[arg-type]
-
-    with bar:
-        yield report
-
-
-def _say(text: str) -> None:
-    if not state.quiet:
-        out.print(text, soft_wrap=True)
-
-
-def _print_pull(result: job.SourceResult, store_path: Path | None = None) -> None:
-    """A source's summary line, what it skipped and what failed."""
-    s, name = result.summary, result.section
-    if s.roster_people is not None:
-        _say(f"{name} directory: {s.roster_people} people in the roster")
-    if s.error:
-        err.print(f"[red]{name} failed:[/red] {escape(s.error)}", soft_wrap=True)
-        return
-    stats = s.stats
-    if "files" in stats:
-        line = (
-            f"Imported {stats['files']} file(s), {s.calendars} calendar(s): "
-            f"{stats.get('occurrences', 0)} occurrences ({stats.get('cancelled', 0)} cancelled, "
-            f"{stats.get('moved', 0)} moved); {s.rows_written} rows written"
-        )
-    else:
-        masters = stats.get("masters_fetched")
-        line = (
-            f"{name}: {s.calendars} {result.unit} ({s.full} full, {s.incremental} incremental,"
-            f" {s.resynced} re-synced), {s.requests} requests"
-            + (f" ({masters} series masters)" if masters is not None else "")
-            + f", {s.rows_written} rows written"
-        )
-    _say(escape(line))
-    for problem in [] if state.quiet else s.problems:  # warnings, not errors
-        err.print(f"[yellow]skipped:[/yellow] {escape(problem)}", soft_wrap=True)
-    if s.problems and not state.quiet:
-        err.print(f"{len(s.problems)} broken event(s) skipped; everything else was imported")
-    for calendar, message in sorted(s.failed.items()):
-        err.print(f"[red]{name} {calendar} failed:[/red] {escape(message)}", soft_wrap=True)
-    if s.failed:
-        err.print(
-            f"{len(s.failed)} of {s.calendars} {name} {result.unit} failed; the others were stored"
-        )
-    if store_path is not None:
-        _say(f"Store: {store_path.resolve()}")
-
-
-def _counts_line(analysis: Analysis) -> str:
-    c = cards(analysis)
-    return (
-        f"{len(analysis.pairs)} pairs · {c['lapsed']} lapsed · {c['at_risk']} at risk · "
-        f"{c['watch']} to watch · {c['healthy']} healthy"
-    )
 
 
 @app.command()
@@ -240,9 +158,9 @@ def demo(
     Needs no credentials. The demo store is kept beside the report (or at
     --store) and rebuilt on every run, so it never mixes with your real data.
     """
-    state.quiet = state.quiet or quiet
+    output.quiet.on = output.quiet.on or quiet
     settings = state.settings()
-    with _progress() as progress:
+    with output.progress() as progress:
         done = job.demo(
             settings,
             out=out_path,
@@ -253,39 +171,7 @@ def demo(
             store_path=store or state.store,
             progress=progress,
         )
-    if state.quiet:
-        return
-    a = done.analysis
-    occ = a.occurrences
-    past = occ[occ["outcome"] != "scheduled"]
-    held = int((past["outcome"] == "held").sum())
-    out.print(
-        f"[bold]Cadence demo[/bold]: {done.people} people, {len(a.pairs)} pairs, "
-        f"{a.window[0]:%d %b %Y} – {a.as_of:%d %b %Y}"
-    )
-    out.print(
-        f"  past 1:1s: {len(past)} · held {held} ({held / max(len(past), 1):.0%}) · "
-        f"cancelled {int((past['outcome'] == 'cancelled').sum())} · "
-        f"declined {int((past['outcome'] == 'declined').sum())} · moved {int(past['moved'].sum())}"
-    )
-    counts = a.pairs["status"].value_counts()
-    states = ("lapsed", "at_risk", "watch", "healthy")
-    out.print("  pairs: " + " · ".join(f"{counts.get(s, 0)} {s.replace('_', ' ')}" for s in states))
-    table = Table(title="Needs attention first", show_edge=False, header_style="bold")
-    for col in ("pair", "status", "score", "main reason"):
-        table.add_column(col, justify="right" if col == "score" else "left", overflow="fold")
-    for row in a.pairs.head(5).to_dict("records"):
-        reasons: list[str] = list(row["reasons"])
-        table.add_row(
-            escape(str(row["pair"])),
-            str(row["status"]).replace("_", " "),
-            f"{float(row['health_score']):.0f}",
-            escape(plain(reasons[0])) if reasons else "on track",
-        )
-    out.print(table)
-    out.print(f"Store:  {done.store_path.resolve()}", soft_wrap=True)
-    out.print(f"Report: {done.report}", soft_wrap=True)
-    out.print(f"HR view: {done.org_report}", soft_wrap=True)
+    output.demo(done)
 
 
 @app.command()
@@ -324,7 +210,7 @@ def report(
     --org writes the organisation review, where groups under [report]
     min_group_size people are pooled or suppressed and no pair is shown.
     """
-    state.quiet = state.quiet or quiet
+    output.quiet.on = output.quiet.on or quiet
     settings = state.settings()
     done = job.write_reports(
         settings,
@@ -336,11 +222,7 @@ def report(
         indirect=indirect,
         roster_path=roster_path,
     )
-    _say(_counts_line(done.analysis))
-    for source in done.sources:
-        if source.error:
-            err.print(f"[yellow]warning:[/yellow] source {source.name}: {escape(source.error)}")
-    _say(f"Report: {done.path}")
+    output.report(done)
 
 
 @app.command()
@@ -358,9 +240,9 @@ def run(
     with a failed source or delivery (the report says which source is stale),
     2 configuration or usage error.
     """
-    state.quiet = state.quiet or quiet
+    output.quiet.on = output.quiet.on or quiet
     settings = state.settings()
-    with _progress() as progress:
+    with output.progress() as progress:
         week = job.run_week(
             settings,
             state.store_path(store, settings),
@@ -368,12 +250,7 @@ def run(
             wait=wait,
             progress=progress,
         )
-    for result in week.pulls.sources:
-        _print_pull(result)
-    if week.delivery_error:
-        err.print(f"[red]delivery failed:[/red] {escape(week.delivery_error)}", soft_wrap=True)
-    _say(f"{week.week}: {_counts_line(week.analysis)}")
-    _say(f"Reports: {week.folder.resolve()}")
+    output.week(week)
     if week.failed:
         raise typer.Exit(1)
 
@@ -399,8 +276,8 @@ def init(
 ) -> None:
     """Write a commented config.toml (every key with its default) to start from."""
     for file in job.init_config(path or state.config, roster_template=roster_template, force=force):
-        _say(f"Wrote {file}")
-    _say("Next: edit it, then `cadence doctor` to check it.")
+        say(f"Wrote {file}")
+    say("Next: edit it, then `cadence doctor` to check it.")
 
 
 @app.command()
@@ -422,13 +299,7 @@ def doctor(
         config_path=state.config or default_config_path(),
         offline=offline,
     )
-    table = Table(show_edge=False, header_style="bold")
-    for col in ("check", "", "detail / what to do"):
-        table.add_column(col, overflow="fold")
-    for check in checks:
-        mark = "[green]ok[/green]" if check.ok else "[red]FAIL[/red]"
-        table.add_row(check.name, mark, escape(check.detail))
-    out.print(table)
+    output.checks(checks)
     if not all(check.ok for check in checks):
         raise typer.Exit(1)
 
@@ -449,12 +320,12 @@ def purge(
     quiet: QuietOption = False,
 ) -> None:
     """Remove stored events, changes, runs and snapshots older than a date (retention)."""
-    state.quiet = state.quiet or quiet
+    output.quiet.on = output.quiet.on or quiet
     settings = state.settings()
     cut = _date(before, "--before")
     counts = job.purge(state.store_path(store, settings), cut, dry_run=dry_run)
     what = ", ".join(f"{n} {table}" for table, n in counts.items() if n) or "nothing"
-    _say(f"{'would remove' if dry_run else 'removed'} {what} from before {cut:%Y-%m-%d}")
+    say(f"{'would remove' if dry_run else 'removed'} {what} from before {cut:%Y-%m-%d}")
 
 
 @app.command("import")
@@ -484,10 +355,10 @@ def import_files(
     Importing a newer export of the same calendar records what moved, vanished
     or was cancelled. In a folder, broken events are skipped and listed.
     """
-    state.quiet = state.quiet or quiet
+    output.quiet.on = output.quiet.on or quiet
     settings = state.settings()
     store_path = state.store_path(store, settings)
-    with _progress() as progress:
+    with output.progress() as progress:
         result = job.import_files(
             paths,
             store_path,
@@ -497,7 +368,7 @@ def import_files(
             default_timezone=settings.ics.default_timezone,
             progress=progress,
         )
-    _print_pull(result, store_path)
+    output.pull(result, store_path)
     if result.problem:
         raise typer.Exit(1)
 
@@ -537,7 +408,7 @@ def auth_google(
     path = job.sign_in_google(
         state.settings(), client_secrets=client_secrets, open_browser=not no_browser, port=port
     )
-    _say(f"Google token saved to {path} (readable by you only)")
+    say(f"Google token saved to {path} (readable by you only)")
 
 
 @auth_app.command("microsoft")
@@ -549,10 +420,8 @@ def auth_microsoft() -> None:
     server itself needs none). The token cache is written to [microsoft]
     token_cache (default: the user config dir), readable by you only.
     """
-    who, cache = job.sign_in_microsoft(
-        state.settings(), lambda text: err.print(text, soft_wrap=True)
-    )
-    _say(f"Signed in as {who}; token cache at {cache} (readable by you only)")
+    who, cache = job.sign_in_microsoft(state.settings(), output.error)
+    say(f"Signed in as {who}; token cache at {cache} (readable by you only)")
 
 
 @app.command()
@@ -563,13 +432,13 @@ def pull(store: StoreOption = None, wait: WaitOption = 0.0, quiet: QuietOption =
     A source or calendar that fails is reported and recorded in the store (the
     report warns about it); the others still land. Exit status 1 when any failed.
     """
-    state.quiet = state.quiet or quiet
+    output.quiet.on = output.quiet.on or quiet
     settings = state.settings()
     store_path = state.store_path(store, settings)
-    with _progress() as progress:
+    with output.progress() as progress:
         pulled = job.pull(settings, store_path, wait=wait, progress=progress)
     for result in pulled.sources:
-        _print_pull(result)
+        output.pull(result)
     if pulled.failed:
         raise typer.Exit(1)
 
