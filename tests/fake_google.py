@@ -55,6 +55,8 @@ class FakeGoogle:
 
     page_size: int = 2500  # the server's own cap, to force tiny pages
     empty_first_page: bool = False  # a page with no items but a nextPageToken
+    # cancelled instances usually carry only id, series and slot; some carry their `updated`
+    cancelled_updated: bool = False
     calendars: dict[str, dict[str, Stored]] = field(default_factory=dict)
     masters: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     users: list[dict[str, Any]] = field(default_factory=list)
@@ -81,7 +83,7 @@ class FakeGoogle:
             fresh: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
             ends: dict[tuple[str, str], pd.Timestamp] = {}
             for e in events.to_dict("records"):
-                res = _resource(e, people[(e["calendar"], e["event_id"])])
+                res = _resource(e, people[(e["calendar"], e["event_id"])], self.cancelled_updated)
                 fresh[e["calendar"]][e["event_id"]] = res
                 ends[(e["calendar"], e["event_id"])] = e["end"]
                 if e["series_id"] and not pd.isna(e["series_id"]):
@@ -186,16 +188,21 @@ def _when(ts: pd.Timestamp, zone: Any, all_day: bool) -> dict[str, Any]:
     return out
 
 
-def _resource(e: dict[str, Any], people: list[dict[str, Any]]) -> dict[str, Any]:
+def _resource(
+    e: dict[str, Any], people: list[dict[str, Any]], cancelled_updated: bool = False
+) -> dict[str, Any]:
     """A model events row (+ its attendees) as Google would return the occurrence."""
     series = e["series_id"] if isinstance(e["series_id"], str) else None
     if e["status"] == "cancelled" and series:
-        return {
+        sparse = {
             "id": e["event_id"],
             "status": "cancelled",
             "recurringEventId": series,
             "originalStartTime": _when(e["original_start"], e["timezone"], e["all_day"]),
         }
+        if cancelled_updated:  # when the instance was cancelled
+            sparse["updated"] = e["updated"].strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        return sparse
     res: dict[str, Any] = {
         "id": e["event_id"],
         "status": e["status"],
