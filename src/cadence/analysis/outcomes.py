@@ -232,8 +232,11 @@ def _decliners(
     person = (email == a) | (email == b)
     inst, side = inst[person], (email == b)[person]
     own, said_no = (cal == email)[person], coded.att_declined[mine][person]
-    # a person who removed their own copy while the organizer's stands declined it
-    removed = is_cancelled & (copies["cal"] != copies["org"]).to_numpy()
+    # a person who removed their own copy while the organizer's stands declined it (a copy on
+    # a third calendar, a delegate's say, speaks for neither of the two)
+    cal_all, a_all, b_all = (copies[c].to_numpy() for c in ("cal", "a", "b"))
+    removed = is_cancelled & (cal_all != copies["org"].to_numpy())
+    removed &= (cal_all == a_all) | (cal_all == b_all)
     r_inst = copies["instance"].to_numpy()[removed]
     r_side = copies["cal"].to_numpy()[removed] == copies["b"].to_numpy()[removed]
     inst = np.r_[inst, r_inst]
