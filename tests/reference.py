@@ -380,7 +380,7 @@ def health(p: dict[str, Any], s: AnalysisSettings) -> tuple[float, str, list[str
     score = round(score, 1)
 
     def costed(points: float, text: str) -> str:
-        return f"{text} (−{round(points)})" if points >= s.reason_min_points else text
+        return f"{text} (−{_count(points)})" if points >= s.reason_min_points else text
 
     reasons = []
     charged = False

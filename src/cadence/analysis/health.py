@@ -36,7 +36,8 @@ RULE_FIRST = 1e9  # sort key offset: rule reasons first, notes last
 
 
 def _points(lost: pd.Series) -> pd.Series:
-    return lost.round().astype("Int64").astype(str)
+    """Points lost, written like every other count (``12.4``, ``15``): they add up to the score."""
+    return display.counts(lost)
 
 
 def score(p: pd.DataFrame, settings: AnalysisSettings) -> pd.DataFrame:

@@ -48,7 +48,7 @@ ATTENTION_LIMIT = 15
 TIMELINE_LIMIT = 30  # pairs the timeline draws
 HEATMAP_LIMIT = 40  # pairs the heatmap and the gap chart draw
 STALE_AFTER = pd.Timedelta(days=8)
-_PENALTY = re.compile(r"\s*\(−\d+\)$")
+_PENALTY = re.compile(r"\s*\(−\d+(?:\.\d)?\)$")
 _EMAIL_DOMAIN = re.compile(r"@[^\s]+")
 
 
@@ -94,7 +94,11 @@ def sources_from_store(store: Store, stale_after: pd.Timedelta | None = None) ->
 
 
 def plain(reason: str) -> str:
-    """A reason without the points it cost: ``"3 cancelled (−12)"`` → ``"3 cancelled"``."""
+    """A reason without the points it cost: ``"3 cancelled (−12.5)"`` → ``"3 cancelled"``.
+
+    >>> plain("3 of the last 4 scheduled 1:1s cancelled or declined (−7.5)")
+    '3 of the last 4 scheduled 1:1s cancelled or declined'
+    """
     return _PENALTY.sub("", reason)
 
 
