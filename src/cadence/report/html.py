@@ -491,7 +491,9 @@ def _pair_table(analysis: Analysis) -> dict[str, Any]:
 def _week_strings(analysis: Analysis) -> dict[str, str]:
     """pair → one character per week of the window: h held, m missed, s scheduled, - none."""
     grid = figures.attendance_heatmap_data(analysis, limit=len(analysis.pairs))
-    chars = np.array(["-", "m", "s", "h"])
+    chars = np.array(
+        ["-", "m", "s", "h"]
+    )  # by state: NO_MEETING, MISSED, SCHEDULED_WEEK, HELD_WEEK
     labels = analysis.pairs["pair"].astype(str).to_numpy()
     return {
         label: "".join(chars[row])
