@@ -389,7 +389,7 @@ def health(p: dict[str, Any], s: AnalysisSettings) -> tuple[float, str, list[str
             reasons.append(costed(0.0 if charged else cap_cost, text))
             charged = True
     costly = [(lost, text) for lost, text, _ in parts if lost >= s.reason_min_points]
-    costly.sort(key=lambda x: -x[0])  # stable: ties keep their order
+    costly.sort(key=lambda x: -round(x[0], 6))  # stable: ties keep their order
     reasons += [costed(lost, text) for lost, text in costly]
     reasons += [text for lost, text, shown in parts if shown and lost < s.reason_min_points]
 

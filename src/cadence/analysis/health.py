@@ -239,7 +239,10 @@ def _reasons(
     )
     keep = np.where(is_rule, forced, costly | forced)
     # rules in their order; then by points lost; notes that cost nothing last
-    rank = np.where(is_rule, RULE_FIRST - np.arange(lost.shape[1]), np.where(costly, lost, -1))
+    # (rounded: two ways of computing ten thirds are one cost, and keep the reasons' order)
+    rank = np.where(
+        is_rule, RULE_FIRST - np.arange(lost.shape[1]), np.where(costly, lost.round(6), -1)
+    )
     order = np.argsort(-rank, axis=1, kind="stable")
     kept = np.take_along_axis(keep, order, axis=1)  # the kept reasons come first in each row
     values = np.take_along_axis(text_cols, order, axis=1)[kept]
