@@ -311,9 +311,13 @@ def outlook_dialect(folder: Path) -> None:
         for iana, name in windows.items():
             text = text.replace(f"TZID={iana}:", f'TZID="{name}":')
         text = re.sub(
-            r"(?m)^STATUS:CONFIRMED\r$", "STATUS:CONFIRMED\r\nX-MICROSOFT-CDO-BUSYSTATUS:BUSY\r", text
+            r"(?m)^STATUS:CONFIRMED\r$",
+            "STATUS:CONFIRMED\r\nX-MICROSOFT-CDO-BUSYSTATUS:BUSY\r",
+            text,
         )
-        text = text.replace("PRODID:-//Cadence//demo export//EN", "PRODID:Microsoft Exchange Server 2010")
+        text = text.replace(
+            "PRODID:-//Cadence//demo export//EN", "PRODID:Microsoft Exchange Server 2010"
+        )
         path.write_text(text, encoding="utf-8")
 
 
@@ -322,7 +326,9 @@ def analyses(tmp_path_factory: pytest.TempPathFactory) -> dict[str, cadence.Anal
     folder = tmp_path_factory.mktemp("acceptance")
     events, attendees = team()
     out: dict[str, cadence.Analysis] = {}
-    stores = {name: folder / f"{name}.sqlite" for name in ("google", "graph", "ics-google", "ics-outlook")}
+    stores = {
+        name: folder / f"{name}.sqlite" for name in ("google", "graph", "ics-google", "ics-outlook")
+    }
     with serve_google(FakeGoogle(page_size=9, cancelled_updated=True)) as g:
         g.load(events, attendees)
         token = user_token_file(folder / "token.json", g)
@@ -335,10 +341,16 @@ def analyses(tmp_path_factory: pytest.TempPathFactory) -> dict[str, cadence.Anal
     with serve_graph(FakeGraph(page_size=9)) as m:
         m.load(events, attendees)
         token_fn = graph_auth.application_token(
-            CLIENT_ID, TENANT, SECRET, graph_url=m.graph, authority_host=m.authority_host,
+            CLIENT_ID,
+            TENANT,
+            SECRET,
+            graph_url=m.graph,
+            authority_host=m.authority_host,
             http_client=Rewrite(m),
         )
-        connector = GraphConnector(lambda: token_fn, mailboxes=ROSTER["email"].tolist(), graph_url=m.graph)
+        connector = GraphConnector(
+            lambda: token_fn, mailboxes=ROSTER["email"].tolist(), graph_url=m.graph
+        )
         with cadence.Store(stores["graph"]) as db:
             assert sync.pull(db, connector, now=AS_OF).failed == {}
     for dialect in ("google", "outlook"):
@@ -421,4 +433,9 @@ def test_the_dst_changes_keep_each_slot_one_occurrence(analyses: dict[str, Any])
         hours = bob.loc[bob["series"].notna(), "original_start"].dt.hour
         # 09:00 New York is 14:00 UTC until 8 March, 13:00 UTC after
         assert set(hours) == {13, 14}, name
-        assert (bob.loc[bob["original_start"] < pd.Timestamp("2026-03-08", tz="UTC"), "original_start"].dt.hour == 14).all()
+        assert (
+            bob.loc[
+                bob["original_start"] < pd.Timestamp("2026-03-08", tz="UTC"), "original_start"
+            ].dt.hour
+            == 14
+        ).all()

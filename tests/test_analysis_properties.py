@@ -67,6 +67,12 @@ def test_outcome_counts_add_up(org: demo.DemoOrg, window: str, roster: bool) -> 
     assert (with_meetings["past"] + future == per_pair).all()
     for flag in ("moved", "late_cancelled", "replaced", "shortened"):
         assert (pairs[flag] <= pairs["past"]).all()
+    # a cancellation is known late, known on time, or unknown: never more than there are
+    assert (pairs["late_cancelled"] + pairs["late_unknown"] <= pairs["cancelled"]).all()
+    assert str(occ["late_cancel"].dtype) == "boolean"
+    assert occ.loc[occ["late_cancel"].isna(), "outcome"].eq("cancelled").all()
+    assert (pairs["days_since_last_held"].dropna() >= 0).all()
+    assert str(pairs["days_since_last_held"].dtype) == "Int64"
     weekly = result.weekly.groupby("pair")["scheduled"].sum()
     assert (weekly == per_pair.reindex(weekly.index)).all()
 
@@ -118,4 +124,10 @@ def test_score_in_range_and_status_follows_the_bands(
     lapsed = pairs["status"] == "lapsed"
     assert (pairs.loc[~lapsed, "status"].astype(str) == band[~lapsed.to_numpy()]).all()
     assert (pairs.loc[lapsed, "health_score"] < s.watch_min).all()
+    # the rules: a long silence or a streak of misses is never better than at risk
+    since = pairs["days_since_last_held"].astype("Int64").fillna(pairs["days_observed"])
+    silent = (since.astype(float) / pairs["target_days"]) >= s.lapsed_factor
+    flagged = silent | pairs["last_slots_missed"]
+    assert pairs.loc[flagged, "status"].isin(["at_risk", "lapsed"]).all()
+    assert (pairs.loc[silent & ~pairs["on_the_books"], "status"] == "lapsed").all()
     assert (pairs["reasons"].map(len)[pairs["health_score"] < 99.5] > 0).all()

@@ -117,7 +117,9 @@ def test_heatmap_states_follow_the_weekly_counts(team: Analysis) -> None:
         counts = w[(w["pair"] == first) & (w["week"] == week)]
         held = int(counts["held"].sum())
         missed = int((counts["cancelled"] + counts["declined"]).sum())
-        expected = 3 if held else 1 if missed else 2 if counts["upcoming"].sum() else 0
+        expected = (
+            3 if held else 1 if missed else 2 if counts["upcoming"].sum() else 0
+        )  # held, missed, scheduled, none
         assert state == expected, (week, state, expected)
 
 

@@ -35,13 +35,15 @@ def counts(values: pd.Series) -> pd.Series:
     ['6', '6.5', '6', '3.5', '–']
     """
     x = pd.Series(values, dtype="float64").round(1)
-    whole = x == x.round(0)
+    known = x.notna().to_numpy()
+    tenths = np.abs(np.where(known, x.to_numpy() * 10, 0)).round().astype(np.int64)
+    sign = np.where(x.to_numpy() < 0, "-", "")
+    whole = (tenths // 10).astype(str)
     text = np.where(
-        whole,
-        x.round(0).astype("Int64").astype(str),
-        x.map("{:.1f}".format, na_action="ignore").astype(object),
+        tenths % 10 == 0, whole, np.char.add(np.char.add(whole, "."), (tenths % 10).astype(str))
     )
-    return pd.Series(text, index=values.index, dtype=object).where(x.notna(), "–")
+    text = np.char.add(sign, text).astype(object)
+    return pd.Series(np.where(known, text, "–"), index=values.index, dtype=object)
 
 
 def count_text(value: float | None) -> str:
@@ -125,10 +127,13 @@ def source_codes(sources: pd.Series, groups: pd.Series, keys: pd.Index) -> pd.Se
     ['ics, graph', 'ics', <NA>]
     """
     text = pd.Series("", index=keys, dtype=object)
-    listed = pd.Series(sources, dtype=object).fillna("")
+    # a value is one source code, or codes as this function writes them ("ics, graph"):
+    # split once per distinct value, then look each row's value up
+    found, uniques = pd.factorize(pd.Series(sources, dtype=object))
+    listed = [{c.strip() for c in str(u).split(",")} for u in uniques]
     for code in SOURCE_NAMES:
-        # a value is one source code, or codes as this function writes them ("ics, graph")
-        mine = listed.str.contains(rf"\b{code}\b", regex=True)
+        member = np.array([code in names for names in listed] + [False])
+        mine = pd.Series(member[found], index=groups.index)
         has = mine.groupby(groups.to_numpy()).any().reindex(keys, fill_value=False)
         text = text + np.where(has.to_numpy(dtype=bool), code + ", ", "")
     text = text.str.removesuffix(", ")

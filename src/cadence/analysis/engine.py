@@ -389,19 +389,15 @@ def _pair_metrics(
     expected = rhythm.expected_meetings(occ, span_start, as_of, targets["target_days"])
     gaps = rhythm.gap_metrics(occ, lo, as_of, targets["target_days"], settings).reindex(keys)
 
-    recent = (
-        past[~(past["replaced"])]
-        .sort_values("start")
-        .groupby("pair_key")
-        .tail(settings.recent_slots)
-    )
+    slots = past[~(past["replaced"])].sort_values("start").groupby("pair_key")
+    recent = slots.tail(settings.recent_slots)
     recent_slots = recent.groupby("pair_key").size().reindex(keys, fill_value=0)
     recent_missed = (
         recent["outcome"].isin(["cancelled", "declined"]).groupby(recent["pair_key"]).sum()
     ).reindex(keys, fill_value=0)
     # the last N slots (misses made up by a catch-up left out), all missed: a streak
     n = settings.consecutive_misses
-    last = past[~(past["replaced"])].sort_values("start").groupby("pair_key").tail(n)
+    last = slots.tail(n)
     last_missed = last["outcome"].isin(["cancelled", "declined"]).groupby(last["pair_key"])
     streak = (last_missed.sum() == n) & (last_missed.size() == n)
     unknown = past[past["late_cancel"].isna()]

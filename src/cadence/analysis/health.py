@@ -36,7 +36,8 @@ RULE_FIRST = 1e9  # sort key offset: rule reasons first, notes last
 
 
 def _points(lost: pd.Series) -> pd.Series:
-    return lost.round().astype("Int64").astype(str)
+    """Points lost, written like every other count (``12.4``, ``15``): they add up to the score."""
+    return display.counts(lost)
 
 
 def score(p: pd.DataFrame, settings: AnalysisSettings) -> pd.DataFrame:
@@ -238,7 +239,10 @@ def _reasons(
     )
     keep = np.where(is_rule, forced, costly | forced)
     # rules in their order; then by points lost; notes that cost nothing last
-    rank = np.where(is_rule, RULE_FIRST - np.arange(lost.shape[1]), np.where(costly, lost, -1))
+    # (rounded: two ways of computing ten thirds are one cost, and keep the reasons' order)
+    rank = np.where(
+        is_rule, RULE_FIRST - np.arange(lost.shape[1]), np.where(costly, lost.round(6), -1)
+    )
     order = np.argsort(-rank, axis=1, kind="stable")
     kept = np.take_along_axis(keep, order, axis=1)  # the kept reasons come first in each row
     values = np.take_along_axis(text_cols, order, axis=1)[kept]

@@ -89,11 +89,14 @@ def late_cancellations(
     >>> late_cancellations(start, after, before, pd.Series([True] * 4), hours=24).tolist()
     [True, False, <NA>, <NA>]
     """
-    lead_after = start - cancelled_after
-    lead_before = start - cancelled_before
-    window = pd.Timedelta(hours=hours)
-    late = (lead_after < window).fillna(False).to_numpy(dtype=bool)
-    on_time = (lead_before >= window).fillna(False).to_numpy(dtype=bool)
+    # on int64 microseconds: NaT (the smallest integer) decides nothing
+    s_us, a_us, b_us = (
+        np.asarray(x.astype(TIMESTAMP).array.asi8)
+        for x in (start, cancelled_after, cancelled_before)
+    )
+    window = int(hours * 3_600_000_000)
+    late = (a_us != NAT) & (s_us - a_us < window)
+    on_time = (b_us != NAT) & (s_us - b_us >= window)
     is_cancelled = cancelled.to_numpy(dtype=bool)
     # neither bound decides (or, with contradictory bounds, both do): unknown
     unknown = is_cancelled & (late == on_time)
@@ -232,8 +235,11 @@ def _decliners(
     person = (email == a) | (email == b)
     inst, side = inst[person], (email == b)[person]
     own, said_no = (cal == email)[person], coded.att_declined[mine][person]
-    # a person who removed their own copy while the organizer's stands declined it
-    removed = is_cancelled & (copies["cal"] != copies["org"]).to_numpy()
+    # a person who removed their own copy while the organizer's stands declined it (a copy on
+    # a third calendar, a delegate's say, speaks for neither of the two)
+    cal_all, a_all, b_all = (copies[c].to_numpy() for c in ("cal", "a", "b"))
+    removed = is_cancelled & (cal_all != copies["org"].to_numpy())
+    removed &= (cal_all == a_all) | (cal_all == b_all)
     r_inst = copies["instance"].to_numpy()[removed]
     r_side = copies["cal"].to_numpy()[removed] == copies["b"].to_numpy()[removed]
     inst = np.r_[inst, r_inst]

@@ -188,12 +188,15 @@ TIMELINE_KINDS = {
     "late-cancelled": ("#D55E00", "x-thin-open", "cancelled late"),
     "scheduled": ("#56B4E9", "circle-open", "scheduled"),
 }
+# A week's state in the heatmap, by name; the order is the colour scale's (and "worst wins"
+# is not it: a week with a held 1:1 is held, even if another slot that week was missed).
+NO_MEETING, MISSED, SCHEDULED_WEEK, HELD_WEEK = range(4)
 HEAT_STATES = {
     # state code: (label, colour, text mark) — marks repeat the colour for readers who cannot
-    0: ("no 1:1 on the calendar", "#f2f2f2", ""),
-    1: ("missed (cancelled or declined)", "#D55E00", "✗"),
-    2: ("scheduled", "#56B4E9", "·"),
-    3: ("held", "#009E73", "✓"),
+    NO_MEETING: ("no 1:1 on the calendar", "#f2f2f2", ""),
+    MISSED: ("missed (cancelled or declined)", "#D55E00", "✗"),
+    SCHEDULED_WEEK: ("scheduled", "#56B4E9", "·"),
+    HELD_WEEK: ("held", "#009E73", "✓"),
 }
 
 
@@ -361,8 +364,8 @@ def attendance_heatmap_data(analysis: Analysis, limit: int = 40) -> pd.DataFrame
     w = analysis.weekly[analysis.weekly["pair"].astype(str).isin(set(names))]
     state = np.select(
         [w["held"] > 0, (w["cancelled"] + w["declined"]) > 0, w["upcoming"] > 0],
-        [3, 1, 2],
-        default=0,
+        [HELD_WEEK, MISSED, SCHEDULED_WEEK],
+        default=NO_MEETING,
     )
     grid = (
         pd.DataFrame({"pair": w["pair"].astype(str).to_numpy(), "week": w["week"], "state": state})

@@ -46,12 +46,16 @@ PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 ATTENTION_LIMIT = 15
 TIMELINE_LIMIT = 30  # pairs the timeline draws
 HEATMAP_LIMIT = 40  # pairs the heatmap and the gap chart draw
-_PENALTY = re.compile(r"\s*\(−\d+\)$")
+_PENALTY = re.compile(r"\s*\(−\d+(?:\.\d)?\)$")
 _EMAIL_DOMAIN = re.compile(r"@[^\s]+")
 
 
 def plain(reason: str) -> str:
-    """A reason without the points it cost: ``"3 cancelled (−12)"`` → ``"3 cancelled"``."""
+    """A reason without the points it cost: ``"3 cancelled (−12.5)"`` → ``"3 cancelled"``.
+
+    >>> plain("3 of the last 4 scheduled 1:1s cancelled or declined (−7.5)")
+    '3 of the last 4 scheduled 1:1s cancelled or declined'
+    """
     return _PENALTY.sub("", reason)
 
 
@@ -444,7 +448,9 @@ def _pair_table(analysis: Analysis) -> dict[str, Any]:
 def _week_strings(analysis: Analysis) -> dict[str, str]:
     """pair → one character per week of the window: h held, m missed, s scheduled, - none."""
     grid = figures.attendance_heatmap_data(analysis, limit=len(analysis.pairs))
-    chars = np.array(["-", "m", "s", "h"])
+    chars = np.array(
+        ["-", "m", "s", "h"]
+    )  # by state: NO_MEETING, MISSED, SCHEDULED_WEEK, HELD_WEEK
     labels = analysis.pairs["pair"].astype(str).to_numpy()
     return {
         label: "".join(chars[row])
