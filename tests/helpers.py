@@ -233,3 +233,15 @@ def mail_section(port: int) -> str:
         f'port = {port}\nstarttls = false\nusername = "cadence"\n'
         'sender = "cadence@example.com"\nrecipients = ["hr@example.com", "ada@example.com"]\n'
     )
+
+
+def job_config(tmp_path: Path, *sections: str) -> Path:
+    """A config for the weekly job: the demo source (24 people), reports in ``tmp_path``, the
+    HR review on; ``sections`` are appended as written."""
+    path = tmp_path / "config.toml"
+    base = [
+        "[demo]\nenabled = true\npeople = 24\nseed = 5\n",
+        f'[report]\nout_dir = "{tmp_path / "reports"}"\norg = true\n',
+    ]
+    path.write_text("\n".join(base + list(sections)), encoding="utf-8")
+    return path

@@ -16,7 +16,7 @@ from cadence import __version__
 from cadence.cli import app
 from cadence.store import Store
 
-from .helpers import mail_section
+from .helpers import job_config, mail_section
 
 runner = CliRunner()
 
@@ -320,16 +320,6 @@ def test_help_shows_config_names_and_no_type_placeholders_on_flags() -> None:
 
 AS_OF = "2026-06-30"
 WEEK = "2026-W27"
-
-
-def job_config(tmp_path: Path, *sections: str) -> Path:
-    path = tmp_path / "config.toml"
-    base = [
-        "[demo]\nenabled = true\npeople = 24\nseed = 5\n",
-        f'[report]\nout_dir = "{tmp_path / "reports"}"\norg = true\n',
-    ]
-    path.write_text("\n".join(base + list(sections)), encoding="utf-8")
-    return path
 
 
 def cadence(cfg: Path, store: Path, *args: str, env: dict[str, str] | None = None) -> Any:

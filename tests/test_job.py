@@ -24,20 +24,11 @@ from cadence.org import load_roster
 from cadence.store import Store
 
 from .fake_google import FakeGoogle, serve, user_token_file
+from .helpers import job_config as config
 from .helpers import mail_section
 
 AS_OF = "2026-06-30"  # a Tuesday of ISO week 27
 WEEK = "2026-W27"
-
-
-def config(tmp_path: Path, *sections: str) -> Path:
-    path = tmp_path / "config.toml"
-    base = [
-        "[demo]\nenabled = true\npeople = 24\nseed = 5\n",
-        f'[report]\nout_dir = "{tmp_path / "reports"}"\norg = true\n',
-    ]
-    path.write_text("\n".join(base + list(sections)), encoding="utf-8")
-    return path
 
 
 def settings(tmp_path: Path, *sections: str) -> Settings:

@@ -94,6 +94,7 @@ class Twin:
         self.inner = demo.DemoConnector(org)
         self.sign_in_error = sign_in_error
         self.broken: set[str] = set()
+        self.malformed: set[str] = set()
         self.closed = False
 
     def open(self) -> None:
@@ -106,7 +107,10 @@ class Twin:
     def pull_one(self, context: PullContext) -> CalendarPull:
         if context.calendar in self.broken:
             raise KeyError("a bug in a connector")  # not a SourceError: still one calendar's
-        return self.inner.pull_one(context)
+        result = self.inner.pull_one(context)
+        if context.calendar in self.malformed:  # rows that do not fit the model
+            result.events = result.events.assign(end=result.events["start"] - pd.Timedelta(1))
+        return result
 
     def directory_roster(self) -> pd.DataFrame | None:
         return None
@@ -194,3 +198,15 @@ def test_a_graph_error_in_one_mailbox_names_it(tmp_path: Path) -> None:
     with Store(tmp_path / "s.sqlite") as db:
         summary = sync.pull(db, graph, now=AS_OF)
     assert summary.error == "the sign-in has expired; run `cadence auth microsoft` again"
+
+
+def test_a_calendar_whose_rows_do_not_fit_the_model_fails_alone(tmp_path: Path) -> None:
+    org = demo.generate(10, seed=5, as_of=AS_OF)
+    twin = Twin(org)
+    bad = org.calendars[2]
+    twin.malformed = {bad}
+    with Store(tmp_path / "s.sqlite") as db:
+        summary = sync.pull(db, twin, now=AS_OF, batch_size=50)
+        assert list(summary.failed) == [bad] and "'end' is before 'start'" in summary.failed[bad]
+        assert set(db.events()["calendar"]) == set(org.calendars) - {bad}  # the batch landed
+        assert db.sync_state("demo", bad).last_error == summary.failed[bad]

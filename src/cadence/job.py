@@ -48,7 +48,7 @@ from cadence.paths import default_config_path
 from cadence.report import cards, write_report
 from cadence.sources import demo as demo_source
 from cadence.sources import google, graph
-from cadence.sources.connector import Connector
+from cadence.sources.connector import Connector, describe
 from cadence.sources.ics import IcsConnector
 from cadence.store import Store
 
@@ -262,6 +262,9 @@ def pull_sources(
                 raise
             except CadenceError as exc:  # e.g. the store itself: that source did not land
                 summary = PullSummary(connector.source, error=str(exc))
+            except Exception as exc:  # a fault in one source is that source's failure
+                log.debug("%s failed", connector.section, exc_info=exc)
+                summary = PullSummary(connector.source, error=describe(exc))
             result = SourceResult(connector.section, connector.unit, summary)
             report.sources.append(result)
             log.log(

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cadence.errors import ConfigError, SourceError
+from cadence.errors import ConfigError, SchemaError, SourceError
 from cadence.model import CalendarPull, Frames, Pull, PullSummary
 from cadence.sources.connector import Connector, PullContext, describe
 from cadence.store import Store
@@ -105,21 +105,34 @@ def pull(
         context = PullContext(calendar, cursors[calendar], when, stored(calendar))
         return connector.pull_one(context)
 
+    def pull_of(part: list[CalendarPull], window: object) -> Pull:
+        return Pull(
+            connector.source,
+            [r.calendar for r in part],
+            pd.concat([r.events for r in part], ignore_index=True),
+            pd.concat([r.attendees for r in part], ignore_index=True),
+            seen_at=when,
+            window=part[0].window if window is not None else None,
+            cursors={r.calendar: r.cursor for r in part},
+        )
+
     def flush() -> None:
         groups: dict[object, list[CalendarPull]] = {}
         for result in batch:
             groups.setdefault(result.window, []).append(result)
         for window, part in groups.items():
-            merged = Pull(
-                connector.source,
-                [r.calendar for r in part],
-                pd.concat([r.events for r in part], ignore_index=True),
-                pd.concat([r.attendees for r in part], ignore_index=True),
-                seen_at=when,
-                window=part[0].window if window is not None else None,
-                cursors={r.calendar: r.cursor for r in part},
-            )
-            summary.rows_written += store.write_pull(merged, run_id=run).rows_written
+            try:
+                summary.rows_written += store.write_pull(
+                    pull_of(part, window), run_id=run
+                ).rows_written
+            except SchemaError:  # one calendar's rows do not fit the model: find it, keep the rest
+                for result in part:
+                    try:
+                        written = store.write_pull(pull_of([result], window), run_id=run)
+                        summary.rows_written += written.rows_written
+                    except SchemaError as exc:
+                        summary.failed[result.calendar] = str(exc)
+                        store.record_failure(connector.source, result.calendar, str(exc), when)
         batch.clear()
 
     label = f"pulling {connector.section} {connector.unit}"
