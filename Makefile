@@ -27,8 +27,9 @@ chromium:
 	    echo "make test needs Chromium for the report test: sudo apt-get install chromium" >&2; exit 1; \
 	  fi; }
 
+# Test files run on every core (pytest-xdist), one file per worker at a time.
 test: $(STAMP) chromium
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

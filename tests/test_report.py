@@ -336,19 +336,6 @@ def test_exports_beside_the_report(team: Analysis, tmp_path: Path) -> None:
     assert path.exists() and not list((tmp_path / "out").glob("*.tmp"))
 
 
-def test_sources_from_store_report_failures_and_staleness(tmp_path: Path) -> None:
-    o = demo.generate(12, seed=1, as_of=AS_OF)
-    with Store(tmp_path / "s.sqlite") as db:
-        for pull in o.pulls():
-            db.write_pull(pull)
-        cal = o.roster["email"].iloc[0]
-        db.record_failure("demo", cal, "HTTP 503 after 5 retries", AS_OF + pd.Timedelta(hours=1))
-        (info,) = db.source_health()
-    assert info.name == "demo" and "HTTP 503" in (info.error or "") and cal in (info.error or "")
-    assert not info.stale(AS_OF + pd.Timedelta(days=2))
-    assert info.stale(AS_OF + pd.Timedelta(days=30))
-
-
 def test_pseudonymized_since_section_labels_peer_pairs_like_the_rest() -> None:
     from cadence.model import Snapshot
 

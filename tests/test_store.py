@@ -13,8 +13,10 @@ from hypothesis import strategies as st
 
 from cadence.errors import SchemaError, StoreError
 from cadence.model import EVENT_TYPES, Pull
+from cadence.sources import demo
 from cadence.store import MIGRATIONS, Store
 
+from .conftest import AS_OF
 from .helpers import attendee, event, frames, one_on_one_copies, ts
 
 SEEN = ts("2026-06-01 00:00")
@@ -397,3 +399,16 @@ def test_the_span_the_pulls_covered_grows_and_purge_shrinks_it(store: Store) -> 
     assert store.span() == (ts("2026-05-01"), ts("2026-07-15"))
     assert store.purge(ts("2026-05-10"))["events"] == 2
     assert store.span() == (ts("2026-05-10"), ts("2026-07-15"))
+
+
+def test_source_health_reports_failures_and_staleness(tmp_path: Path) -> None:
+    o = demo.generate(12, seed=1, as_of=AS_OF)
+    with Store(tmp_path / "s.sqlite") as db:
+        for pull in o.pulls():
+            db.write_pull(pull)
+        cal = o.roster["email"].iloc[0]
+        db.record_failure("demo", cal, "HTTP 503 after 5 retries", AS_OF + pd.Timedelta(hours=1))
+        (info,) = db.source_health()
+    assert info.name == "demo" and "HTTP 503" in (info.error or "") and cal in (info.error or "")
+    assert not info.stale(AS_OF + pd.Timedelta(days=2))
+    assert info.stale(AS_OF + pd.Timedelta(days=30))
