@@ -2,7 +2,7 @@
 
 Sections: ``[store]``, ``[roster]``, ``[analysis]`` (with ``[analysis.weights]``,
 the engine's own :class:`~cadence.analysis.settings.AnalysisSettings`),
-``[report]``, and the sources ``[ics]``, ``[google]`` and ``[microsoft]``. Every key
+``[report]``, and the sources ``[ics]``, ``[google]``, ``[microsoft]`` and ``[caldav]``. Every key
 is documented in ``config.example.toml``; unknown keys are errors, not ignored.
 """
 
@@ -261,6 +261,74 @@ class MicrosoftSettings(_Section):
         return self.client_secret.get_secret_value() if self.client_secret else None
 
 
+ENV_CALDAV_PASSWORD = "CADENCE_CALDAV_PASSWORD"
+
+
+class CaldavSettings(_Section):
+    enabled: bool = Field(default=False, description="pull CalDAV calendars with `cadence pull`")
+    url: str | None = Field(default=None, description="the server, e.g. https://caldav.icloud.com/")
+    username: str | None = Field(default=None, description="the account's login (often an email)")
+    password: SecretStr | None = Field(
+        default=None, description=f"app-specific password; better: ${ENV_CALDAV_PASSWORD}"
+    )
+    password_file: Path | None = Field(
+        default=None, description="owner-only password file; default: the user config dir"
+    )
+    calendars: list[str] = Field(
+        default_factory=list, description="calendar URLs, paths or names; empty: all of them"
+    )
+    owners: dict[str, str] = Field(
+        default_factory=dict, description="calendar URL, path or name → its owner's email"
+    )
+    weeks_back: int = Field(default=26, ge=1, description="history of every pull")
+    weeks_ahead: int = Field(default=8, ge=0, description="future of every pull")
+    default_timezone: str = Field(default="UTC", description="zone of floating times")
+    workers: int = Field(default=4, ge=1, le=32, description="calendars pulled at once")
+    retries: int = Field(default=5, ge=0, le=10, description="retries of a failing request")
+    timeout_seconds: float = Field(default=60, gt=0, description="per HTTP request")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError(f"expected an http(s) URL, got {value!r}")
+        return value if value is None or value.endswith("/") else value + "/"
+
+    @field_validator("owners")
+    @classmethod
+    def _owners(cls, value: dict[str, str]) -> dict[str, str]:
+        for calendar, email in value.items():
+            if "@" not in email:
+                raise ValueError(f"expected an owner's email for {calendar!r}, got {email!r}")
+        return {k: v.strip().lower() for k, v in value.items()}
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name") from None
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> CaldavSettings:
+        if self.enabled and (not self.url or not self.username):
+            raise ValueError("enabled = true needs url and username (see docs/caldav.md)")
+        return self
+
+    def secret_file(self) -> Path:
+        return (self.password_file or config_dir() / "caldav-password").expanduser()
+
+    def secret(self) -> str | None:
+        """The password as configured: the environment, else ``password`` (the password file
+        is read when signing in)."""
+        env = os.environ.get(ENV_CALDAV_PASSWORD)
+        if env:
+            return env
+        return self.password.get_secret_value() if self.password else None
+
+
 ENV_SMTP_PASSWORD = "CADENCE_SMTP_PASSWORD"
 
 
@@ -328,6 +396,7 @@ class Settings(_Section):
     ics: IcsSettings = IcsSettings()
     google: GoogleSettings = GoogleSettings()
     microsoft: MicrosoftSettings = MicrosoftSettings()
+    caldav: CaldavSettings = CaldavSettings()
     demo: DemoSourceSettings = DemoSourceSettings()
     delivery: DeliverySettings = DeliverySettings()
 

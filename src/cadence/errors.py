@@ -15,6 +15,7 @@ say what is wrong *and* what to do next.
     │   └── StoreBusyError   another process holds the store's write lock
     ├── SourceError          a calendar source failed (network, auth, bad file)
     │   ├── CursorExpired    a stored sync cursor is no longer valid (pull that calendar in full)
+    │   ├── CaldavError      a CalDAV server (iCloud, Fastmail, Nextcloud, Zoho, Radicale…)
     │   ├── GoogleError      Google Calendar / Workspace directory
     │   ├── GraphError       Microsoft 365 through Microsoft Graph
     │   └── IcsError         an .ics file
@@ -87,6 +88,12 @@ class CursorExpired(SourceError):
 
     Connectors catch it and pull that calendar in full; it never reaches a user.
     """
+
+
+class CaldavError(SourceError):
+    """A CalDAV server, account or calendar could not be read (after retries)."""
+
+    source_name = "caldav"
 
 
 class GoogleError(SourceError):

@@ -22,6 +22,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ import pandas as pd
 
 from cadence import logs, sync
 from cadence.analysis import Analysis, analyze, parse_window, summary
-from cadence.config import Settings, load_config
+from cadence.config import ENV_CALDAV_PASSWORD, Settings, load_config
 from cadence.delivery import check_smtp, send_report
 from cadence.errors import (
     CadenceError,
@@ -47,7 +48,7 @@ from cadence.org import load_roster
 from cadence.paths import default_config_path
 from cadence.report import cards, write_report
 from cadence.sources import demo as demo_source
-from cadence.sources import google, graph
+from cadence.sources import caldav, google, graph
 from cadence.sources.connector import Connector, describe
 from cadence.sources.ics import IcsConnector
 from cadence.store import Store
@@ -119,6 +120,8 @@ def connectors(settings: Settings, *, demo_as_of: pd.Timestamp | None = None) ->
         out.append(google_connector(settings))
     if settings.microsoft.enabled:
         out.append(microsoft_connector(settings))
+    if settings.caldav.enabled:
+        out.append(caldav_connector(settings))
     if settings.demo.enabled:
         cfg = settings.demo
         when = (demo_as_of if demo_as_of is not None else _utc(None)).normalize()
@@ -186,6 +189,31 @@ def microsoft_connector(settings: Settings) -> graph.GraphConnector:
     )
 
 
+def caldav_connector(settings: Settings) -> caldav.CaldavConnector:
+    """The ``[caldav]`` source."""
+    cd = settings.caldav
+    if not cd.url or not cd.username:
+        raise ConfigError("[caldav] needs url and username (see docs/caldav.md)")
+    configured = cd.password.get_secret_value() if cd.password else None
+    return caldav.CaldavConnector(
+        cd.url,
+        cd.username,
+        lambda: caldav.auth.password(
+            env=os.environ.get(ENV_CALDAV_PASSWORD),
+            password_file=cd.secret_file(),
+            configured=configured,
+        ),
+        calendars=cd.calendars,
+        owners=cd.owners,
+        weeks_back=cd.weeks_back,
+        weeks_ahead=cd.weeks_ahead,
+        default_timezone=cd.default_timezone,
+        workers=cd.workers,
+        retries=cd.retries,
+        timeout=cd.timeout_seconds,
+    )
+
+
 @dataclass
 class SourceResult:
     """One source's pull: its name as the config says it, what a target is, the summary."""
@@ -243,7 +271,8 @@ def pull_sources(
     if not sources:
         raise ConfigError(
             "no source to pull: add [ics] paths = [...], [google] enabled = true, "
-            "[microsoft] enabled = true or [demo] enabled = true to the config"
+            "[microsoft] enabled = true, [caldav] enabled = true or [demo] enabled = true "
+            "to the config"
         )
     report = PullReport()
     with Store(store_path) as store:
@@ -446,7 +475,12 @@ def run_week(
     cfg = settings.report
     when = _utc(as_of)
     key = cfg.key()
-    for secret in (key, settings.delivery.email.secret(), settings.microsoft.secret()):
+    for secret in (
+        key,
+        settings.delivery.email.secret(),
+        settings.microsoft.secret(),
+        settings.caldav.secret(),
+    ):
         logs.register_secret(secret)
     week = iso_week(when)
     folder = cfg.out_dir.expanduser() / week
@@ -740,6 +774,10 @@ def doctor(
                 "microsoft", settings.microsoft.auth, lambda: microsoft_connector(settings), offline
             )
         )
+    if settings.caldav.enabled:
+        checks.append(
+            _check_source("caldav", "password", lambda: caldav_connector(settings), offline)
+        )
     if settings.delivery.email.enabled:
         mail = settings.delivery.email
         if offline:
@@ -809,6 +847,11 @@ def sign_in_google(
     return google.auth.authorize_user(
         secrets.expanduser(), settings.google.token_file(), open_browser=open_browser, port=port
     )
+
+
+def sign_in_caldav(settings: Settings, secret: str) -> Path:
+    """Keep the CalDAV (app-specific) password in ``[caldav] password_file``, owner-only."""
+    return caldav.auth.save_password(settings.caldav.secret_file(), secret)
 
 
 def sign_in_microsoft(settings: Settings, echo: Callable[[str], None]) -> tuple[str, Path]:

@@ -28,7 +28,7 @@ Kind = Literal["str", "ts", "bool"]
 STRING = pd.StringDtype()
 TIMESTAMP = pd.DatetimeTZDtype(unit="us", tz="UTC")
 
-SOURCES = frozenset({"google", "graph", "ics", "demo"})
+SOURCES = frozenset({"google", "graph", "ics", "demo", "caldav"})
 STATUSES = frozenset({"confirmed", "tentative", "cancelled"})
 EVENT_TYPES = frozenset(
     {

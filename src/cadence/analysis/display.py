@@ -25,7 +25,13 @@ import pandas as pd
 from cadence.model import STRING
 
 # The name a reader knows each source by, in the order they are listed.
-SOURCE_NAMES = {"ics": ".ics", "graph": "Outlook", "google": "Google", "demo": "demo"}
+SOURCE_NAMES = {
+    "ics": ".ics",
+    "graph": "Outlook",
+    "google": "Google",
+    "demo": "demo",
+    "caldav": "CalDAV",
+}
 
 
 def counts(values: pd.Series) -> pd.Series:

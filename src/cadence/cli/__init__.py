@@ -424,6 +424,19 @@ def auth_microsoft() -> None:
     say(f"Signed in as {who}; token cache at {cache} (readable by you only)")
 
 
+@auth_app.command("caldav")
+@handles_errors
+def auth_caldav() -> None:
+    """Keep your CalDAV app-specific password in a file only you can read (no keyring).
+
+    Prompts for it (not echoed) and writes [caldav] password_file (default: the
+    user config dir, mode 0600). $CADENCE_CALDAV_PASSWORD, when set, wins.
+    """
+    secret = typer.prompt("CalDAV app-specific password", hide_input=True)
+    path = job.sign_in_caldav(state.settings(), secret)
+    say(f"CalDAV password saved to {path} (readable by you only)")
+
+
 @app.command()
 @handles_errors
 def pull(store: StoreOption = None, wait: WaitOption = 0.0, quiet: QuietOption = False) -> None:
