@@ -41,7 +41,7 @@ class _Server(ThreadingMixIn, WSGIServer):
 
 
 class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -69,18 +69,29 @@ class RadicaleServer:
         configuration = config.load()
         configuration.update(
             {
-                "auth": {"type": "htpasswd", "htpasswd_filename": str(users),
-                         "htpasswd_encryption": "plain", "delay": "0"},
+                "auth": {
+                    "type": "htpasswd",
+                    "htpasswd_filename": str(users),
+                    "htpasswd_encryption": "plain",
+                    "delay": "0",
+                },
                 "rights": {"type": "owner_only"},
-                "storage": {"filesystem_folder": str(self.folder / "collections")},
+                "storage": {
+                    "filesystem_folder": str(self.folder / "collections"),
+                    "_filesystem_fsync": "False",  # a throw-away folder: no fsync per file
+                },
                 "logging": {"level": "critical", "mask_passwords": "True"},
                 "web": {"type": "none"},
             },
             "test",
+            privileged=True,  # the internal fsync switch
         )
         app = radicale.Application(configuration)
         self._server = make_server(
-            "127.0.0.1", 0, self._middleware(app), server_class=_Server,
+            "127.0.0.1",
+            0,
+            self._middleware(app),
+            server_class=_Server,
             handler_class=_QuietHandler,
         )
         self.url = f"http://127.0.0.1:{self._server.server_port}/"

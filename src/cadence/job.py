@@ -47,8 +47,8 @@ from cadence.model import Frames, PullSummary, SourceHealth
 from cadence.org import load_roster
 from cadence.paths import default_config_path
 from cadence.report import cards, write_report
-from cadence.sources import demo as demo_source
 from cadence.sources import caldav, google, graph
+from cadence.sources import demo as demo_source
 from cadence.sources.connector import Connector, describe
 from cadence.sources.ics import IcsConnector
 from cadence.store import Store

@@ -36,6 +36,7 @@ the same rule it uses for every other source, at the cost of one REPORT.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -322,10 +323,8 @@ class CaldavConnector:
     def close(self) -> None:
         with self._lock:
             for dav in self._clients:
-                try:
+                with contextlib.suppress(Exception):  # closing is best effort
                     dav.close()
-                except Exception:  # noqa: BLE001 - closing is best effort
-                    pass
             self._clients = []
         self._local = threading.local()
 

@@ -82,15 +82,15 @@ def dav_client(
     ``auth`` (an auth object another client negotiated) skips the 401 round trip
     a new client makes to learn the server's scheme.
     """
-    import caldav
+    from caldav.davclient import DAVClient
     from niquests.adapters import HTTPAdapter
-    from niquests.packages.urllib3.util.retry import Retry
+    from urllib3.util.retry import Retry
 
-    client = caldav.DAVClient(
+    client = DAVClient(
         url=url,
         username=username,
         password=password,
-        timeout=timeout,  # type: ignore[arg-type]  # float seconds work; the stub says int
+        timeout=timeout,  # type: ignore[arg-type]  # seconds as a float work; the hint says int
         enable_rfc6764=False,  # the URL is configured: no DNS discovery behind the user's back
     )
     if auth is not None:
@@ -133,9 +133,7 @@ def translated(
     except error.DAVError as exc:
         if _VALID_SYNC_TOKEN in getattr(exc, "preconditions", []):
             raise CursorExpired("the sync token is no longer valid", calendar=calendar) from None
-        raise CaldavError(
-            _message(exc, url or exc.url, username), calendar=calendar
-        ) from None
+        raise CaldavError(_message(exc, url or exc.url, username), calendar=calendar) from None
     except (niquests.exceptions.RequestException, OSError) as exc:
         raise CaldavError(describe(exc), calendar=calendar) from None
 
