@@ -459,3 +459,32 @@ def test_pull_killed_mid_run_then_rerun_equals_an_uninterrupted_pull(
     config = write_config(tmp_path, radicale, workers=1)
     monkeypatch.setenv("CADENCE_CALDAV_PASSWORD", PASSWORD)
     kill_mid_pull_then_resume(radicale, config, calendars, tmp_path)
+
+
+def test_cadence_auth_caldav_keeps_the_password_owner_only(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from cadence.cli import app
+
+    config = tmp_path / "config.toml"
+    secret = tmp_path / "secret"
+    config.write_text(
+        f'[caldav]\nurl = "https://caldav.example.com"\nusername = "ann@example.com"\n'
+        f'password_file = "{secret}"\n',
+        encoding="utf-8",
+    )
+    done = CliRunner().invoke(app, ["--config", str(config), "auth", "caldav"], input="s3cret\n")
+    assert done.exit_code == 0, done.output
+    assert "s3cret" not in done.output
+    assert secret.read_text() == "s3cret\n" and secret.stat().st_mode & 0o777 == 0o600
+
+
+def test_an_enabled_caldav_section_needs_url_and_username() -> None:
+    from cadence.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^config: \[caldav\].*needs url and username"):
+        parse_config({"caldav": {"enabled": True, "url": "https://caldav.icloud.com"}})
+    with pytest.raises(ConfigError, match=r"caldav\] url = 'caldav.icloud.com'"):
+        parse_config({"caldav": {"url": "caldav.icloud.com"}})
+    ok = parse_config({"caldav": {"url": "https://caldav.icloud.com", "owners": {"W": "A@B.io"}}})
+    assert ok.caldav.url == "https://caldav.icloud.com/" and ok.caldav.owners == {"W": "a@b.io"}

@@ -21,6 +21,7 @@ The requests of one calendar's pull:
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import urllib.parse
@@ -85,6 +86,10 @@ def dav_client(
     from caldav.davclient import DAVClient
     from niquests.adapters import HTTPAdapter
     from urllib3.util.retry import Retry
+
+    # the library warns, with a diff, about every object whose text it "fixes" for its own
+    # editing; Cadence reads the server's bytes as sent (``raw_data``): not the user's concern
+    logging.getLogger("caldav").setLevel(logging.ERROR)
 
     client = DAVClient(
         url=url,
