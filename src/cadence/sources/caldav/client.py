@@ -38,6 +38,7 @@ from cadence.sources.connector import describe
 from cadence.zones import iana_zone
 
 _VALID_SYNC_TOKEN = "{DAV:}valid-sync-token"
+_SUPPORTED_REPORT = "{DAV:}supported-report"
 
 
 @dataclass(frozen=True)
@@ -202,7 +203,16 @@ def changed_since(calendar: Any, token: str) -> tuple[bool, str | None]:
 
     An invalid or expired token raises :class:`~cadence.errors.CursorExpired`.
     """
-    changes = calendar.get_objects_by_sync_token(token, load_objects=False, disable_fallback=True)
+    from caldav.lib import error
+
+    try:
+        changes = calendar.get_objects_by_sync_token(
+            token, load_objects=False, disable_fallback=True
+        )
+    except error.DAVError as exc:
+        if _SUPPORTED_REPORT in getattr(exc, "preconditions", []):
+            return True, None  # a token but no sync-collection: read it, keep no token
+        raise
     changed = len(changes) > 0 or bool(getattr(changes, "deleted_urls", None))
     return changed, (str(changes.sync_token) if changes.sync_token else None)
 
