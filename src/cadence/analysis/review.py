@@ -1,0 +1,606 @@
+"""The organisation review's figures (HR), computed once: groups, coverage, cadence buckets,
+rates, and their change since the previous review.
+
+Group membership is defined here and only here (:func:`group_keys`): a pair
+belongs to the **department** and **team** of its report (``membership =
+"report"``, the default) or of its manager (``membership = "manager"``); its
+**manager level** is its manager's level in the roster tree (1 = reports to
+nobody in the roster) whichever membership is configured; its **manager** is
+its manager. A peer pair (no roster) has no manager and takes the department
+of neither.
+
+Privacy comes first. A group's size is the number of distinct people whose
+1:1s it aggregates (the reports; both people for a peer pair). A group smaller
+than ``min_group_size`` is never shown on its own: small groups are pooled
+into one "other" row, and when that pool is itself too small, the smallest
+shown groups join it until it is not — so no small group can be worked out by
+subtracting the shown rows from the total either. The manager drill-down
+applies the same rule inside each department (:func:`group_summary`).
+
+**Coverage** is per person, not per pair: a report is *covered* when one of
+their direct 1:1 pairs held a 1:1 in the last ``coverage_weeks`` weeks.
+Which reports count is one column, ``counted`` of :func:`coverage_people`:
+today every report whose pair status is not in :data:`NOT_COUNTED` (a pair
+status such as ``on_leave`` listed there is left out of the denominator, the
+hook for "coverage not counting people on leave").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from cadence.analysis import display
+from cadence.analysis.engine import Analysis
+from cadence.errors import ConfigError
+from cadence.model import STRING
+
+GroupBy = Literal["department", "team", "manager", "manager_level"]
+Membership = Literal["report", "manager"]
+GROUPINGS: dict[str, str] = {
+    "department": "department",
+    "team": "team",
+    "manager": "manager",
+    "manager_level": "manager level",
+}
+MEMBERSHIPS = ("report", "manager")
+STATUSES = ("healthy", "watch", "at_risk", "lapsed")
+COUNTS = ("cancelled", "late_cancelled", "late_unknown", "past")
+DEFAULT_MIN_GROUP = 5
+DEFAULT_COVERAGE_WEEKS = 4
+OTHER = "other groups (each under {k} people)"
+SUPPRESSED = "suppressed: fewer than {k} people"
+WHOLE = "whole organisation"
+# pair statuses whose reports coverage leaves out of its denominator (the leave hook)
+NOT_COUNTED: tuple[str, ...] = ("on_leave",)
+
+# How often a pair meets, from its median gap between held 1:1s in the window (days, upper
+# bounds, inclusive): the buckets HR tools use. A pair with one held 1:1 and no gap in the
+# window meets "less often"; a pair with none held is "none in the window".
+BUCKETS = ("weekly", "every 2 weeks", "monthly", "less often", "none in the window")
+BUCKET_UPPER_DAYS = {"weekly": 10.5, "every 2 weeks": 21.0, "monthly": 45.0}
+NO_SERIES = "no series"
+INTENDED = (*BUCKETS[:4], NO_SERIES)
+
+# A labelled external reference, not a target: a 2021 survey of 15,000+ professionals by a
+# scheduling vendor found 1:1s cancelled 29.6 % and rescheduled 42.4 % of the time.
+REFERENCE = {
+    "source": "2021 study of 15,000+ professionals by a scheduling vendor",
+    "cancellation_rate": 0.296,
+    "moved_rate": 0.424,
+}
+RATES = ("cancellation_rate", "moved_rate", "decline_rate", "late_cancel_rate")
+
+
+@dataclass(frozen=True)
+class ReviewSettings:
+    """How the review groups and what it calls recent (the ``[report]`` keys of the config)."""
+
+    min_group_size: int = DEFAULT_MIN_GROUP
+    coverage_weeks: int = DEFAULT_COVERAGE_WEEKS
+    membership: Membership = "report"
+
+    def __post_init__(self) -> None:
+        check_min_group_size(self.min_group_size)
+        if int(self.coverage_weeks) < 1:
+            raise ConfigError(f"coverage_weeks must be at least 1, got {self.coverage_weeks}")
+        if self.membership not in MEMBERSHIPS:
+            raise ConfigError(
+                f"group membership must be one of {', '.join(MEMBERSHIPS)}, got {self.membership!r}"
+            )
+
+
+def check_min_group_size(k: int) -> int:
+    if int(k) < 2:
+        raise ConfigError(f"min_group_size must be at least 2, got {k}")
+    return int(k)
+
+
+def manager_levels(roster: pd.DataFrame) -> pd.Series:
+    """email → level in the roster tree (1 = reports to nobody in the roster)."""
+    parent = roster.set_index("email")["manager_email"].astype(object)
+    parent = parent.where(parent.isin(parent.index))
+    level = pd.Series(1, index=parent.index, dtype="int64")
+    current = parent.copy()
+    for _ in range(len(parent)):
+        has = current.notna()
+        if not has.any():
+            break
+        level[has] += 1
+        current = current[has].map(parent).reindex(parent.index)
+    return level
+
+
+def group_keys(analysis: Analysis, by: GroupBy, membership: Membership = "report") -> pd.Series:
+    """The group each pair belongs to (the one definition; see the module doc).
+
+    >>> import cadence
+    >>> org = cadence.load_demo(30, seed=3, as_of="2026-06-30")
+    >>> result = cadence.analyze(org, org.roster, as_of="2026-06-30")
+    >>> keys = group_keys(result, "department")
+    >>> bool((keys == result.pairs["department"]).all())
+    True
+    """
+    p = analysis.pairs
+    if by == "manager":
+        return p["manager"].astype(object).fillna("(peer pairs)")
+    if by == "manager_level":
+        if analysis.roster is None:
+            raise ConfigError("grouping by manager level needs a roster")
+        level = p["manager"].astype(object).map(manager_levels(analysis.roster))
+        return level.map(lambda v: f"level {int(v)}" if pd.notna(v) else "(not in roster)")
+    if by in ("department", "team"):
+        missing = f"(no {by})"
+        roster = analysis.roster
+        if membership == "report" and by == "department":
+            return p["department"].astype(object).fillna(missing)
+        if roster is None or by not in roster.columns:
+            return pd.Series(missing, index=p.index, dtype=object)
+        attribute = roster.set_index("email")[by].astype(object)
+        person = p["report"] if membership == "report" else p["manager"]
+        return person.astype(object).map(attribute).fillna(missing)
+    raise ConfigError(f"unknown grouping {by!r}; use one of {', '.join(GROUPINGS)}")
+
+
+def members(p: pd.DataFrame) -> pd.DataFrame:
+    """(pair index ``row``, ``person``) for every person whose 1:1s a pair stands for."""
+    report = p["report"].astype(object)
+    own = pd.DataFrame({"row": p.index[report.notna()], "person": report[report.notna()]})
+    peers = p[report.isna()]
+    both = pd.DataFrame(
+        {
+            "row": np.concatenate([peers.index, peers.index]),
+            "person": np.concatenate(
+                [peers["person_a"].astype(object), peers["person_b"].astype(object)]
+            ),
+        }
+    )
+    return pd.concat([own, both], ignore_index=True)
+
+
+def cadence_buckets(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Per pair: how often it meets (``bucket``) and what its series intend (``intended``).
+
+    >>> p = pd.DataFrame({"median_gap_days": [7.0, 14.0, None, None, 60.0],
+    ...                   "held": [9, 6, 1, 0, 2], "target_days": [7.0, 7.0, 14.0, 14.0, 30.0],
+    ...                   "target_source": ["rrule", "rrule", "rrule", "default", "inferred"]})
+    >>> cadence_buckets(p).to_numpy().tolist()  # doctest: +NORMALIZE_WHITESPACE
+    [['weekly', 'weekly'], ['every 2 weeks', 'weekly'], ['less often', 'every 2 weeks'],
+     ['none in the window', 'no series'], ['less often', 'no series']]
+    """
+
+    def bucket(days: pd.Series) -> np.ndarray:
+        bounds = [BUCKET_UPPER_DAYS[b] for b in BUCKETS[:3]]
+        d = days.to_numpy(dtype="float64")
+        return np.select(
+            [d <= bounds[0], d <= bounds[1], d <= bounds[2]],
+            list(BUCKETS[:3]),
+            BUCKETS[3],
+        )
+
+    held = pairs["held"].to_numpy()
+    actual = np.where(held == 0, BUCKETS[4], bucket(pairs["median_gap_days"]))
+    from_series = pairs["target_source"].astype(str).to_numpy() == "rrule"
+    intended = np.where(from_series, bucket(pairs["target_days"]), NO_SERIES)
+    return pd.DataFrame(
+        {
+            "bucket": pd.Categorical(actual, categories=list(BUCKETS)),
+            "intended": pd.Categorical(intended, categories=list(INTENDED)),
+        },
+        index=pairs.index,
+    )
+
+
+def coverage_people(analysis: Analysis, weeks: int = DEFAULT_COVERAGE_WEEKS) -> pd.DataFrame:
+    """One row per report (distinct person): ``row`` (their first direct pair), ``covered``
+    (a held 1:1 with a direct manager in the last ``weeks`` weeks) and ``counted`` (in the
+    denominator; ``False`` for pairs whose status is in :data:`NOT_COUNTED`).
+
+    Only direct pairs (relation ``report``) count: a skip-level 1:1 does not cover anyone.
+
+    >>> import cadence
+    >>> org = cadence.load_demo(30, seed=3, as_of="2026-06-30")
+    >>> people = coverage_people(cadence.analyze(org, org.roster, as_of="2026-06-30"))
+    >>> bool(people["person"].is_unique)
+    True
+    """
+    if int(weeks) < 1:
+        raise ConfigError(f"coverage_weeks must be at least 1, got {weeks}")
+    span = pd.Timedelta(weeks=int(weeks))
+    lo, hi = analysis.window
+    if span > hi - lo:
+        raise ConfigError(
+            f"coverage_weeks ({weeks}) is longer than the analysis window "
+            f"({(hi - lo).days} days): lower [report] coverage_weeks or widen [analysis] window"
+        )
+    p = analysis.pairs
+    direct = p[p["report"].notna() & (p["relation"].astype(str) == "report")]
+    recent = (direct["last_held"] >= analysis.as_of - span).fillna(False).to_numpy(dtype=bool)
+    counted = ~direct["status"].astype(str).isin(NOT_COUNTED).to_numpy()
+    frame = pd.DataFrame(
+        {
+            "row": direct.index,
+            "person": direct["report"].astype(object).to_numpy(),
+            "covered": recent,
+            "counted": counted,
+        }
+    )
+    out = frame.groupby("person", sort=False).agg(
+        row=("row", "first"), covered=("covered", "any"), counted=("counted", "any")
+    )
+    return out.reset_index()
+
+
+def _rollup(
+    p: pd.DataFrame, key: pd.Series, people_rows: pd.DataFrame, buckets: pd.DataFrame
+) -> pd.DataFrame:
+    """Figures per group of ``key`` (one value per pair)."""
+    k = key.to_numpy()
+    mem = members(p)
+    people = mem.groupby(key.loc[mem["row"]].to_numpy())["person"].nunique()
+    managers = p["manager"].astype(object).groupby(k).nunique()
+    g = p.groupby(k, sort=True)
+    status = pd.crosstab(k, p["status"].astype(str).to_numpy()).reindex(
+        columns=list(STATUSES), fill_value=0
+    )
+    sums = g[
+        ["held", "cancelled", "late_cancelled", "late_unknown", "declined", "moved", "past"]
+    ].sum()
+    past = sums["past"].where(sums["past"] > 0)
+    adherence = p["adherence"].astype("float64")
+    counted = people_rows[people_rows["counted"]]
+    pkey = key.loc[counted["row"]].to_numpy()
+    reports = counted.groupby(pkey).size()
+    uncovered = (~counted["covered"]).groupby(pkey).sum()
+    expected = g["expected"].sum()
+    out = pd.DataFrame(
+        {
+            "people": people,
+            "managers": managers,
+            "pairs": g.size(),
+            "reports": reports,
+            "uncovered": uncovered,
+            **{s: status[s] for s in STATUSES},
+            "held": sums["held"],
+            "expected": expected.round(1),
+            "adherence": sums["held"] / expected.where(expected > 0),
+            "adherence_p25": adherence.groupby(k).quantile(0.25),
+            "adherence_median": adherence.groupby(k).median(),
+            "adherence_p75": adherence.groupby(k).quantile(0.75),
+            "cancellation_rate": sums["cancelled"] / past,
+            # known late only; NaN where none is known and some are unknown (never a 0 % for
+            # what the sources cannot show); a lower bound while late_unknown > 0
+            "late_cancel_rate": (sums["late_cancelled"] / past).where(
+                (sums["late_cancelled"] > 0) | (sums["late_unknown"] == 0)
+            ),
+            "cancelled": sums["cancelled"],
+            "late_cancelled": sums["late_cancelled"],
+            "late_unknown": sums["late_unknown"],
+            "declined": sums["declined"],
+            "moved": sums["moved"],
+            "past": sums["past"],
+            "decline_rate": sums["declined"] / past,
+            "moved_rate": sums["moved"] / past,
+        }
+    )
+    out[["reports", "uncovered"]] = out[["reports", "uncovered"]].fillna(0)
+    out["uncovered_share"] = out["uncovered"] / out["reports"].where(out["reports"] > 0)
+    for s in STATUSES:
+        out[f"{s}_share"] = out[s] / out["pairs"]
+    out["attention_share"] = (out["lapsed"] + out["at_risk"]) / out["pairs"]
+    for col, values, names in (
+        ("bucket", buckets["bucket"], BUCKETS),
+        ("intended", buckets["intended"], INTENDED),
+    ):
+        table = pd.crosstab(k, values.astype(str).to_numpy()).reindex(
+            index=out.index, columns=list(names), fill_value=0
+        )
+        for name in names:
+            out[f"{col}:{name}"] = table[name].to_numpy()
+    return out
+
+
+def _pool(
+    size: pd.Series, mem: pd.DataFrame, mkey: np.ndarray, k: int, small: set[Any]
+) -> set[Any]:
+    """``small`` plus the smallest groups of ``size`` that must join it for the pool to reach k."""
+    if not small:
+        return small
+    pooled = mem.loc[np.isin(mkey, list(small)), "person"].nunique()
+    for name in size[~size.index.isin(list(small))].sort_values().index:
+        if pooled >= k or len(small) == len(size):
+            break
+        small = small | {name}
+        pooled = mem.loc[np.isin(mkey, list(small)), "person"].nunique()
+    return small
+
+
+def group_summary(
+    analysis: Analysis,
+    by: GroupBy = "department",
+    *,
+    min_group_size: int = DEFAULT_MIN_GROUP,
+    coverage_weeks: int = DEFAULT_COVERAGE_WEEKS,
+    membership: Membership = "report",
+) -> pd.DataFrame:
+    """One row per group: people, pairs, coverage, status counts and shares, adherence,
+    rates, cadence buckets (``bucket:<name>`` and ``intended:<name>`` pair counts).
+
+    Groups under ``min_group_size`` people are pooled (see the module doc);
+    ``suppressed`` marks a row whose figures are withheld. The last row is the
+    whole organisation. For ``by="manager"`` each row has the ``department`` most
+    of its pairs belong to (a shown department, else the "other groups" pool) and
+    its ``level``; inside each department the managers not shown cover no one or
+    at least ``min_group_size`` people, so no small team can be worked out from a
+    department's row either.
+
+    Examples
+    --------
+    >>> import cadence
+    >>> org = cadence.load_demo(60, seed=3, as_of="2026-06-30")
+    >>> result = cadence.analyze(org, org.roster, as_of="2026-06-30")
+    >>> table = group_summary(result, "department", min_group_size=5)
+    >>> bool((table.loc[~table["suppressed"], "people"] >= 5).all())
+    True
+    >>> table["group"].iloc[-1]
+    'whole organisation'
+    """
+    k = check_min_group_size(min_group_size)
+    p = analysis.pairs
+    if p.empty:
+        return _empty()
+    people_rows = coverage_people(analysis, coverage_weeks)
+    buckets = cadence_buckets(p)
+    pooled_key, dept_of, small = _pooled(analysis, by, k, membership)
+    other = OTHER.format(k=k)
+    table = _rollup(p, pooled_key, people_rows, buckets)
+    table.index.name = "group"
+    table = table.reset_index()
+    table["group"] = table["group"].astype(str)
+    table["pooled_groups"] = np.where(table["group"] == other, len(small), 1)
+    total = _rollup(p, pd.Series(WHOLE, index=p.index), people_rows, buckets)
+    total = total.reset_index(names="group")
+    total["pooled_groups"] = 0
+    named = table[table["group"] != other]
+    ranked = (
+        named.sort_values("group")
+        if by == "manager_level"
+        else named.sort_values(["uncovered_share", "attention_share"], ascending=False)
+    )
+    table = pd.concat([ranked, table[table["group"] == other], total], ignore_index=True)
+    table["suppressed"] = table["people"] < k
+    figures = [c for c in table.columns if c not in ("group", "suppressed", "pooled_groups")]
+    table[figures] = table[figures].astype("float64")
+    table.loc[table["suppressed"], figures] = np.nan
+    table.loc[table["suppressed"] & (table["group"] != other), "group"] = SUPPRESSED.format(k=k)
+    for col in ("people", "managers", "pairs", "reports", "uncovered", *STATUSES, "held"):
+        table[col] = table[col].round().astype("Int64")
+    for col in (*COUNTS, "declined", "moved"):
+        table[col] = table[col].round().astype("Int64")
+    for col in [c for c in table.columns if c.startswith(("bucket:", "intended:"))]:
+        table[col] = table[col].round().astype("Int64")
+    # the sources that cannot show when a cancellation happened, per row (codes, as on pairs)
+    groups = pd.Index(table["group"])
+    codes = display.source_codes(p["late_unknown_sources"], pooled_key, groups)
+    whole = display.source_codes(
+        p["late_unknown_sources"], pd.Series(0, index=p.index), pd.Index([0])
+    ).iloc[0]
+    table["late_unknown_sources"] = pd.array(
+        np.where(groups == WHOLE, whole, codes.to_numpy(dtype=object)), dtype=STRING
+    )
+    table.loc[table["suppressed"], "late_unknown_sources"] = pd.NA
+    if by == "manager":
+        levels = manager_levels(analysis.roster) if analysis.roster is not None else pd.Series()
+        named_rows = ~table["group"].isin([other, WHOLE]) & ~table["suppressed"]
+        table["department"] = pd.array(
+            np.where(
+                named_rows,
+                table["group"].map(dept_of if dept_of is not None else {}),
+                None,
+            ),
+            dtype=STRING,
+        )
+        table["level"] = pd.array(
+            np.where(named_rows, table["group"].map(levels), None), dtype="Int64"
+        )
+    return table
+
+
+def pair_groups(
+    analysis: Analysis,
+    by: GroupBy,
+    *,
+    min_group_size: int = DEFAULT_MIN_GROUP,
+    membership: Membership = "report",
+) -> pd.Series:
+    """The row of :func:`group_summary` each pair is counted in (its group, or the pool)."""
+    return _pooled(analysis, by, check_min_group_size(min_group_size), membership)[0]
+
+
+def _pooled(
+    analysis: Analysis, by: GroupBy, k: int, membership: Membership
+) -> tuple[pd.Series, pd.Series | None, set[Any]]:
+    p = analysis.pairs
+    key = group_keys(analysis, by, membership)
+    mem = members(p)
+    mkey = key.loc[mem["row"]].to_numpy()
+    size = mem.groupby(mkey)["person"].nunique()
+    small = _pool(size, mem, mkey, k, set(size[size < k].index))
+    dept_of: pd.Series | None = None
+    if by == "manager" and analysis.roster is not None:
+        dept_of, small = _within_departments(analysis, key, mem, size, small, k, membership)
+    pooled_key = key.where(~key.isin(list(small)), OTHER.format(k=k))
+    return pooled_key, dept_of, small
+
+
+def _within_departments(
+    analysis: Analysis,
+    key: pd.Series,
+    mem: pd.DataFrame,
+    size: pd.Series,
+    small: set[Any],
+    k: int,
+    membership: Membership,
+) -> tuple[pd.Series, set[Any]]:
+    """Each manager's department (most of their pairs'), and the managers to pool so that in
+    every department the hidden managers' people are none or at least ``k``."""
+    dept = group_keys(analysis, "department", membership)
+    shown_depts = _shown(dept, mem, k)
+    dept = dept.where(dept.isin(list(shown_depts)), OTHER.format(k=k))
+    counts = pd.DataFrame({"m": key.to_numpy(), "d": dept.to_numpy()}).value_counts()
+    counts = counts.reset_index().sort_values(["m", "count", "d"], ascending=[True, False, True])
+    dept_of = counts.drop_duplicates("m").set_index("m")["d"]
+    mdept = dept.loc[mem["row"]].to_numpy()
+    mkey = key.loc[mem["row"]].to_numpy()
+    for name in pd.unique(dept_of):
+        mine = dept_of.index[dept_of == name]
+        hidden = [m for m in mine if m in small]
+        shown = size.reindex(mine).drop(hidden).sort_values()
+        in_dept = mdept == name
+        for manager in shown.index:
+            if not hidden:
+                break
+            count = mem.loc[in_dept & np.isin(mkey, hidden), "person"].nunique()
+            if count >= k:
+                break
+            hidden.append(manager)
+            small = small | {manager}
+    return dept_of, small
+
+
+def _shown(key: pd.Series, mem: pd.DataFrame, k: int) -> set[Any]:
+    """The groups of ``key`` that :func:`group_summary` shows on their own."""
+    mkey = key.loc[mem["row"]].to_numpy()
+    size = mem.groupby(mkey)["person"].nunique()
+    small = _pool(size, mem, mkey, k, set(size[size < k].index))
+    return set(size.index) - small
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame(
+        columns=["group", "people", "pairs", *STATUSES, "suppressed", "pooled_groups"]
+    )
+
+
+# -- the whole organisation and its change ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Organisation-wide coverage: ``uncovered`` of ``reports`` had no held 1:1 with a direct
+    manager in the last ``weeks`` weeks."""
+
+    weeks: int
+    reports: int
+    uncovered: int
+
+    @property
+    def uncovered_share(self) -> float | None:
+        return self.uncovered / self.reports if self.reports else None
+
+
+def coverage(analysis: Analysis, weeks: int = DEFAULT_COVERAGE_WEEKS) -> Coverage:
+    """The headline figure of the review.
+
+    >>> import cadence
+    >>> org = cadence.load_demo(60, seed=3, as_of="2026-06-30")
+    >>> c = coverage(cadence.analyze(org, org.roster, as_of="2026-06-30"), weeks=4)
+    >>> 0 <= c.uncovered <= c.reports
+    True
+    """
+    people = coverage_people(analysis, weeks)
+    counted = people[people["counted"]]
+    return Coverage(int(weeks), len(counted), int((~counted["covered"]).sum()))
+
+
+# the figures a snapshot keeps per group, so the next review can say what changed
+SNAPSHOT_FIGURES = ("people", "uncovered_share", *RATES, "lapsed", "at_risk")
+SNAPSHOT_GROUPINGS: tuple[GroupBy, ...] = ("department", "manager", "manager_level")
+
+
+def review_cards(analysis: Analysis, settings: ReviewSettings | None = None) -> dict[str, Any]:
+    """JSON-ready review figures for a snapshot: the coverage and, per grouping, each
+    group's figures (unpooled: what is shown is decided when the next review compares).
+
+    >>> import cadence
+    >>> org = cadence.load_demo(60, seed=3, as_of="2026-06-30")
+    >>> kept = review_cards(cadence.analyze(org, org.roster, as_of="2026-06-30"))
+    >>> sorted(kept["review"]["groups"])
+    ['department', 'manager', 'manager_level']
+    """
+    s = settings or ReviewSettings()
+    cov = coverage(analysis, s.coverage_weeks) if not analysis.pairs.empty else None
+    groups: dict[str, dict[str, dict[str, float | None]]] = {}
+    p = analysis.pairs
+    if not p.empty:
+        people_rows = coverage_people(analysis, s.coverage_weeks)
+        buckets = cadence_buckets(p)
+        for by in SNAPSHOT_GROUPINGS:
+            if by == "manager_level" and analysis.roster is None:
+                continue
+            key = group_keys(analysis, by, s.membership)
+            table = _rollup(p, key, people_rows, buckets)[list(SNAPSHOT_FIGURES)]
+            groups[by] = {
+                str(name): {c: _json(v) for c, v in row.items()}
+                for name, row in table.to_dict("index").items()
+            }
+    return {
+        "uncovered_share": cov.uncovered_share if cov else None,
+        "review": {
+            "coverage_weeks": s.coverage_weeks,
+            "membership": s.membership,
+            "groups": groups,
+        },
+    }
+
+
+def _json(value: Any) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def group_changes(
+    table: pd.DataFrame,
+    by: GroupBy,
+    previous_cards: dict[str, Any],
+    *,
+    min_group_size: int,
+    flagged: pd.Series | None = None,
+    recovered: pd.Series | None = None,
+) -> pd.DataFrame:
+    """Per row of a :func:`group_summary` table: the change of its coverage and rates since
+    the previous review (``Δuncovered_share``, ``Δcancellation_rate`` …, in shares), and
+    how many of its pairs were newly flagged or recovered (``flagged`` and ``recovered``:
+    the group of each such pair).
+
+    A change is given only for a group shown now that had at least ``min_group_size``
+    people then too (NaN otherwise): a delta must not reveal a small group's past.
+    """
+    before = previous_cards.get("review", {}).get("groups", {}).get(by, {})
+    out = pd.DataFrame(index=table.index)
+    shown = ~table["suppressed"].astype(bool) & ~table["group"].str.startswith("other groups")
+    for fig in ("uncovered_share", *RATES):
+        was = table["group"].map(
+            lambda g, f=fig: (
+                before[g][f]
+                if g in before and (before[g].get("people") or 0) >= min_group_size
+                else None
+            )
+        )
+        was = pd.to_numeric(was, errors="coerce")
+        if fig == "uncovered_share" and "uncovered_share" in previous_cards:
+            whole = table["group"] == WHOLE
+            was = was.where(~whole, _json(previous_cards.get("uncovered_share")))
+        now = pd.to_numeric(table[fig], errors="coerce")
+        out[f"Δ{fig}"] = (now - was).where(shown | (table["group"] == WHOLE))
+    for name, pairs in (("newly_flagged", flagged), ("recovered", recovered)):
+        if pairs is None:
+            out[name] = pd.array([pd.NA] * len(table), dtype="Int64")
+            continue
+        counts = pairs.value_counts()
+        values = table["group"].map(counts).fillna(0)
+        values = values.where(table["group"] != WHOLE, len(pairs))
+        out[name] = pd.array(values.where(shown | (table["group"] == WHOLE)), dtype="Int64")
+    return out
