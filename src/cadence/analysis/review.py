@@ -584,7 +584,7 @@ def group_changes(
     for fig in ("uncovered_share", *RATES):
         was = table["group"].map(
             lambda g, f=fig: (
-                before[g][f]
+                before[g].get(f)
                 if g in before and (before[g].get("people") or 0) >= min_group_size
                 else None
             )

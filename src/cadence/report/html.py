@@ -637,19 +637,27 @@ def _levels_note(analysis: Analysis, table: pd.DataFrame | None, k: int) -> str 
     """Why the manager-level view shows what it shows, when it cannot show every level."""
     if table is None or table.empty:
         return None
-    levels = review.group_keys(analysis, "manager_level").nunique()
+    keys = review.group_keys(analysis, "manager_level")
+    size = review.members(analysis.pairs).pipe(
+        lambda m: m.groupby(keys.loc[m["row"]].to_numpy())["person"].nunique()
+    )
     named = table[
         ~table["suppressed"] & ~table["group"].isin([review.WHOLE, org.OTHER.format(k=k)])
     ]
-    if len(named) == levels:
+    if len(named) == len(size):
         return None
-    pooled = levels - len(named)
+    small = int((size < k).sum())
+    joined = len(size) - len(named) - small
     shown = ", ".join(named["group"]) or "no level"
     return (
-        f"The roster has {levels} manager levels; {pooled} of them cover fewer than {k} people "
-        f"with 1:1s (a small organisation has few managers per level), so they are pooled into "
-        f'"other groups"{" or suppressed" if table["suppressed"].any() else ""}. '
-        f"Shown on its own: {shown}. The departments and managers above show the rest."
+        f"The roster has {len(size)} manager levels; {small} of them cover fewer than {k} "
+        "people with 1:1s (a small organisation has few managers per level)"
+        + (
+            f", and {joined} more joined them so that none can be worked out from the total"
+            if joined
+            else ""
+        )
+        + f". Shown on its own: {shown}. The departments and managers above show the rest."
     )
 
 
