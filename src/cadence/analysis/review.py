@@ -100,18 +100,32 @@ def check_min_group_size(k: int) -> int:
 
 
 def manager_levels(roster: pd.DataFrame) -> pd.Series:
-    """email → level in the roster tree (1 = reports to nobody in the roster)."""
-    parent = roster.set_index("email")["manager_email"].astype(object)
-    parent = parent.where(parent.isin(parent.index))
-    level = pd.Series(1, index=parent.index, dtype="int64")
+    """email → level in the roster tree (1 = reports to nobody in the roster).
+
+    >>> roster = pd.DataFrame({"email": ["a", "b", "c"], "manager_email": [None, "a", "b"]})
+    >>> manager_levels(roster).to_dict()
+    {'a': 1, 'b': 2, 'c': 3}
+    """
+    emails = pd.Index(roster["email"].to_numpy(dtype=object))
+    parent = emails.get_indexer(pd.Index(roster["manager_email"].to_numpy(dtype=object)))
+    level = np.ones(len(emails), dtype=np.int64)
     current = parent.copy()
-    for _ in range(len(parent)):
-        has = current.notna()
-        if not has.any():
+    for _ in range(len(emails)):  # one step up the tree per pass (the roster has no cycle)
+        up = current >= 0
+        if not up.any():
             break
-        level[has] += 1
-        current = current[has].map(parent).reindex(parent.index)
-    return level
+        level[up] += 1
+        current = np.where(up, parent[np.maximum(current, 0)], -1)
+    return pd.Series(level, index=emails)
+
+
+def _levels(roster: pd.DataFrame) -> pd.Series:
+    hit = _CACHE.get("levels")
+    if hit is not None and hit[0] is roster:
+        return hit[1]  # type: ignore[no-any-return]
+    levels = manager_levels(roster)
+    _CACHE["levels"] = (roster, levels)
+    return levels
 
 
 def group_keys(analysis: Analysis, by: GroupBy, membership: Membership = "report") -> pd.Series:
@@ -130,8 +144,9 @@ def group_keys(analysis: Analysis, by: GroupBy, membership: Membership = "report
     if by == "manager_level":
         if analysis.roster is None:
             raise ConfigError("grouping by manager level needs a roster")
-        level = p["manager"].astype(object).map(manager_levels(analysis.roster))
-        return level.map(lambda v: f"level {int(v)}" if pd.notna(v) else "(not in roster)")
+        levels = _levels(analysis.roster)
+        names = pd.Series([f"level {int(v)}" for v in levels.to_numpy()], index=levels.index)
+        return p["manager"].astype(object).map(names).fillna("(not in roster)").astype(object)
     if by in ("department", "team"):
         missing = f"(no {by})"
         roster = analysis.roster
@@ -234,72 +249,139 @@ def coverage_people(analysis: Analysis, weeks: int = DEFAULT_COVERAGE_WEEKS) -> 
     return out.reset_index()
 
 
-def _rollup(
-    p: pd.DataFrame, key: pd.Series, people_rows: pd.DataFrame, buckets: pd.DataFrame
-) -> pd.DataFrame:
-    """Figures per group of ``key`` (one value per pair)."""
-    k = key.to_numpy()
+@dataclass
+class _Base:
+    """What every grouping of one analysis shares, computed once (plain numpy arrays)."""
+
+    pairs: pd.DataFrame
+    weeks: int
+    member_row: np.ndarray  # (pair row, person code) of every person a pair stands for
+    member_person: np.ndarray
+    manager: np.ndarray  # manager code per pair, -1 for none
+    status: np.ndarray
+    counts: dict[str, np.ndarray]
+    expected: np.ndarray
+    adherence: pd.Series
+    people_row: np.ndarray  # per counted report: their first direct pair, and covered
+    people_covered: np.ndarray
+    bucket: np.ndarray
+    intended: np.ndarray
+    whole: pd.DataFrame | None = None
+    whole_sources: Any = None
+
+
+_CACHE: dict[str, Any] = {}
+_SUMMED = ("held", "cancelled", "late_cancelled", "late_unknown", "declined", "moved", "past")
+
+
+def _base(analysis: Analysis, weeks: int) -> _Base:
+    """The shared arrays of ``analysis`` (the last one is kept: a report asks for several
+    groupings of the same analysis in a row)."""
+    p = analysis.pairs
+    hit = _CACHE.get("base")
+    if hit is not None and hit.pairs is p and hit.weeks == int(weeks):
+        return hit  # type: ignore[no-any-return]
     mem = members(p)
-    people = mem.groupby(key.loc[mem["row"]].to_numpy())["person"].nunique()
-    managers = p["manager"].astype(object).groupby(k).nunique()
-    g = p.groupby(k, sort=True)
-    status = pd.crosstab(k, p["status"].astype(str).to_numpy()).reindex(
-        columns=list(STATUSES), fill_value=0
+    person, _ = pd.factorize(mem["person"])
+    manager, _ = pd.factorize(p["manager"].astype(object))
+    people = coverage_people(analysis, weeks)
+    counted = people[people["counted"]]
+    b = cadence_buckets(p)
+    base = _Base(
+        pairs=p,
+        weeks=int(weeks),
+        member_row=mem["row"].to_numpy(dtype=np.int64),
+        member_person=person.astype(np.int64),
+        manager=manager.astype(np.int64),
+        status=p["status"].astype(str).to_numpy(dtype=object),
+        counts={c: p[c].to_numpy(dtype="float64") for c in _SUMMED},
+        expected=p["expected"].to_numpy(dtype="float64"),
+        adherence=pd.Series(p["adherence"].astype("float64").to_numpy()),
+        people_row=counted["row"].to_numpy(dtype=np.int64),
+        people_covered=counted["covered"].to_numpy(dtype=bool),
+        bucket=b["bucket"].astype(str).to_numpy(dtype=object),
+        intended=b["intended"].astype(str).to_numpy(dtype=object),
     )
-    sums = g[
-        ["held", "cancelled", "late_cancelled", "late_unknown", "declined", "moved", "past"]
-    ].sum()
-    past = sums["past"].where(sums["past"] > 0)
-    adherence = p["adherence"].astype("float64")
-    counted = people_rows[people_rows["counted"]]
-    pkey = key.loc[counted["row"]].to_numpy()
-    reports = counted.groupby(pkey).size()
-    uncovered = (~counted["covered"]).groupby(pkey).sum()
-    expected = g["expected"].sum()
+    _CACHE["base"] = base
+    return base
+
+
+def _cached_members(p: pd.DataFrame) -> pd.DataFrame:
+    hit = _CACHE.get("members")
+    if hit is not None and hit[0] is p:
+        return hit[1]  # type: ignore[no-any-return]
+    mem = members(p)
+    _CACHE["members"] = (p, mem)
+    return mem
+
+
+def _distinct(groups: np.ndarray, items: np.ndarray, n: int) -> np.ndarray:
+    """Per group code 0..n-1: how many distinct non-negative ``items`` it holds."""
+    keep = items >= 0
+    pairs = np.unique(groups[keep] * (int(items.max(initial=0)) + 1) + items[keep])
+    return np.bincount(pairs // (int(items.max(initial=0)) + 1), minlength=n)
+
+
+def _rollup(base: _Base, key: pd.Series) -> pd.DataFrame:
+    """Figures per group of ``key`` (one value per pair), counted with ``bincount``."""
+    codes, names = pd.factorize(key.to_numpy(dtype=object), sort=True)
+    n = len(names)
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(codes, weights=values, minlength=n)
+
+    def count(values: np.ndarray, name: str) -> np.ndarray:
+        return np.bincount(codes, weights=values == name, minlength=n).astype(np.int64)
+
+    sums = {c: total(v) for c, v in base.counts.items()}
+    past = pd.Series(sums["past"]).where(lambda x: x > 0).to_numpy()
+    expected = total(base.expected)
+    pcodes = codes[base.people_row]
+    reports = np.bincount(pcodes, minlength=n)
+    uncovered = np.bincount(pcodes, weights=~base.people_covered, minlength=n)
+    adherence = base.adherence.groupby(codes)
+    late = sums["late_cancelled"]
     out = pd.DataFrame(
         {
-            "people": people,
-            "managers": managers,
-            "pairs": g.size(),
+            "people": _distinct(codes[base.member_row], base.member_person, n),
+            "managers": _distinct(codes, base.manager, n),
+            "pairs": np.bincount(codes, minlength=n),
             "reports": reports,
             "uncovered": uncovered,
-            **{s: status[s] for s in STATUSES},
+            **{s: count(base.status, s) for s in STATUSES},
             "held": sums["held"],
-            "expected": expected.round(1),
-            "adherence": sums["held"] / expected.where(expected > 0),
-            "adherence_p25": adherence.groupby(k).quantile(0.25),
-            "adherence_median": adherence.groupby(k).median(),
-            "adherence_p75": adherence.groupby(k).quantile(0.75),
+            "expected": np.round(expected, 1),
+            "adherence": sums["held"] / np.where(expected > 0, expected, np.nan),
+            "adherence_p25": adherence.quantile(0.25).reindex(range(n)).to_numpy(),
+            "adherence_median": adherence.median().reindex(range(n)).to_numpy(),
+            "adherence_p75": adherence.quantile(0.75).reindex(range(n)).to_numpy(),
             "cancellation_rate": sums["cancelled"] / past,
             # known late only; NaN where none is known and some are unknown (never a 0 % for
             # what the sources cannot show); a lower bound while late_unknown > 0
-            "late_cancel_rate": (sums["late_cancelled"] / past).where(
-                (sums["late_cancelled"] > 0) | (sums["late_unknown"] == 0)
+            "late_cancel_rate": np.where(
+                (late > 0) | (sums["late_unknown"] == 0), late / past, np.nan
             ),
             "cancelled": sums["cancelled"],
-            "late_cancelled": sums["late_cancelled"],
+            "late_cancelled": late,
             "late_unknown": sums["late_unknown"],
             "declined": sums["declined"],
             "moved": sums["moved"],
             "past": sums["past"],
             "decline_rate": sums["declined"] / past,
             "moved_rate": sums["moved"] / past,
-        }
+        },
+        index=pd.Index(names, dtype=object),
     )
-    out[["reports", "uncovered"]] = out[["reports", "uncovered"]].fillna(0)
     out["uncovered_share"] = out["uncovered"] / out["reports"].where(out["reports"] > 0)
     for s in STATUSES:
         out[f"{s}_share"] = out[s] / out["pairs"]
     out["attention_share"] = (out["lapsed"] + out["at_risk"]) / out["pairs"]
-    for col, values, names in (
-        ("bucket", buckets["bucket"], BUCKETS),
-        ("intended", buckets["intended"], INTENDED),
+    for col, values, labels in (
+        ("bucket", base.bucket, BUCKETS),
+        ("intended", base.intended, INTENDED),
     ):
-        table = pd.crosstab(k, values.astype(str).to_numpy()).reindex(
-            index=out.index, columns=list(names), fill_value=0
-        )
-        for name in names:
-            out[f"{col}:{name}"] = table[name].to_numpy()
+        for name in labels:
+            out[f"{col}:{name}"] = count(values, name)
     return out
 
 
@@ -309,12 +391,18 @@ def _pool(
     """``small`` plus the smallest groups of ``size`` that must join it for the pool to reach k."""
     if not small:
         return small
-    pooled = mem.loc[np.isin(mkey, list(small)), "person"].nunique()
+    keys = pd.Series(mkey)
+    person = mem["person"].to_numpy()
+
+    def pooled(groups: set[Any]) -> int:
+        return int(pd.unique(person[keys.isin(list(groups)).to_numpy()]).size)
+
+    count = pooled(small)
     for name in size[~size.index.isin(list(small))].sort_values().index:
-        if pooled >= k or len(small) == len(size):
+        if count >= k or len(small) == len(size):
             break
         small = small | {name}
-        pooled = mem.loc[np.isin(mkey, list(small)), "person"].nunique()
+        count = pooled(small)
     return small
 
 
@@ -352,18 +440,18 @@ def group_summary(
     p = analysis.pairs
     if p.empty:
         return _empty()
-    people_rows = coverage_people(analysis, coverage_weeks)
-    buckets = cadence_buckets(p)
+    base = _base(analysis, coverage_weeks)
     pooled_key, dept_of, small = _pooled(analysis, by, k, membership)
     other = OTHER.format(k=k)
-    table = _rollup(p, pooled_key, people_rows, buckets)
+    table = _rollup(base, pooled_key)
     table.index.name = "group"
     table = table.reset_index()
     table["group"] = table["group"].astype(str)
     table["pooled_groups"] = np.where(table["group"] == other, len(small), 1)
-    total = _rollup(p, pd.Series(WHOLE, index=p.index), people_rows, buckets)
-    total = total.reset_index(names="group")
-    total["pooled_groups"] = 0
+    if base.whole is None:  # the same for every grouping
+        base.whole = _rollup(base, pd.Series(WHOLE, index=p.index)).reset_index(names="group")
+        base.whole["pooled_groups"] = 0
+    total = base.whole
     named = table[table["group"] != other]
     ranked = (
         named.sort_values("group")
@@ -373,27 +461,30 @@ def group_summary(
     table = pd.concat([ranked, table[table["group"] == other], total], ignore_index=True)
     table["suppressed"] = table["people"] < k
     figures = [c for c in table.columns if c not in ("group", "suppressed", "pooled_groups")]
-    table[figures] = table[figures].astype("float64")
-    table.loc[table["suppressed"], figures] = np.nan
+    suppressed = table["suppressed"].to_numpy()
+    values = table[figures].to_numpy(dtype="float64")
+    values[suppressed] = np.nan
+    table = table.drop(columns=figures).join(pd.DataFrame(values, columns=figures))
     table.loc[table["suppressed"] & (table["group"] != other), "group"] = SUPPRESSED.format(k=k)
-    for col in ("people", "managers", "pairs", "reports", "uncovered", *STATUSES, "held"):
-        table[col] = table[col].round().astype("Int64")
-    for col in (*COUNTS, "declined", "moved"):
-        table[col] = table[col].round().astype("Int64")
-    for col in [c for c in table.columns if c.startswith(("bucket:", "intended:"))]:
-        table[col] = table[col].round().astype("Int64")
+    whole_counts = ("people", "managers", "pairs", "reports", "uncovered", *STATUSES, "held")
+    counts = [*whole_counts, *COUNTS, "declined", "moved"]
+    counts += [c for c in figures if c.startswith(("bucket:", "intended:"))]
+    table = table.astype({c: "Int64" for c in counts})
+    table = table[["group", *figures, "pooled_groups", "suppressed"]]
     # the sources that cannot show when a cancellation happened, per row (codes, as on pairs)
     groups = pd.Index(table["group"])
     codes = display.source_codes(p["late_unknown_sources"], pooled_key, groups)
-    whole = display.source_codes(
-        p["late_unknown_sources"], pd.Series(0, index=p.index), pd.Index([0])
-    ).iloc[0]
+    if base.whole_sources is None:
+        base.whole_sources = display.source_codes(
+            p["late_unknown_sources"], pd.Series(0, index=p.index), pd.Index([0])
+        ).iloc[0]
+    whole = base.whole_sources
     table["late_unknown_sources"] = pd.array(
         np.where(groups == WHOLE, whole, codes.to_numpy(dtype=object)), dtype=STRING
     )
     table.loc[table["suppressed"], "late_unknown_sources"] = pd.NA
     if by == "manager":
-        levels = manager_levels(analysis.roster) if analysis.roster is not None else pd.Series()
+        levels = _levels(analysis.roster) if analysis.roster is not None else pd.Series()
         named_rows = ~table["group"].isin([other, WHOLE]) & ~table["suppressed"]
         table["department"] = pd.array(
             np.where(
@@ -425,9 +516,11 @@ def _pooled(
 ) -> tuple[pd.Series, pd.Series | None, set[Any]]:
     p = analysis.pairs
     key = group_keys(analysis, by, membership)
-    mem = members(p)
-    mkey = key.loc[mem["row"]].to_numpy()
-    size = mem.groupby(mkey)["person"].nunique()
+    mem = _cached_members(p)
+    mkey = key.to_numpy(dtype=object)[mem["row"].to_numpy()]
+    codes, names = pd.factorize(mkey)
+    person, _ = pd.factorize(mem["person"])
+    size = pd.Series(_distinct(codes, person, len(names)), index=pd.Index(names, dtype=object))
     small = _pool(size, mem, mkey, k, set(size[size < k].index))
     dept_of: pd.Series | None = None
     if by == "manager" and analysis.roster is not None:
@@ -453,21 +546,23 @@ def _within_departments(
     counts = pd.DataFrame({"m": key.to_numpy(), "d": dept.to_numpy()}).value_counts()
     counts = counts.reset_index().sort_values(["m", "count", "d"], ascending=[True, False, True])
     dept_of = counts.drop_duplicates("m").set_index("m")["d"]
-    mdept = dept.loc[mem["row"]].to_numpy()
-    mkey = key.loc[mem["row"]].to_numpy()
+    rows = mem["row"].to_numpy()
+    in_dept = pd.Series(dept.to_numpy(dtype=object)[rows])
+    manager = pd.Series(key.to_numpy(dtype=object)[rows])
+    person = mem["person"].to_numpy()
     for name in pd.unique(dept_of):
         mine = dept_of.index[dept_of == name]
         hidden = [m for m in mine if m in small]
         shown = size.reindex(mine).drop(hidden).sort_values()
-        in_dept = mdept == name
-        for manager in shown.index:
+        here = (in_dept == name).to_numpy()
+        for m in shown.index:
             if not hidden:
                 break
-            count = mem.loc[in_dept & np.isin(mkey, hidden), "person"].nunique()
+            count = pd.unique(person[here & manager.isin(hidden).to_numpy()]).size
             if count >= k:
                 break
-            hidden.append(manager)
-            small = small | {manager}
+            hidden.append(m)
+            small = small | {m}
     return dept_of, small
 
 
@@ -536,13 +631,12 @@ def review_cards(analysis: Analysis, settings: ReviewSettings | None = None) -> 
     groups: dict[str, dict[str, dict[str, float | None]]] = {}
     p = analysis.pairs
     if not p.empty:
-        people_rows = coverage_people(analysis, s.coverage_weeks)
-        buckets = cadence_buckets(p)
+        base = _base(analysis, s.coverage_weeks)
         for by in SNAPSHOT_GROUPINGS:
             if by == "manager_level" and analysis.roster is None:
                 continue
             key = group_keys(analysis, by, s.membership)
-            table = _rollup(p, key, people_rows, buckets)[list(SNAPSHOT_FIGURES)]
+            table = _rollup(base, key)[list(SNAPSHOT_FIGURES)]
             groups[by] = {
                 str(name): {c: _json(v) for c, v in row.items()}
                 for name, row in table.to_dict("index").items()

@@ -107,32 +107,51 @@ def weekly_trend_data(
     w = analysis.weekly
     whole = (w["week"] >= analysis.window[0]) & (w["week"] + pd.Timedelta(days=7) <= analysis.as_of)
     w = w[whole]
+    # the pair of each weekly row, by its category code (one lookup per pair, not per row)
+    pair_codes = w["pair"].cat.codes.to_numpy()
     if by is None:
-        key = pd.Series(WHOLE, index=w.index)
+        key = np.full(len(w), WHOLE, dtype=object)
     else:
         k = check_min_group_size(min_group_size)
         groups = pair_groups(analysis, by, min_group_size=k, membership=membership)
         mem = members(analysis.pairs)
         size = mem.groupby(groups.loc[mem["row"]].to_numpy())["person"].nunique()
-        shown = set(size[size >= k].index)  # only the pool can be too small
-        pair_key = pd.Series(groups.to_numpy(), index=analysis.pairs["pair"].astype(str))
-        key = w["pair"].astype(str).map(pair_key)
-        key = key.where(key.isin(list(shown)))
-        w, key = w[key.notna()], key[key.notna()]
-    slots = w["held"] + w["cancelled"] + w["declined"]
+        shown = size[size >= k].index  # only the pool can be too small
+        by_label = pd.Series(
+            groups.to_numpy(dtype=object), index=analysis.pairs["pair"].astype(str)
+        )
+        by_label = by_label.where(by_label.isin(shown))
+        per_category = by_label.reindex(w["pair"].cat.categories.astype(str)).to_numpy(dtype=object)
+        key = np.append(per_category, None)[pair_codes]
+        keep = pd.notna(key)
+        w, key = w[keep], key[keep]
     frame = pd.DataFrame(
-        {"group": key.to_numpy(), "week": w["week"], "held": w["held"], "slots": slots}
+        {
+            "group": key,
+            "week": w["week"].array,
+            "held": w["held"].to_numpy(),
+            "slots": (w["held"] + w["cancelled"] + w["declined"]).to_numpy(),
+        }
     )
-    out = frame.groupby(["group", "week"], as_index=False)[["held", "slots"]].sum()
+    out = frame.groupby(["group", "week"])[["held", "slots"]].sum()
     if out.empty:
-        return out.assign(held_share=pd.Series(dtype="float64"))
-    weeks = pd.date_range(out["week"].min(), out["week"].max(), freq="7D")
-    full = pd.MultiIndex.from_product([sorted(out["group"].unique()), weeks], names=out.columns[:2])
-    out = out.set_index(["group", "week"]).reindex(full, fill_value=0)
-    summed = out.groupby(level="group")[["held", "slots"]].transform(
-        lambda s: s.rolling(rolling, min_periods=rolling).sum()
+        return out.reset_index().assign(held_share=pd.Series(dtype="float64"))
+    weeks = pd.date_range(frame["week"].min(), frame["week"].max(), freq="7D")
+    names = sorted(out.index.get_level_values("group").unique(), key=str)
+    full = pd.MultiIndex.from_product([names, weeks], names=["group", "week"])
+    out = out.reindex(full, fill_value=0)
+    # the sum of the last ``rolling`` weeks, per group: a cumulative sum, minus itself shifted
+    n = len(weeks)
+    held = out["held"].to_numpy().reshape(len(names), n).cumsum(axis=1).astype("float64")
+    slots = out["slots"].to_numpy().reshape(len(names), n).cumsum(axis=1).astype("float64")
+    for grid in (held, slots):
+        grid[:, rolling:] = grid[:, rolling:] - grid[:, :-rolling].copy()
+        grid[:, : rolling - 1] = np.nan
+    summed = (
+        pd.DataFrame({"held": held.ravel(), "slots": slots.ravel()}, index=full)
+        .dropna()
+        .reset_index()
     )
-    summed = summed.dropna().reset_index()
     summed["held_share"] = summed["held"] / summed["slots"].where(summed["slots"] > 0)
     return summed
 
@@ -506,20 +525,27 @@ def adherence_histogram(
     --------
     >>> import cadence
     >>> fig = cadence.report.adherence_histogram(result)
-    >>> int(fig.data[0].x.size) == len(result.pairs)
+    >>> int(fig.data[0].y.sum()) == int(result.pairs["adherence"].notna().sum())
     True
     """
     k = check_min_group_size(min_group_size)
     p = analysis.pairs
     fig = go.Figure()
     if members(p)["person"].nunique() >= k:
+        # binned here: the page carries 16 counts, not one value per pair
+        share = (p["adherence"].astype("float64") * 100).dropna().clip(upper=HISTOGRAM_TOP)
+        edges = np.arange(0, HISTOGRAM_TOP + 11, 10)
+        counts, _ = np.histogram(share, bins=edges)
         fig.add_trace(
-            go.Histogram(
-                x=(p["adherence"].astype("float64") * 100).clip(upper=HISTOGRAM_TOP + 5),
-                xbins={"start": 0, "end": HISTOGRAM_TOP + 10, "size": 10},
+            go.Bar(
+                x=edges[:-1] + 5,
+                y=counts,
+                width=9.5,
                 marker={"color": "#0072B2"},
                 name="pairs",
-                hovertemplate="%{x} %: %{y} pairs<extra></extra>",
+                customdata=[f"{a}–{a + 10} %" for a in edges[:-2]]
+                + [f"{HISTOGRAM_TOP} % and more"],
+                hovertemplate="%{customdata}: %{y} pairs<extra></extra>",
             )
         )
     else:
