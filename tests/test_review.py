@@ -279,3 +279,24 @@ def test_small_organisation_level_view_says_why(hand: Analysis) -> None:
     assert 'id="levels-note"' in html
     assert "The roster has 2 manager levels; 1 of them cover fewer than 8 people" in html
     assert "1 more joined them" in html and "Shown on its own: no level" in html
+
+
+def test_the_readme_table_names_every_figure_the_review_shows(hand: Analysis) -> None:
+    from cadence.report.html import ORG_FIELDS, TABLE_LABELS
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The HR review", 1)[1].split("\n## ", 1)[0]
+    rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+    named = {name.strip(" `") for row in rows for name in row.split("·")}
+    # every column head of the review's tables but the row labels, written for weeks = N
+    heads = {
+        ORG_FIELDS[f].format(label="", weeks="N")
+        for f in ORG_FIELDS
+        if f not in ("group", "department", "level")
+    }
+    assert named == heads
+    # and those are the heads the page really shows
+    html = render_org(hand, previous=Snapshot(pd.Timestamp("2026-06-23", tz="UTC"), {}, hand.pairs))
+    blobs = re.findall(r'class="table-data" data-for="(\w+)">(.*?)</script>', html, re.S)
+    shown = {h for _, b in blobs for h in json.loads(b)["heads"]} - set(TABLE_LABELS.values())
+    assert {h.replace("4 weeks", "N weeks") for h in shown} - {"department", "level"} == heads
