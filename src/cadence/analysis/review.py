@@ -67,11 +67,8 @@ INTENDED = (*BUCKETS[:4], NO_SERIES)
 
 # A labelled external reference, not a target: a 2021 survey of 15,000+ professionals by a
 # scheduling vendor found 1:1s cancelled 29.6 % and rescheduled 42.4 % of the time.
-REFERENCE = {
-    "source": "2021 study of 15,000+ professionals by a scheduling vendor",
-    "cancellation_rate": 0.296,
-    "moved_rate": 0.424,
-}
+REFERENCE_SOURCE = "2021 study of 15,000+ professionals by a scheduling vendor"
+REFERENCE: dict[str, float] = {"cancellation_rate": 0.296, "moved_rate": 0.424}
 RATES = ("cancellation_rate", "moved_rate", "decline_rate", "late_cancel_rate")
 
 
@@ -486,17 +483,10 @@ def group_summary(
     if by == "manager":
         levels = _levels(analysis.roster) if analysis.roster is not None else pd.Series()
         named_rows = ~table["group"].isin([other, WHOLE]) & ~table["suppressed"]
-        table["department"] = pd.array(
-            np.where(
-                named_rows,
-                table["group"].map(dept_of if dept_of is not None else {}),
-                None,
-            ),
-            dtype=STRING,
-        )
-        table["level"] = pd.array(
-            np.where(named_rows, table["group"].map(levels), None), dtype="Int64"
-        )
+        mapped = table["group"].map(dept_of if dept_of is not None else {})
+        table["department"] = mapped.where(named_rows).astype(STRING)
+        table["level"] = table["group"].map(levels).where(named_rows).astype("Float64")
+        table["level"] = table["level"].round().astype("Int64")
     return table
 
 
@@ -543,9 +533,9 @@ def _within_departments(
     dept = group_keys(analysis, "department", membership)
     shown_depts = _shown(dept, mem, k)
     dept = dept.where(dept.isin(list(shown_depts)), OTHER.format(k=k))
-    counts = pd.DataFrame({"m": key.to_numpy(), "d": dept.to_numpy()}).value_counts()
-    counts = counts.reset_index().sort_values(["m", "count", "d"], ascending=[True, False, True])
-    dept_of = counts.drop_duplicates("m").set_index("m")["d"]
+    tally = pd.DataFrame({"m": key.to_numpy(), "d": dept.to_numpy()}).value_counts()
+    ranked = tally.reset_index().sort_values(["m", "count", "d"], ascending=[True, False, True])
+    dept_of: pd.Series = ranked.drop_duplicates(subset=["m"]).set_index("m")["d"]
     rows = mem["row"].to_numpy()
     in_dept = pd.Series(dept.to_numpy(dtype=object)[rows])
     manager = pd.Series(key.to_numpy(dtype=object)[rows])
@@ -638,7 +628,7 @@ def review_cards(analysis: Analysis, settings: ReviewSettings | None = None) -> 
             key = group_keys(analysis, by, s.membership)
             table = _rollup(base, key)[list(SNAPSHOT_FIGURES)]
             groups[by] = {
-                str(name): {c: _json(v) for c, v in row.items()}
+                str(name): {str(c): _json(v) for c, v in row.items()}
                 for name, row in table.to_dict("index").items()
             }
     return {
@@ -696,5 +686,6 @@ def group_changes(
         counts = pairs.value_counts()
         values = table["group"].map(counts).fillna(0)
         values = values.where(table["group"] != WHOLE, len(pairs))
-        out[name] = pd.array(values.where(shown | (table["group"] == WHOLE)), dtype="Int64")
+        kept = values.where(shown | (table["group"] == WHOLE)).astype("Float64")
+        out[name] = kept.round().astype("Int64")
     return out

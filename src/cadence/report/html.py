@@ -497,7 +497,7 @@ def render_org(
     change = since(analysis, previous) if previous is not None and not too_small else None
     charts = []
     if not too_small:
-        d = "department"
+        d: org.GroupBy = "department"
         charts = [
             _chart(
                 "coverage-department",
@@ -532,7 +532,7 @@ def render_org(
         cards=[]
         if too_small
         else _org_cards(analysis, departments.iloc[-1], change, coverage_weeks),
-        reference=review.REFERENCE,
+        reference={**review.REFERENCE, "source": review.REFERENCE_SOURCE},
         charts=dict(charts),
         tables={
             name: _org_table(t, name, coverage_weeks) for name, t in tables.items() if not too_small
@@ -589,9 +589,11 @@ def _org_cards(
         {
             "id": "people",
             "value": f"{now.people:,}",
-            "label": f"people: {managers:,} managers and {reports:,} reports, in {now.pairs:,} pairs"
-            if reports
-            else f"people in {now.pairs:,} pairs",
+            "label": (
+                f"people: {managers:,} managers and {reports:,} reports, in {now.pairs:,} pairs"
+                if reports
+                else f"people in {now.pairs:,} pairs"
+            ),
             "text": "",
             "trend": "",
         },
@@ -604,7 +606,8 @@ def _org_cards(
         {
             "id": "cancelled",
             "value": display.pct_text(now.rate(now.cancelled)),
-            "label": f"cancelled ({now.late_text()}); study: {ref['cancellation_rate'] * 100:.1f} %",
+            "label": f"cancelled ({now.late_text()}); "
+            f"study: {ref['cancellation_rate'] * 100:.1f} %",
             **moved(now.rate(now.cancelled), "cancellation_rate"),
         },
         {
@@ -745,7 +748,7 @@ def _org_table(table: pd.DataFrame, name: str, weeks: int) -> dict[str, Any]:
         t["past"].fillna(0),
         t["late_unknown_sources"],
     )
-    label = t["group"].astype(str) + np.where(
+    label: pd.Series = t["group"].astype(str) + np.where(
         t["pooled_groups"].fillna(1).astype(int) > 1,
         " (" + t["pooled_groups"].fillna(1).astype(int).astype(str) + " groups)",
         "",

@@ -26,6 +26,7 @@ from cadence.analysis.review import (
     INTENDED,
     OTHER,
     REFERENCE,
+    REFERENCE_SOURCE,
     STATUSES,
     SUPPRESSED,
     WHOLE,
@@ -122,7 +123,7 @@ def weekly_trend_data(
         )
         by_label = by_label.where(by_label.isin(shown))
         per_category = by_label.reindex(w["pair"].cat.categories.astype(str)).to_numpy(dtype=object)
-        key = np.append(per_category, None)[pair_codes]
+        key = np.concatenate([per_category, np.array([None], dtype=object)])[pair_codes]
         keep = pd.notna(key)
         w, key = w[keep], key[keep]
     frame = pd.DataFrame(
@@ -280,7 +281,7 @@ def buckets_by_group(
     """
     shown = _shown(analysis, by, min_group_size, table, whole=True)
     groups = [str(g) for g in shown["group"]]
-    y = [sum(([g, g] for g in groups), []), ["meets", "intends"] * len(groups)]
+    y = [[g for g in groups for _ in range(2)], ["meets", "intends"] * len(groups)]
     fig = go.Figure()
     names = list(dict.fromkeys([*BUCKETS, *INTENDED]))
     colours = dict(zip(BUCKETS, _BUCKET_COLOURS, strict=True)) | {INTENDED[-1]: "#BBBBBB"}
@@ -426,6 +427,7 @@ def cancellation_by_group(
             x=REFERENCE[col] * 100,
             line={"dash": dash, "color": "#555"},
             annotation_text=f"study: {REFERENCE[col] * 100:.1f} % {name}",
+            annotation_hovertext=REFERENCE_SOURCE,
             annotation_position="top",
             annotation_font_size=11,
         )
