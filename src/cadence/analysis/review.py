@@ -674,9 +674,8 @@ def group_changes(
             )
         )
         was = pd.to_numeric(was, errors="coerce")
-        if fig == "uncovered_share" and "uncovered_share" in previous_cards:
-            whole = table["group"] == WHOLE
-            was = was.where(~whole, _json(previous_cards.get("uncovered_share")))
+        if fig in previous_cards:  # the whole organisation: the snapshot's own figures
+            was = was.where(table["group"] != WHOLE, _json(previous_cards.get(fig)))
         now = pd.to_numeric(table[fig], errors="coerce")
         out[f"Δ{fig}"] = (now - was).where(shown | (table["group"] == WHOLE))
     for name, pairs in (("newly_flagged", flagged), ("recovered", recovered)):
