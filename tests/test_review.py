@@ -300,3 +300,55 @@ def test_the_readme_table_names_every_figure_the_review_shows(hand: Analysis) ->
     blobs = re.findall(r'class="table-data" data-for="(\w+)">(.*?)</script>', html, re.S)
     shown = {h for _, b in blobs for h in json.loads(b)["heads"]} - set(TABLE_LABELS.values())
     assert {h.replace("4 weeks", "N weeks") for h in shown} - {"department", "level"} == heads
+
+
+def test_trend_is_a_rolling_four_week_share_without_the_partial_week() -> None:
+    """Weekly on Mondays 6 Apr – 29 Jun, slot 5 (11 May) left out, as of Tue 30 June 12:00.
+    Whole weeks from 6 April; the week of 29 June is not over and is left out. By hand: the
+    4 weeks to 27 April held 4 of 4; those to 11 May … 1 June 3 of 3 (one week had no slot)."""
+    from cadence.report.org import weekly_trend_data
+
+    ev, at = weekly_series("ann@x.com", "bob@x.com", "2026-04-06 09:00", 13, skip=(5,))
+    result = analyze(frames(ev, at), as_of="2026-06-30 12:00")
+    data = weekly_trend_data(result).set_index(
+        data_week := weekly_trend_data(result)["week"].dt.strftime("%m-%d")
+    )
+    assert data_week.iloc[0] == "04-27" and data_week.iloc[-1] == "06-22"
+    assert "06-29" not in set(data_week)
+    assert data.loc["04-27", "slots"] == 4 and data.loc["05-11", "slots"] == 3
+    assert data.loc["06-08", "slots"] == 4
+    assert (data["held_share"] == 1).all()
+
+
+def test_adherence_axis_is_not_cut_at_100_and_the_histogram_axis_holds_its_last_bar(
+    hand: Analysis,
+) -> None:
+    from cadence.report import org
+
+    table = rv.group_summary(hand, "department")
+    table.loc[0, "adherence_p75"] = 1.4  # a department whose upper quartile holds 140 %
+    fig = org.adherence_by_group(hand, "department", table=table)
+    assert fig.layout.xaxis.range[1] >= 150
+    hist = org.adherence_histogram(hand)
+    assert hist.layout.xaxis.range[1] > org.HISTOGRAM_TOP  # the "150 % and more" bar is drawn
+    assert f"{org.HISTOGRAM_TOP} % and more" in hist.layout.xaxis.title.text
+    assert int(sum(hist.data[0].y)) == int(hand.pairs["adherence"].notna().sum())
+
+
+def test_rates_draw_the_labelled_reference_and_leave_unknown_late_out(hand: Analysis) -> None:
+    from cadence.report import org
+
+    fig = org.cancellation_by_group(hand, "department")
+    lines = {round(s.x0, 1) for s in fig.layout.shapes}
+    assert lines == {29.6, 42.4}
+    labels = " ".join(a.text for a in fig.layout.annotations)
+    assert "29.6 % cancelled" in labels and "42.4 % rescheduled" in labels
+    late = next(t for t in fig.data if t.name == "cancelled late")
+    # the hand frames carry no cancellation times: where something was cancelled, late is
+    # unknown (NaN, no bar), never 0; Sales cancelled nothing, so none was late (0)
+    drawn = dict(zip(late.y, late.x, strict=True))
+    assert drawn["Engineering"] != drawn["Engineering"]  # NaN
+    assert (
+        drawn["other groups (each under 5 people)"] != drawn["other groups (each under 5 people)"]
+    )
+    assert drawn["Sales"] == 0
