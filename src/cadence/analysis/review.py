@@ -159,6 +159,19 @@ def group_keys(analysis: Analysis, by: GroupBy, membership: Membership = "report
 
 def members(p: pd.DataFrame) -> pd.DataFrame:
     """(pair index ``row``, ``person``) for every person whose 1:1s a pair stands for."""
+    return _cached_members(p)
+
+
+def group_sizes(analysis: Analysis, by: GroupBy, membership: Membership = "report") -> pd.Series:
+    """People (the privacy size) in each group of ``by``, before any pooling."""
+    mem = _cached_members(analysis.pairs)
+    key = group_keys(analysis, by, membership).to_numpy(dtype=object)[mem["row"].to_numpy()]
+    codes, names = pd.factorize(key)
+    person, _ = pd.factorize(mem["person"])
+    return pd.Series(_distinct(codes, person, len(names)), index=pd.Index(names, dtype=object))
+
+
+def _members(p: pd.DataFrame) -> pd.DataFrame:
     report = p["report"].astype(object)
     own = pd.DataFrame({"row": p.index[report.notna()], "person": report[report.notna()]})
     peers = p[report.isna()]
@@ -307,7 +320,7 @@ def _cached_members(p: pd.DataFrame) -> pd.DataFrame:
     hit = _CACHE.get("members")
     if hit is not None and hit[0] is p:
         return hit[1]  # type: ignore[no-any-return]
-    mem = members(p)
+    mem = _members(p)
     _CACHE["members"] = (p, mem)
     return mem
 

@@ -640,10 +640,7 @@ def _levels_note(analysis: Analysis, table: pd.DataFrame | None, k: int) -> str 
     """Why the manager-level view shows what it shows, when it cannot show every level."""
     if table is None or table.empty:
         return None
-    keys = review.group_keys(analysis, "manager_level")
-    size = review.members(analysis.pairs).pipe(
-        lambda m: m.groupby(keys.loc[m["row"]].to_numpy())["person"].nunique()
-    )
+    size = review.group_sizes(analysis, "manager_level")
     named = table[
         ~table["suppressed"] & ~table["group"].isin([review.WHOLE, org.OTHER.format(k=k)])
     ]
@@ -703,8 +700,9 @@ def _org_table(table: pd.DataFrame, name: str, weeks: int) -> dict[str, Any]:
     pairs = t["pairs"].astype("float64")
 
     def keys(col: str) -> list[float | None]:
-        values = pd.to_numeric(t[col], errors="coerce").astype("float64").round(4)
-        return [None if pd.isna(v) else float(v) for v in values]
+        values = pd.to_numeric(t[col], errors="coerce").to_numpy(dtype="float64").round(4)
+        missing = np.isnan(values)
+        return [None if m else v for m, v in zip(missing.tolist(), values.tolist(), strict=True)]
 
     def pct_cells(col: str, digits: int = 0) -> list[list[Any]]:
         values = pd.to_numeric(t[col], errors="coerce").astype("float64")
