@@ -590,7 +590,8 @@ def _org_cards(
             "id": "people",
             "value": f"{now.people:,}",
             "label": (
-                f"people: {managers:,} managers and {reports:,} reports, in {now.pairs:,} pairs"
+                f"people in {now.pairs:,} pairs: {reports:,} reports, {managers:,} managers "
+                "(a manager can be a report too)"
                 if reports
                 else f"people in {now.pairs:,} pairs"
             ),

@@ -70,6 +70,7 @@ __all__ = [
 ]
 
 _members = members  # the old private name, for notebooks that used it
+TWO_LINE_TITLE = {"l": 10, "r": 10, "t": 80, "b": 40}  # margins for a title with a <br>
 ROLLING_WEEKS = 4  # the trend's rolling window: a week of a small group swings too much
 HISTOGRAM_TOP = 150  # % adherence: the histogram's last bar holds this and more
 
@@ -251,7 +252,8 @@ def coverage_by_group(
         )
     return _styled(
         fig,
-        title=f"Reports with no 1:1 in the last {coverage_weeks} weeks, per {GROUPINGS[by]}",
+        title=f"Reports with no 1:1 in the last {coverage_weeks} weeks,<br>per {GROUPINGS[by]}",
+        margin=TWO_LINE_TITLE,
         xaxis={"title": "% of reports", "rangemode": "tozero"},
         yaxis={"autorange": "reversed", "title": None, "type": "category", "automargin": True},
         height=_height(len(groups)),
@@ -309,7 +311,9 @@ def buckets_by_group(
     return _styled(
         fig,
         barmode="stack",
-        title=f"How often pairs meet, and what their series intend, per {GROUPINGS[by]}",
+        title=f"How often pairs meet<br>and what series intend, per {GROUPINGS[by]}",
+        legend={"traceorder": "normal", "orientation": "h", "yanchor": "top", "y": -0.12},
+        margin=TWO_LINE_TITLE,
         xaxis={"title": "% of pairs", "range": [0, 100]},
         yaxis={"autorange": "reversed", "title": None, "automargin": True},
         height=_height(2 * len(groups), per=20),
@@ -376,7 +380,8 @@ def adherence_by_group(
     upper = max(110.0, (float(top) * 100 if pd.notna(top) else 100.0) + 10)
     return _styled(
         fig,
-        title=f"Adherence (1:1s held ÷ expected) per {GROUPINGS[by]}",
+        title=f"Adherence (1:1s held ÷ expected)<br>per {GROUPINGS[by]}",
+        margin=TWO_LINE_TITLE,
         xaxis={"title": "% of expected 1:1s held", "range": [0, upper]},
         yaxis={"autorange": "reversed", "title": None, "type": "category", "automargin": True},
         height=_height(len(shown)),
@@ -434,7 +439,8 @@ def cancellation_by_group(
     return _styled(
         fig,
         barmode="group",
-        title=f"Cancelled, rescheduled, declined per {GROUPINGS[by]}",
+        title=f"Cancelled, rescheduled, declined<br>per {GROUPINGS[by]}",
+        margin=TWO_LINE_TITLE,
         xaxis={"title": "% of past 1:1s", "range": [0, 50]},
         yaxis={"autorange": "reversed", "title": None, "type": "category", "automargin": True},
         height=_height(len(shown), per=56),
@@ -492,9 +498,10 @@ def org_trend(
     fig.update_annotations(font_size=12)
     return _styled(
         fig,
-        title=f"Share of 1:1 slots held, rolling {ROLLING_WEEKS} weeks, per {GROUPINGS[by]} "
+        title=f"Share of 1:1 slots held, rolling {ROLLING_WEEKS} weeks,<br>per {GROUPINGS[by]} "
         "(grey: whole organisation)",
-        height=max(320, 200 * rows + 90),
+        height=max(320, 200 * rows + 110),
+        margin={"l": 10, "r": 10, "t": 90, "b": 40},
         showlegend=False,
         font={"family": FONT},
     )
