@@ -352,3 +352,14 @@ def test_rates_draw_the_labelled_reference_and_leave_unknown_late_out(hand: Anal
         drawn["other groups (each under 5 people)"] != drawn["other groups (each under 5 people)"]
     )
     assert drawn["Sales"] == 0
+
+
+def test_headline_cards_count_people_not_pairs(hand: Analysis) -> None:
+    html = render_org(hand)
+    card = html[html.index('id="card-people"') :].split("</div></div>", 1)[0]
+    # by hand: 3 managers and 18 reports are 21 people in 18 pairs
+    assert '<div class="n">21</div>' in card
+    assert "people in 18 pairs: 18 reports, 3 managers" in card
+    coverage = html[html.index('id="card-coverage"') :].split("</div></div>", 1)[0]
+    assert '<div class="n">11 %</div>' in coverage  # 2 of 18
+    assert "(2 of 18) had no held 1:1 in the last 4 weeks" in coverage
