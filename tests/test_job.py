@@ -234,3 +234,25 @@ def test_redaction_of_tokens_and_registered_secrets() -> None:
     for leaked in ("eyJhbGciOi", "ya29.xyz", "hunter2", "1//0gabc", "a-registered-secret-value"):
         assert leaked not in text
     assert text.count("***") == 5
+
+
+def test_the_org_review_keeps_group_figures_and_next_week_shows_their_change(
+    tmp_path: Path,
+) -> None:
+    cfg, store = settings(tmp_path), tmp_path / "s.sqlite"
+    job.run_week(cfg, store, as_of=AS_OF)
+    with Store(store) as db:
+        kept = db.previous_snapshot("org", pd.Timestamp("2026-07-07", tz="UTC"))
+        leader = db.previous_snapshot("all", pd.Timestamp("2026-07-07", tz="UTC"))
+    assert kept is not None and leader is not None
+    groups = kept.cards["review"]["groups"]
+    assert kept.cards["review"]["coverage_weeks"] == cfg.report.coverage_weeks
+    assert {"department", "manager"} <= set(groups) and groups["department"]
+    assert "review" not in leader.cards  # only the organisation review keeps them
+    job.run_week(cfg, store, as_of="2026-07-07")
+    html = (tmp_path / "reports" / "2026-W28" / "org.html").read_text(encoding="utf-8")
+    assert "Since 30 June 2026" in html
+    departments = pd.read_csv(tmp_path / "reports" / "2026-W28" / "org-departments.csv")
+    # no roster here, so no reports and no coverage (NA, not 0); the rates have a change
+    assert departments["uncovered_share"].isna().all()
+    assert departments["Δcancellation_rate"].notna().all()

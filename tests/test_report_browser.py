@@ -124,27 +124,76 @@ def test_pair_table_sorts_filters_and_pages(browser, demo_analysis, tmp_path: Pa
     assert problems == []
 
 
-def test_org_report_draws_every_chart_with_no_errors(
-    browser, demo_analysis, tmp_path: Path
+ORG_CHARTS = {
+    "fig-coverage-department",
+    "fig-status-department",
+    "fig-buckets-department",
+    "fig-cancellations-department",
+    "fig-trend",
+    "fig-adherence-department",
+    "fig-adherence-histogram",
+    "fig-status-level",
+}
+
+
+@pytest.mark.parametrize(("width", "label"), [(1280, "desktop"), (390, "phone")])
+def test_org_review_at_desktop_and_phone_width(
+    browser, demo_analysis, tmp_path: Path, width: int, label: str
 ) -> None:
-    path = write_report(demo_analysis, tmp_path / "org.html", org_report=True)
-    page, problems, requests = open_report(browser, path, tmp_path / "org.png")
+    path = write_report(demo_analysis, tmp_path / "org.html", org_report=True, exports=False)
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    problems: list[str] = []
+    requests: list[str] = []
+    page.on(
+        "console",
+        lambda m: (
+            problems.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None
+        ),
+    )
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(path.as_uri())
+    page.wait_for_selector(".js-plotly-plot .main-svg")
+    page.screenshot(path=str(tmp_path / f"org-{label}.png"), full_page=True)
     assert problems == []
     assert {r for r in requests if not r.startswith("data:")} == {path.as_uri()}
-    assert_all_drawn(
-        page,
-        {
-            "fig-status-department",
-            "fig-trend",
-            "fig-adherence-department",
-            "fig-cancellations-department",
-            "fig-adherence-histogram",
-            "fig-status-level",
-        },
-    )
-    assert page.locator("#by-department tbody tr").count() >= 2
+    assert_all_drawn(page, ORG_CHARTS)
+    # nothing wider than the screen: wide tables scroll inside their own box
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
     assert "Privacy" in page.locator("#privacy").inner_text()
-    assert (tmp_path / "org.png").stat().st_size > 10_000
+    assert "had no held 1:1 in the last 4 weeks" in page.locator("#card-coverage").inner_text()
+    departments = page.locator("#table-departments tbody tr")
+    assert departments.count() >= 2
+    assert page.locator("#count-departments").inner_text().startswith("all ")
+
+
+def test_org_tables_sort_filter_and_drill_down(browser, demo_analysis, tmp_path: Path) -> None:
+    from cadence.report.org import review_tables
+
+    path = write_report(demo_analysis, tmp_path / "org.html", org_report=True, exports=False)
+    page, problems, _ = open_report(browser, path, tmp_path / "org.png")
+    managers = review_tables(demo_analysis)["managers"]
+    named = managers[~managers["suppressed"] & managers["department"].notna()]
+    rows = page.locator("#table-managers tbody tr")
+    assert rows.count() == min(100, len(managers))
+    # sort by coverage (no 1:1 share), highest first on the first click
+    page.click("#table-managers th[data-i='5'] button")
+    assert page.get_attribute("#table-managers th[data-i='5']", "aria-sort") == "descending"
+    first = page.locator("#table-managers tbody tr:first-child td:nth-child(6)").inner_text()
+    top = named["uncovered_share"].max()
+    assert first.startswith(f"{round(top * 100)} %"), first
+    # drill down: a department row filters the managers to that department
+    dept = str(named["department"].value_counts().index[0])
+    page.locator("#table-departments tbody tr.pick", has_text=dept).first.click()
+    expected = int((named["department"] == dept).sum())
+    assert rows.count() == expected
+    assert page.locator("#count-managers").inner_text().startswith(f"{expected} of {expected}")
+    # the text filter
+    page.select_option(".dept[data-for='managers']", "")
+    label = str(named["group"].iloc[0])
+    page.fill(".find[data-for='managers']", label)
+    assert rows.count() == 1 and label in rows.first.inner_text()
+    assert problems == []
 
 
 def test_failed_source_is_announced(browser, tmp_path: Path) -> None:

@@ -105,6 +105,12 @@ class ReportSettings(_Section):
     stale_after_days: int = Field(
         default=8, ge=1, description="warn when a source's last pull is older"
     )
+    coverage_weeks: int = Field(
+        default=4, ge=1, description="the org review's coverage: no held 1:1 in this many weeks"
+    )
+    group_membership: Literal["report", "manager"] = Field(
+        default="report", description="a pair's department and team: its report's or manager's"
+    )
 
     @field_validator("leader")
     @classmethod

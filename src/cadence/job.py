@@ -34,7 +34,8 @@ import pandas as pd
 
 from cadence import logs, sync
 from cadence.analysis import Analysis, analyze, parse_window, summary
-from cadence.config import ENV_CALDAV_PASSWORD, Settings, load_config
+from cadence.analysis.review import ReviewSettings, review_cards
+from cadence.config import ENV_CALDAV_PASSWORD, ReportSettings, Settings, load_config
 from cadence.delivery import check_smtp, send_report
 from cadence.errors import (
     CadenceError,
@@ -423,9 +424,27 @@ def write_reports(
             previous=store.previous_snapshot(scope, when),
             min_group_size=cfg.min_group_size,
             pseudonym_key=key,
+            **_review_args(cfg),
         )
-        store.save_snapshot(scope, analysis.as_of, cards(analysis), analysis.pairs)
+        store.save_snapshot(
+            scope, analysis.as_of, _snapshot_cards(analysis, org_report, cfg), analysis.pairs
+        )
     return ReportResult(analysis, path, sources)
+
+
+def _review_args(cfg: ReportSettings) -> dict[str, Any]:
+    """The organisation review's settings, as :func:`write_report` takes them."""
+    return {"coverage_weeks": cfg.coverage_weeks, "membership": cfg.group_membership}
+
+
+def _snapshot_cards(analysis: Analysis, org_report: bool, cfg: ReportSettings) -> dict[str, Any]:
+    """What a snapshot keeps: the summary figures, and for the organisation review its
+    coverage and per-group figures (so the next review can say what changed per group)."""
+    kept = cards(analysis)
+    if org_report:
+        review = ReviewSettings(cfg.min_group_size, cfg.coverage_weeks, cfg.group_membership)
+        kept |= review_cards(analysis, review)
+    return kept
 
 
 # -- the weekly job ---------------------------------------------------------------------------
@@ -510,11 +529,12 @@ def run_week(
                         previous=store.previous_snapshot(scope, week_start),
                         min_group_size=cfg.min_group_size,
                         pseudonym_key=key,
+                        **_review_args(cfg),
                     )
                     store.save_snapshot(
                         scope,
                         analysis.as_of,
-                        cards(analysis),
+                        _snapshot_cards(analysis, org_report, cfg),
                         analysis.pairs,
                         run_id=run_id,
                         replace_from=week_start,
@@ -638,7 +658,8 @@ def demo(
                     store.frames(), org.roster, as_of=week_before, settings=settings.analysis
                 )
                 for scope in ("all", "org"):
-                    store.save_snapshot(scope, week_before, cards(before), before.pairs)
+                    kept = _snapshot_cards(before, scope == "org", settings.report)
+                    store.save_snapshot(scope, week_before, kept, before.pairs)
             summary = sync.pull(
                 store, demo_source.DemoConnector(org), now=at, run_id=run, progress=progress
             )
@@ -660,9 +681,11 @@ def demo(
             sources=sources,
             previous=store.previous_snapshot("org", org.as_of),
             min_group_size=settings.report.min_group_size,
+            **_review_args(settings.report),
         )
         for scope in ("all", "org"):
-            store.save_snapshot(scope, org.as_of, cards(analysis), analysis.pairs, run_id=run)
+            kept = _snapshot_cards(analysis, scope == "org", settings.report)
+            store.save_snapshot(scope, org.as_of, kept, analysis.pairs, run_id=run)
         store.finish_run(
             run,
             "ok",

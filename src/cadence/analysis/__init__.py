@@ -8,6 +8,7 @@ This package only re-exports; a newcomer reads the modules in pipeline order:
 - :mod:`.health` — the 0–100 score, the status and the reasons;
 - :mod:`.engine` — :func:`analyze`, which runs them in order, and :class:`Analysis`;
 - :mod:`.summary` — the report's figures, computed once for every place that shows them;
+- :mod:`.review` — the organisation review's figures: groups, coverage, cadence buckets, change;
 - :mod:`.display` — how every figure and every unknown is written;
 - :mod:`.settings` — every threshold and weight, with its default.
 """

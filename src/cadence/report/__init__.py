@@ -22,9 +22,12 @@ from cadence.report.html import render, render_org, write_report
 from cadence.report.org import (
     adherence_by_group,
     adherence_histogram,
+    buckets_by_group,
     cancellation_by_group,
+    coverage_by_group,
     group_summary,
     org_trend,
+    review_tables,
     status_by_group,
 )
 from cadence.report.privacy import pseudonymize
@@ -34,8 +37,10 @@ __all__ = [
     "adherence_by_group",
     "adherence_histogram",
     "attendance_heatmap",
+    "buckets_by_group",
     "cancellation_by_group",
     "cards",
+    "coverage_by_group",
     "duration_drift",
     "export_tables",
     "gap_vs_target",
@@ -46,6 +51,7 @@ __all__ = [
     "pseudonymize",
     "render",
     "render_org",
+    "review_tables",
     "since",
     "status_by_group",
     "time_of_day_drift",

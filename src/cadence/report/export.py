@@ -2,7 +2,8 @@
 
 The leader report exports ``<stem>-pairs`` and ``<stem>-occurrences``; the
 organisation report its roll-ups only (``<stem>-departments``,
-``<stem>-levels``, ``<stem>-managers``, small groups pooled), never pairs.
+``<stem>-levels``, ``<stem>-managers``, small groups pooled, the same tables the
+review shows: :func:`cadence.report.org.review_tables`), never pairs.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from cadence.analysis import Analysis
+from cadence.analysis.review import DEFAULT_COVERAGE_WEEKS, Membership, ReviewSettings
+from cadence.model import Snapshot
 from cadence.report import org
 from cadence.report.privacy import pseudonymize
 
@@ -23,6 +26,9 @@ def export_tables(
     org_report: bool = False,
     min_group_size: int = org.DEFAULT_MIN_GROUP,
     pseudonym_key: str | None = None,
+    previous: Snapshot | None = None,
+    coverage_weeks: int = DEFAULT_COVERAGE_WEEKS,
+    membership: Membership = "report",
 ) -> dict[str, pd.DataFrame]:
     """The tables a report exports, by name (see :func:`write_report`).
 
@@ -33,17 +39,10 @@ def export_tables(
     >>> sorted(tables)
     ['departments', 'levels', 'managers']
     """
-    shown = pseudonymize(analysis, pseudonym_key) if pseudonym_key else analysis
     if org_report:
-        tables = {
-            "departments": org.group_summary(shown, "department", min_group_size=min_group_size)
-        }
-        if shown.roster is not None:
-            tables["levels"] = org.group_summary(
-                shown, "manager_level", min_group_size=min_group_size
-            )
-        tables["managers"] = org.group_summary(shown, "manager", min_group_size=min_group_size)
-        return tables
+        settings = ReviewSettings(min_group_size, coverage_weeks, membership)
+        return org.review_tables(analysis, settings, previous=previous, pseudonym_key=pseudonym_key)
+    shown = pseudonymize(analysis, pseudonym_key) if pseudonym_key else analysis
     return {"pairs": shown.pairs, "occurrences": shown.occurrences}
 
 
@@ -72,6 +71,9 @@ def write_exports(
     org_report: bool = False,
     min_group_size: int = org.DEFAULT_MIN_GROUP,
     pseudonym_key: str | None = None,
+    previous: Snapshot | None = None,
+    coverage_weeks: int = DEFAULT_COVERAGE_WEEKS,
+    membership: Membership = "report",
 ) -> list[Path]:
     """CSV and Parquet files of :func:`export_tables` beside ``report``.
 
@@ -84,7 +86,13 @@ def write_exports(
     """
     written = []
     tables = export_tables(
-        analysis, org_report=org_report, min_group_size=min_group_size, pseudonym_key=pseudonym_key
+        analysis,
+        org_report=org_report,
+        min_group_size=min_group_size,
+        pseudonym_key=pseudonym_key,
+        previous=previous,
+        coverage_weeks=coverage_weeks,
+        membership=membership,
     )
     for name, table in tables.items():
         base = report.with_name(f"{report.stem}-{name}")

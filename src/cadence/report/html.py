@@ -26,7 +26,7 @@ import plotly.graph_objects as go
 import plotly.offline
 
 from cadence._version import __version__
-from cadence.analysis import Analysis, display
+from cadence.analysis import Analysis, display, review
 from cadence.analysis.summary import Summary, summary
 from cadence.model import Snapshot, SourceHealth
 from cadence.report import figures, org
@@ -469,12 +469,17 @@ def render_org(
     min_group_size: int = org.DEFAULT_MIN_GROUP,
     pseudonym_key: str | None = None,
     previous: Snapshot | None = None,
+    coverage_weeks: int = review.DEFAULT_COVERAGE_WEEKS,
+    membership: review.Membership = "report",
 ) -> str:
-    """The organisation (HR) report as an HTML string; privacy rules always on.
+    """The organisation (HR) review as an HTML string; privacy rules always on.
 
     No single pair appears. Every aggregate covers at least ``min_group_size``
-    people (see :mod:`cadence.report.org`); meeting and job titles are never
-    shown; with ``pseudonym_key`` managers appear as keyed pseudonyms.
+    people (see :mod:`cadence.analysis.review`); meeting and job titles are never
+    shown; with ``pseudonym_key`` managers appear as keyed pseudonyms. The
+    headline is coverage: the share of reports with no held 1:1 in the last
+    ``coverage_weeks`` weeks. ``previous`` (the last review's snapshot) adds the
+    change of every figure, organisation-wide and per group.
 
     Examples
     --------
@@ -484,50 +489,142 @@ def render_org(
     True
     """
     k = org.check_min_group_size(min_group_size)
+    settings = review.ReviewSettings(k, coverage_weeks, membership)
+    tables = org.review_tables(analysis, settings, previous=previous, pseudonym_key=pseudonym_key)
+    departments = tables["departments"]
+    too_small = departments.empty or bool(departments.iloc[-1]["suppressed"])
     shown = pseudonymize(analysis, pseudonym_key) if pseudonym_key else analysis
-    now = summary(analysis)
-    groupings: list[org.GroupBy] = ["department", "manager_level"]
-    if shown.roster is None:
-        groupings = ["department"]
-    tables = {by: org.group_summary(shown, by, min_group_size=k) for by in groupings}
-    managers = org.group_summary(shown, "manager", min_group_size=k)
-    top_managers = managers[
-        ~managers["suppressed"]
-        & ~managers["group"].isin(["whole organisation", org.OTHER.format(k=k)])
-    ].sort_values(["lapsed_share", "attention_share"], ascending=False)
-    whole = tables["department"].iloc[-1]
-    change = since(analysis, previous) if previous is not None else None
-    charts = [
-        _chart("status-department", org.status_by_group(shown, "department", min_group_size=k)),
-        _chart("trend", org.org_trend(shown, "department", min_group_size=k)),
-        _chart(
-            "adherence-department", org.adherence_by_group(shown, "department", min_group_size=k)
-        ),
-        _chart(
-            "cancellations-department",
-            org.cancellation_by_group(shown, "department", min_group_size=k),
-        ),
-        _chart("adherence-histogram", org.adherence_histogram(shown, min_group_size=k)),
-    ]
-    if "manager_level" in tables:
-        charts.append(
-            _chart("status-level", org.status_by_group(shown, "manager_level", min_group_size=k))
-        )
+    change = since(analysis, previous) if previous is not None and not too_small else None
+    charts = []
+    if not too_small:
+        d: org.GroupBy = "department"
+        charts = [
+            _chart(
+                "coverage-department",
+                org.coverage_by_group(
+                    analysis, d, min_group_size=k, coverage_weeks=coverage_weeks, table=departments
+                ),
+            ),
+            _chart("status-department", org.status_by_group(analysis, d, table=departments)),
+            _chart("buckets-department", org.buckets_by_group(analysis, d, table=departments)),
+            _chart(
+                "cancellations-department",
+                org.cancellation_by_group(analysis, d, table=departments),
+            ),
+            _chart("trend", org.org_trend(analysis, d, min_group_size=k, membership=membership)),
+            _chart("adherence-department", org.adherence_by_group(analysis, d, table=departments)),
+            _chart("adherence-histogram", org.adherence_histogram(analysis, min_group_size=k)),
+        ]
+        if "levels" in tables:
+            charts.append(
+                _chart(
+                    "status-level",
+                    org.status_by_group(analysis, "manager_level", table=tables["levels"]),
+                )
+            )
+    managers = tables["managers"]
     return _ENV.get_template("org.html.j2").render(
         **_header(shown, title, sources, "org"),
         k=k,
-        too_small=bool(whole["suppressed"]),
-        cards=_card_rows(now, change) if not whole["suppressed"] else [],
-        charts=charts,
-        tables={by: _group_rows(t) for by, t in tables.items()},
-        groupings=org.GROUPINGS,
-        managers=_group_rows(top_managers.head(15)),
-        managers_shown=len(top_managers),
+        weeks=coverage_weeks,
+        membership=membership,
+        too_small=too_small,
+        cards=[]
+        if too_small
+        else _org_cards(analysis, departments.iloc[-1], change, coverage_weeks),
+        reference={**review.REFERENCE, "source": review.REFERENCE_SOURCE},
+        charts=dict(charts),
+        tables={
+            name: _org_table(t, name, coverage_weeks) for name, t in tables.items() if not too_small
+        },
         managers_pooled=int(
             managers.loc[managers["group"] == org.OTHER.format(k=k), "pooled_groups"].sum()
-        ),
-        since=_org_since(change) if change and not whole["suppressed"] else None,
+        )
+        if len(managers)
+        else 0,
+        levels_note=_levels_note(analysis, tables.get("levels"), k),
+        since=_org_since(change) if change is not None else None,
     )
+
+
+def _signed(d: float | None, digits: int = 1, unit: str = " pts") -> str:
+    if d is None or pd.isna(d):
+        return "–"
+    d *= 100
+    if abs(d) < 0.05:
+        return "no change"
+    return f"{'▲' if d > 0 else '▼'} {abs(d):.{digits}f}{unit}"
+
+
+def _org_cards(
+    analysis: Analysis, whole: pd.Series, change: Since | None, weeks: int
+) -> list[dict[str, Any]]:
+    """The review's cards: coverage first, then honest counts, held, the rates."""
+    now = summary(analysis)
+    before = change.previous_cards if change else {}
+    p = analysis.pairs
+
+    def moved(now_value: float | None, key: str, better: str = "down") -> dict[str, Any]:
+        was = before.get(key)
+        d = delta(now_value, was) if change and was is not None else None
+        if d is None:
+            return {"text": "", "trend": ""}
+        text = _signed(d)
+        if text == "no change":
+            return {"text": text, "trend": "same"}
+        return {"text": text, "trend": "good" if (d > 0) == (better == "up") else "bad"}
+
+    share = _none(whole["uncovered_share"])
+    managers = int(p["manager"].nunique())
+    reports = int(p["report"].nunique())
+    ref = review.REFERENCE
+    return [
+        {
+            "id": "coverage",
+            "value": display.pct_text(share),
+            "label": f"of reports ({int(whole['uncovered'])} of {int(whole['reports'])}) had "
+            f"no held 1:1 in the last {weeks} weeks",
+            **moved(share, "uncovered_share"),
+        },
+        {
+            "id": "people",
+            "value": f"{now.people:,}",
+            "label": (
+                f"people in {now.pairs:,} pairs: {reports:,} reports, {managers:,} managers "
+                "(a manager can be a report too)"
+                if reports
+                else f"people in {now.pairs:,} pairs"
+            ),
+            "text": "",
+            "trend": "",
+        },
+        {
+            "id": "held",
+            "value": now.held_text(),
+            "label": f"1:1s held of expected ({display.pct_text(now.held_share)})",
+            **moved(now.held_share, "held_share", better="up"),
+        },
+        {
+            "id": "cancelled",
+            "value": display.pct_text(now.rate(now.cancelled)),
+            "label": f"cancelled ({now.late_text()}); "
+            f"study: {ref['cancellation_rate'] * 100:.1f} %",
+            **moved(now.rate(now.cancelled), "cancellation_rate"),
+        },
+        {
+            "id": "rescheduled",
+            "value": display.pct_text(now.rate(now.moved)),
+            "label": f"rescheduled (moved from their slot); study: {ref['moved_rate'] * 100:.1f} %",
+            **moved(now.rate(now.moved), "moved_rate"),
+        },
+        {
+            "id": "flagged",
+            "value": f"{now.lapsed} · {now.at_risk}",
+            "label": "pairs lapsed · at risk",
+            "text": "",
+            "trend": "",
+        },
+    ]
 
 
 def _org_since(change: Since) -> dict[str, Any]:
@@ -540,37 +637,161 @@ def _org_since(change: Since) -> dict[str, Any]:
     }
 
 
-def _group_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
-    def count(col: str) -> pd.Series:
-        return table[col].fillna(0)
-
-    late = display.late_shares(
-        count("late_cancelled"),
-        count("late_unknown"),
-        count("cancelled"),
-        count("past"),
-        table["late_unknown_sources"],
-    )
-    rows = []
-    for rec, late_text in zip(table.to_dict("records"), late, strict=True):
-        sup = bool(rec["suppressed"])
-        rows.append(
-            {
-                "group": rec["group"],
-                "suppressed": sup,
-                "pooled": int(rec.get("pooled_groups", 1) or 0),
-                "people": "–" if sup else int(rec["people"]),
-                "pairs": "–" if sup else int(rec["pairs"]),
-                "healthy": "–" if sup else _pct(rec["healthy_share"]),
-                "watch": "–" if sup else _pct(rec["watch_share"]),
-                "at_risk": "–" if sup else _pct(rec["at_risk_share"]),
-                "lapsed": "–" if sup else _pct(rec["lapsed_share"]),
-                "adherence": "–" if sup else _pct(_none(rec["adherence"])),
-                "cancelled": "–" if sup else _pct(_none(rec["cancellation_rate"]), 1),
-                "late": "–" if sup else late_text,
-            }
+def _levels_note(analysis: Analysis, table: pd.DataFrame | None, k: int) -> str | None:
+    """Why the manager-level view shows what it shows, when it cannot show every level."""
+    if table is None or table.empty:
+        return None
+    size = review.group_sizes(analysis, "manager_level")
+    named = table[
+        ~table["suppressed"] & ~table["group"].isin([review.WHOLE, org.OTHER.format(k=k)])
+    ]
+    if len(named) == len(size):
+        return None
+    small = int((size < k).sum())
+    joined = len(size) - len(named) - small
+    shown = ", ".join(named["group"]) or "no level"
+    return (
+        f"The roster has {len(size)} manager levels; {small} of them cover fewer than {k} "
+        "people with 1:1s (a small organisation has few managers per level)"
+        + (
+            f", and {joined} more joined them so that none can be worked out from the total"
+            if joined
+            else ""
         )
-    return rows
+        + f". Shown on its own: {shown}. The departments and managers above show the rest."
+    )
+
+
+ORG_FIELDS = {
+    "group": "{label}",
+    "department": "department",
+    "level": "level",
+    "people": "people",
+    "pairs": "pairs",
+    "uncovered": "no 1:1 in {weeks} weeks",
+    "d_uncovered": "change",
+    "status": "status mix",
+    "meets": "meets most often",
+    "intends": "series intend",
+    "adherence": "held of expected",
+    "cancelled": "cancelled",
+    "d_cancelled": "change",
+    "moved": "rescheduled",
+    "declined": "declined",
+    "late": "cancelled late",
+    "newly_flagged": "newly lapsed or at risk",
+    "recovered": "recovered",
+}
+TABLE_LABELS = {"departments": "department", "levels": "manager level", "managers": "manager"}
+
+
+def _org_table(table: pd.DataFrame, name: str, weeks: int) -> dict[str, Any]:
+    """A review table as compact JSON for the client-side table: a cell is a value or
+    ``[sort key, text]`` (the status mix: ``[sort key, text, [shares]]``); every text is
+    written here (by :mod:`cadence.analysis.display`, a column at a time), the browser
+    formats nothing. Suppressed rows carry no figure."""
+    changes = "recovered" in table.columns
+    fields = [
+        f
+        for f in ORG_FIELDS
+        if (f not in ("department", "level") or name == "managers")
+        and (changes or not f.startswith(("d_", "newly", "recovered")))
+    ]
+    t = table.reset_index(drop=True)
+    pairs = t["pairs"].astype("float64")
+
+    def keys(col: str) -> list[float | None]:
+        values = pd.to_numeric(t[col], errors="coerce").to_numpy(dtype="float64").round(4)
+        missing = np.isnan(values)
+        return [None if m else v for m, v in zip(missing.tolist(), values.tolist(), strict=True)]
+
+    def pct_cells(col: str, digits: int = 0) -> list[list[Any]]:
+        values = pd.to_numeric(t[col], errors="coerce").astype("float64")
+        texts = (
+            display.pcts(values)
+            if digits == 0
+            else (values * 100).map(lambda v: f"{v:.{digits}f} %", na_action="ignore").fillna("–")
+        )
+        return [[k, str(x)] for k, x in zip(keys(col), texts, strict=True)]
+
+    def signed(col: str) -> list[list[Any]]:
+        if col not in t.columns:
+            return [[None, "–"]] * len(t)
+        return [[k, _signed(k)] for k in keys(col)]
+
+    def top(prefix: str, names: tuple[str, ...]) -> list[list[Any]]:
+        counts = t[[f"{prefix}:{n}" for n in names]].astype("float64").fillna(-1).to_numpy()
+        best = counts.argmax(axis=1)
+        share = counts[np.arange(len(t)), best] / pairs.to_numpy()
+        texts = np.array(names, dtype=object)[best] + " (" + display.pcts(pd.Series(share)) + ")"
+        return [[int(i), str(x)] for i, x in zip(best, texts, strict=True)]
+
+    shares = t[[f"{s}_share" for s in org.STATUSES]].astype("float64").round(4)
+    mix = pd.Series("", index=t.index, dtype=object)
+    for s in org.STATUSES:
+        part = display.pcts(shares[f"{s}_share"]) + " " + s.replace("_", " ")
+        mix = part if s == org.STATUSES[0] else mix + " · " + part
+    uncovered = display.pcts(t["uncovered_share"].astype("float64"))
+    uncovered = (
+        uncovered
+        + " ("
+        + t["uncovered"].astype("Int64").astype(str)
+        + " of "
+        + t["reports"].astype("Int64").astype(str)
+        + ")"
+    ).where(t["uncovered_share"].notna(), "–")
+    late = display.late_shares(
+        t["late_cancelled"].fillna(0),
+        t["late_unknown"].fillna(0),
+        t["cancelled"].fillna(0),
+        t["past"].fillna(0),
+        t["late_unknown_sources"],
+    )
+    label: pd.Series = t["group"].astype(str) + np.where(
+        t["pooled_groups"].fillna(1).astype(int) > 1,
+        " (" + t["pooled_groups"].fillna(1).astype(int).astype(str) + " groups)",
+        "",
+    )
+    level = t["level"] if "level" in t.columns else pd.Series(pd.NA, index=t.index)
+    columns: dict[str, list[Any]] = {
+        "group": label.tolist(),
+        "department": [
+            "–" if pd.isna(d) else str(d)
+            for d in (t["department"] if "department" in t.columns else [None] * len(t))
+        ],
+        "level": [[None, "–"] if pd.isna(v) else [int(v), f"level {int(v)}"] for v in level],
+        "people": [None if pd.isna(v) else int(v) for v in t["people"]],
+        "pairs": [None if pd.isna(v) else int(v) for v in t["pairs"]],
+        "uncovered": [[k, str(x)] for k, x in zip(keys("uncovered_share"), uncovered, strict=True)],
+        "d_uncovered": signed("Δuncovered_share"),
+        "status": [
+            [k, str(x), list(v)]
+            for k, x, v in zip(
+                keys("attention_share"), mix, shares.to_numpy().tolist(), strict=True
+            )
+        ],
+        "meets": top("bucket", review.BUCKETS),
+        "intends": top("intended", review.INTENDED),
+        "adherence": pct_cells("adherence"),
+        "cancelled": pct_cells("cancellation_rate", 1),
+        "d_cancelled": signed("Δcancellation_rate"),
+        "moved": pct_cells("moved_rate", 1),
+        "declined": pct_cells("decline_rate", 1),
+        "late": [[k, str(x)] for k, x in zip(keys("late_cancel_rate"), late, strict=True)],
+        "newly_flagged": [
+            None if pd.isna(v) else int(v) for v in t.get("newly_flagged", [None] * len(t))
+        ],
+        "recovered": [None if pd.isna(v) else int(v) for v in t.get("recovered", [None] * len(t))],
+    }
+    suppressed = t["suppressed"].astype(bool).tolist()
+    rows: list[dict[str, Any]] = []
+    for i, sup in enumerate(suppressed):
+        if sup:
+            rows.append({"suppressed": True, "cells": [columns["group"][i]]})
+        else:
+            rows.append({"cells": [columns[f][i] for f in fields]})
+    heads = [ORG_FIELDS[f].format(label=TABLE_LABELS[name], weeks=weeks) for f in fields]
+    return {"fields": fields, "heads": heads, "rows": rows}
 
 
 def _none(value: Any) -> float | None:
@@ -591,13 +812,17 @@ def write_report(
     min_group_size: int = org.DEFAULT_MIN_GROUP,
     pseudonym_key: str | None = None,
     exports: bool = True,
+    coverage_weeks: int = review.DEFAULT_COVERAGE_WEEKS,
+    membership: review.Membership = "report",
 ) -> Path:
     """Write the report to ``path`` (folders created) and its exports beside it.
 
     Leader report exports: ``<stem>-pairs`` and ``<stem>-occurrences``; the
     organisation report exports its roll-ups only (``<stem>-departments``,
-    ``<stem>-levels``, ``<stem>-managers``, small groups pooled), never pairs.
-    Each as ``.csv`` and ``.parquet``. Returns the report's absolute path.
+    ``<stem>-levels``, ``<stem>-managers``, small groups pooled, with their change
+    since ``previous``), never pairs. Each as ``.csv`` and ``.parquet``. Returns the
+    report's absolute path. ``coverage_weeks`` and ``membership`` are the organisation
+    review's (see :mod:`cadence.analysis.review`).
 
     Examples
     --------
@@ -619,6 +844,8 @@ def write_report(
             min_group_size=min_group_size,
             pseudonym_key=pseudonym_key,
             previous=previous,
+            coverage_weeks=coverage_weeks,
+            membership=membership,
         )
     else:
         html = render(
@@ -638,5 +865,8 @@ def write_report(
             org_report=org_report,
             min_group_size=min_group_size,
             pseudonym_key=pseudonym_key,
+            previous=previous,
+            coverage_weeks=coverage_weeks,
+            membership=membership,
         )
     return out
