@@ -7,6 +7,8 @@ figure draws, so notebooks can use either. Colours are the Okabe–Ito palette
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -37,15 +39,52 @@ AHEAD = pd.Timedelta(weeks=4)  # how far past ``as_of`` the time charts look
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 
 
-def short_pair(pairs: pd.DataFrame) -> pd.Series:
-    """The analysis's ``pair`` label without email domains, for charts and tables."""
-    return pairs["pair"].astype(str).str.replace(r"@[^\s]+", "", regex=True)
+def people_names(analysis: Analysis) -> dict[str, str]:
+    """email → the roster's ``name`` (people without one, or no roster: not listed)."""
+    roster = analysis.roster
+    if roster is None or "name" not in roster.columns:
+        return {}
+    named = roster[roster["name"].notna()]
+    return {
+        str(e): str(n).strip()
+        for e, n in zip(named["email"], named["name"], strict=True)
+        if str(n).strip()
+    }
+
+
+def person_name(email: str, names: Mapping[str, str]) -> str:
+    """The roster name of ``email``, else its local part (``ann@x.com`` → ``ann``)."""
+    return names.get(email) or email.split("@")[0]
+
+
+def short_pair(pairs: pd.DataFrame, names: Mapping[str, str] | None = None) -> pd.Series:
+    """The analysis's ``pair`` label with roster names (``names``, see :func:`people_names`),
+    else without email domains, for charts and tables. Two pairs whose names would read
+    the same keep their email local parts, so no chart row stands for two pairs.
+
+    >>> pairs = pd.DataFrame({"pair": ["ann@x.com → bob@x.com", "ann@x.com → cy@x.com"]})
+    >>> short_pair(pairs, {"ann@x.com": "Ann Ash", "bob@x.com": "Bob Birch"}).tolist()
+    ['Ann Ash → Bob Birch', 'Ann Ash → cy']
+    """
+    plain = pairs["pair"].astype(str).str.replace(r"@[^\s]+", "", regex=True)
+    if not names:
+        return plain
+
+    def label(text: str) -> str:
+        for arrow in (" → ", " ↔ "):
+            if arrow in text:
+                a, b = text.split(arrow, 1)
+                return f"{person_name(a, names)}{arrow}{person_name(b, names)}"
+        return text
+
+    named = pairs["pair"].astype(str).map(label)
+    return named.where(~named.duplicated(keep=False), plain)
 
 
 def outcomes_by_pair_data(analysis: Analysis, limit: int = 40) -> pd.DataFrame:
     """The ``limit`` pairs that most need attention (lapsed, at risk… lowest score first)."""
     pairs = analysis.pairs.head(limit).copy()
-    pairs["pair"] = short_pair(pairs)
+    pairs["pair"] = short_pair(pairs, people_names(analysis))
     return pairs
 
 
@@ -223,7 +262,9 @@ def pair_timeline_data(analysis: Analysis, limit: int = 30) -> pd.DataFrame:
     names = analysis.pairs["pair"].head(limit)
     occ = analysis.occurrences[analysis.occurrences["pair"].astype(str).isin(set(names))].copy()
     occ["kind"] = timeline_kind(occ)
-    label = dict(zip(names, short_pair(analysis.pairs.head(limit)), strict=True))
+    label = dict(
+        zip(names, short_pair(analysis.pairs.head(limit), people_names(analysis)), strict=True)
+    )
     occ["label"] = occ["pair"].astype(str).map(label)
     order = {name: i for i, name in enumerate(names)}
     occ["rank"] = occ["pair"].astype(str).map(order)
@@ -244,7 +285,7 @@ def pair_timeline(analysis: Analysis, limit: int = 30) -> go.Figure:
     ['...']
     """
     data = pair_timeline_data(analysis, limit)
-    labels = short_pair(analysis.pairs.head(limit)).tolist()
+    labels = short_pair(analysis.pairs.head(limit), people_names(analysis)).tolist()
     fig = go.Figure()
     moved = data[data["moved"]]
     if len(moved):
@@ -374,7 +415,7 @@ def attendance_heatmap_data(analysis: Analysis, limit: int = 40) -> pd.DataFrame
         .fillna(0)
         .astype(int)
     )
-    grid.index = short_pair(analysis.pairs.head(limit)).to_numpy()
+    grid.index = short_pair(analysis.pairs.head(limit), people_names(analysis)).to_numpy()
     return grid
 
 
@@ -433,7 +474,7 @@ def gap_vs_target_data(analysis: Analysis, limit: int = 40) -> pd.DataFrame:
     """Target, median gap, recent median gap and longest gap in days for the weakest pairs."""
     cols = ["target_days", "median_gap_days", "recent_median_gap_days", "longest_gap_days"]
     data = analysis.pairs.head(limit)[["pair", *cols]].copy()
-    data["pair"] = short_pair(data)
+    data["pair"] = short_pair(data, people_names(analysis))
     return data
 
 
@@ -506,7 +547,7 @@ def drift_data(analysis: Analysis) -> pd.DataFrame:
     med = med.dropna(how="any")
     order = {name: i for i, name in enumerate(analysis.pairs["pair"])}
     med = med.assign(_rank=med.index.map(order)).sort_values("_rank").drop(columns="_rank")
-    med.index = med.index.str.replace(r"@[^\s]+", "", regex=True)
+    med.index = short_pair(pd.DataFrame({"pair": med.index}), people_names(analysis)).to_numpy()
     med.index.name = "pair"
     return med.reset_index()
 
