@@ -103,7 +103,7 @@ class ReportSettings(_Section):
         default=None, description="where out_dir is published: digests link the reports there"
     )
     attach_max_mb: float = Field(
-        default=8, ge=0, description="attach a report to its email when smaller, else link it"
+        default=7, ge=0, description="attach a report to its email when smaller, else link it"
     )
     indirect: bool = Field(default=False, description="also the pairs of managers below them")
     min_group_size: int = Field(

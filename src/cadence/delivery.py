@@ -5,78 +5,14 @@ sends it and says, message by message, what failed."""
 
 from __future__ import annotations
 
-import io
 import json
 import smtplib
 import ssl
-import zipfile
 from collections.abc import Sequence
 from email.message import EmailMessage
-from pathlib import Path
 from typing import Any
 
 from cadence.errors import DeliveryError
-
-
-def send_report(
-    *,
-    host: str,
-    port: int,
-    sender: str,
-    recipients: Sequence[str],
-    subject: str,
-    text: str,
-    attachments: Sequence[Path],
-    starttls: bool = True,
-    use_ssl: bool = False,
-    username: str | None = None,
-    password: str | None = None,
-    timeout: float = 60.0,
-    zip_name: str = "cadence-reports",
-) -> None:
-    """Send one message with the reports attached in one zip file.
-
-    Each report embeds plotly.js (~5 MB); zipped, the two reports of a week
-    travel as ~3 MB, under the usual 10 MB mail limits even after base64.
-    """
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = ", ".join(recipients)
-    message["Subject"] = subject
-    message.set_content(text)
-    if attachments:
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for path in attachments:
-                archive.write(path, arcname=path.name)
-        message.add_attachment(
-            buffer.getvalue(),
-            maintype="application",
-            subtype="zip",
-            filename=f"{zip_name}.zip",
-        )
-    context = ssl.create_default_context()
-    try:
-        smtp: smtplib.SMTP
-        if use_ssl:
-            smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
-        else:
-            smtp = smtplib.SMTP(host, port, timeout=timeout)
-        with smtp:
-            smtp.ehlo()
-            if starttls and not use_ssl:
-                smtp.starttls(context=context)
-                smtp.ehlo()
-            if username:
-                smtp.login(username, password or "")
-            smtp.send_message(message)
-    except smtplib.SMTPAuthenticationError as exc:
-        raise DeliveryError(
-            f"{host}:{port} refused the login of {username!r} ({exc.smtp_code}); "
-            "check [delivery.email] username and $CADENCE_SMTP_PASSWORD"
-        ) from None
-    except (smtplib.SMTPException, OSError) as exc:
-        raise DeliveryError(f"sending the report through {host}:{port} failed: {exc}") from None
 
 
 def check_smtp(
@@ -131,13 +67,13 @@ def email_message(
         message.add_alternative(html, subtype="html")
     for name, content, mime in attachments:
         maintype, subtype = mime.split("/", 1)
-        params = {"method": "REQUEST"} if mime == "text/calendar" else {}
-        if maintype == "text":
-            message.add_attachment(
-                content.decode("utf-8"), subtype=subtype, filename=name, params=params
-            )
-        else:
-            message.add_attachment(content, maintype=maintype, subtype=subtype, filename=name)
+        params = {"charset": "utf-8"} if maintype == "text" else {}
+        if mime == "text/calendar":
+            params["method"] = "REQUEST"
+        # as bytes (base64): the file arrives byte for byte, its line ends untouched
+        message.add_attachment(
+            content, maintype=maintype, subtype=subtype, filename=name, params=params
+        )
     return message
 
 

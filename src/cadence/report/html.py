@@ -113,7 +113,8 @@ def _header(
 ) -> dict[str, Any]:
     srcs = sources or []
     who = leader_name(analysis)
-    if who and kind == "leader" and who.split(" (")[0] not in title:
+    named = who and (who.split(" (")[0] in title or who.split("@")[0] in title)
+    if who and kind == "leader" and not named:
         title = f"{title} · {who.split(' (')[0]}"
     return {
         "title": title,
