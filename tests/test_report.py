@@ -286,7 +286,8 @@ def test_attention_comes_first_with_plain_reasons(team: Analysis) -> None:
     attention = html.index('id="attention"')
     assert attention < html.index('class="cards"') < html.index('id="chart-timeline"')
     flagged = team.pairs[team.pairs["status"].isin(["lapsed", "at_risk"])]
-    first = figures.short_pair(flagged).iloc[0]
+    first = figures.short_pair(flagged, figures.people_names(team)).iloc[0]
+    assert "@" not in first and " → " in first  # roster names, not emails
     assert first in html[attention : html.index('class="cards"')]
     assert "(−" not in html[attention : html.index('class="cards"')]  # no point penalties
     assert plain("held 2 of 6 expected 1:1s (31 %) (−50)") == "held 2 of 6 expected 1:1s (31 %)"
@@ -322,7 +323,8 @@ def test_since_last_report_names_new_and_recovered_pairs(team: Analysis, tmp_pat
     assert list(change.recovered["pair"]) == [team.pairs.loc[healthy, "pair"]]
     html = render(team, previous=previous)
     section = html[html.index('id="since"') : html.index("Pair by pair")]
-    assert figures.short_pair(team.pairs.loc[[healthy]]).iloc[0] in section
+    names = figures.people_names(team)
+    assert figures.short_pair(team.pairs.loc[[healthy]], names).iloc[0] in section
     assert "▲" in html  # held share went up from 50 %
 
 
@@ -385,7 +387,10 @@ def test_reasons_table_export_and_summary_agree_for_every_pair(tmp_path: Path) -
     export = pd.read_csv(tmp_path / "leader-pairs.csv")
     assert len(rows) == len(export) == len(leader.pairs)
     by_label = {row[f["pair"]]: row for row in rows}
-    export["label"] = export["pair"].str.replace(r"@[^\s]+", "", regex=True)
+    names = dict(zip(roster["email"], roster["name"], strict=True))  # roster names, by hand
+    named = export["manager"].map(names) + " → " + export["report"].map(names)
+    plain_label = export["pair"].str.replace(r"@[^\s]+", "", regex=True)
+    export["label"] = named.where(~named.duplicated(keep=False), plain_label)
     assert set(by_label) == set(export["label"])
     checked = {"held": 0, "days": 0, "unknown": 0}
     for rec in export.to_dict("records"):
