@@ -189,6 +189,7 @@ def render(
         drift_pairs=(len(tod), len(dur)),
         table=_pair_table(shown),
         charts_note=charts_note(len(p), TIMELINE_LIMIT, HEATMAP_LIMIT),
+        timeline_legend=figures.timeline_legend(),
     )
 
 
