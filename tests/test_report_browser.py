@@ -171,7 +171,8 @@ OVERLAPS = """els => els.map(e => {
                      t: r.top, b: r.bottom, w: r.width, h: r.height,
                      text: (n.textContent || '').slice(0, 40)}; };
   const title = e.querySelector('.gtitle');
-  const others = [...e.querySelectorAll('.xtick text, .x2tick text, .legend .traces, .annotation-text')]
+  const near = '.xtick text, .x2tick text, .legend .traces, .annotation-text, .gtitle-subtitle';
+  const others = [...e.querySelectorAll(near)]
     .map(box).filter(b => b.w > 0 && b.h > 0);
   const t = title ? box(title) : null;
   const hits = t ? others.filter(o => o.l < t.r && t.l < o.r && o.t < t.b && t.t < o.b) : [];
@@ -238,7 +239,8 @@ def test_on_a_phone_the_pair_table_is_cards_and_the_heatmap_a_strip_per_pair(  #
     legend = page.locator("#timeline-legend").bounding_box()
     chart = page.locator("#chart-timeline").bounding_box()
     assert legend is not None and chart is not None
-    assert legend["width"] <= PHONE["width"] and 0 <= chart["y"] - (legend["y"] + legend["height"]) < 40
+    assert legend["width"] <= PHONE["width"]
+    assert 0 <= chart["y"] - (legend["y"] + legend["height"]) < 40
     assert not page.locator("#chart-heatmap").is_visible()
     assert page.locator("#heatmap-note").is_visible()
     assert first.locator("svg.spark").is_visible()  # the weeks, as a strip in the card

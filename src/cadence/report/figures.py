@@ -246,7 +246,7 @@ def timeline_legend() -> list[dict[str, str]]:
         {"mark": TIMELINE_MARKS[kind], "colour": colour, "label": label}
         for kind, (colour, _, label) in TIMELINE_KINDS.items()
     ]
-    return items + [{"mark": "→", "colour": "#8c8c8c", "label": "moved from (arrow)"}]
+    return [*items, {"mark": "→", "colour": "#8c8c8c", "label": "moved from (arrow)"}]
 
 
 # A week's state in the heatmap, by name; the order is the colour scale's (and "worst wins"
