@@ -365,3 +365,25 @@ def test_dry_run_writes_the_messages_beside_the_reports_and_sends_nothing(
     every = message_from_bytes((folder / "report.eml").read_bytes(), policy=policy.default)
     assert every["To"] == "admin@example.com"
     assert "org.html" not in [p.get_filename() for p in every.walk()]
+
+
+def test_cadence_report_for_one_leader_names_them_and_hides_them_when_pseudonymized(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ada = "ada.tanaka@example.com"
+    cfg = load_config(job_config(tmp_path, write_roster(tmp_path)))
+    store = tmp_path / "s.sqlite"
+    job.pull_sources(cfg, store, demo_as_of=AS_OF)
+    named = job.write_reports(cfg, store, as_of=AS_OF, leader=ada, out=tmp_path / "ada.html")
+    html = named.path.read_text(encoding="utf-8")
+    assert "<h1>Ada Tanaka&#39;s team · 1:1 health · week 27</h1>" in html
+    monkeypatch.setenv("CADENCE_PSEUDONYM_KEY", "a-key-of-sixteen-chars")
+    hidden_cfg = cfg.model_copy(
+        update={"report": cfg.report.model_copy(update={"pseudonymize": True})}
+    )
+    hidden = job.write_reports(
+        hidden_cfg, store, as_of=AS_OF, leader=ada, out=tmp_path / "hidden.html"
+    )
+    text = hidden.path.read_text(encoding="utf-8")
+    assert "Ada Tanaka" not in text and ada not in text
+    assert "<h1>person-" in text

@@ -353,9 +353,10 @@ def _scope(org_report: bool, leader: str | None, indirect: bool) -> str:
     return f"leader:{leader}" + ("+indirect" if indirect else "")
 
 
-def team_title(analysis: Analysis, leader: str, when: pd.Timestamp) -> str:
-    """``Mia Chen's team · 1:1 health · week 49`` (the roster name; else the local part)."""
-    name = person_name(leader, people_names(analysis))
+def team_title(analysis: Analysis, leader: str, when: pd.Timestamp, key: str | None = None) -> str:
+    """``Mia Chen's team · 1:1 health · week 49`` (the roster name; else the local part; the
+    pseudonym under ``key``)."""
+    name = pseudonym(leader, key) if key else person_name(leader, people_names(analysis))
     return f"{name}'s team · 1:1 health · week {when.isocalendar()[1]}"
 
 
@@ -405,7 +406,7 @@ def write_reports(
         path = write_report(
             analysis,
             out or cfg.out_dir / f"cadence-{name}.html",
-            title=team_title(analysis, who, when) if who and not org_report else None,
+            title=team_title(analysis, who, when, key) if who and not org_report else None,
             org_report=org_report,
             sources=sources,
             previous=store.previous_snapshot(scope, when),
