@@ -387,3 +387,28 @@ def test_cadence_report_for_one_leader_names_them_and_hides_them_when_pseudonymi
     text = hidden.path.read_text(encoding="utf-8")
     assert "Ada Tanaka" not in text and ada not in text
     assert "<h1>person-" in text
+
+
+def test_the_digest_cards_say_what_changed_since_the_leader_s_last_report(
+    tmp_path: Path,
+) -> None:
+    yusuf = "yusuf.ferreira@example.com"
+    cfg = load_config(job_config(tmp_path, write_roster(tmp_path)))
+    cfg = cfg.model_copy(update={"report": cfg.report.model_copy(update={"leaders": [yusuf]})})
+    store = tmp_path / "s.sqlite"
+    job.run_week(cfg, store, as_of="2026-06-23", dry_run=True)
+    done = job.run_week(cfg, store, as_of=AS_OF, dry_run=True)
+    (team,) = done.leaders
+    assert team.digest is not None and team.digest.since is not None
+    assert f"{team.digest.since:%Y-%m-%d}" == "2026-06-23"
+    with Store(store) as db:
+        before = db.previous_snapshot(f"leader:{yusuf}", pd.Timestamp(AS_OF, tz="UTC"))
+    assert before is not None
+    was, now = before.cards["lapsed"] + before.cards["at_risk"], team.digest.flagged
+    message = message_from_bytes(
+        (tmp_path / "reports" / WEEK / "team-yusuf.ferreira.eml").read_bytes(),
+        policy=policy.default,
+    )
+    plain = " ".join(message.get_body(("plain",)).get_content().split())
+    expected = "no change" if was == now else f"{'▲' if now > was else '▼'} {abs(now - was)}"
+    assert f"pairs lapsed · at risk ({expected} since 23 Jun)" in plain
