@@ -412,3 +412,28 @@ def test_the_digest_cards_say_what_changed_since_the_leader_s_last_report(
     plain = " ".join(message.get_body(("plain",)).get_content().split())
     expected = "no change" if was == now else f"{'▲' if now > was else '▼'} {abs(now - was)}"
     assert f"pairs lapsed · at risk ({expected} since 23 Jun)" in plain
+
+
+def test_hr_recipients_without_the_organisation_report_is_said_not_silent(
+    tmp_path: Path,
+) -> None:
+    yusuf = "yusuf.ferreira@example.com"
+    cfg = load_config(
+        job_config(
+            tmp_path,
+            write_roster(tmp_path),
+            '[delivery]\nhr_recipients = ["hr@example.com"]\n',
+            mail(9),
+        )
+    )
+    report = cfg.report.model_copy(update={"leaders": [yusuf], "org": False})
+    done = job.run_week(
+        cfg.model_copy(update={"report": report}), tmp_path / "s.sqlite", as_of=AS_OF, dry_run=True
+    )
+    assert done.status == "partial"
+    assert done.failures == [
+        "organisation report: [delivery] hr_recipients is set but [report] org = false; "
+        "nothing was sent to them (set org = true)"
+    ]
+    folder = tmp_path / "reports" / WEEK
+    assert sorted(p.name for p in folder.glob("*.eml")) == ["team-yusuf.ferreira.eml"]

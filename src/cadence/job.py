@@ -37,6 +37,7 @@ from cadence.analysis import Analysis, analyze, parse_window, summary
 from cadence.config import (
     ENV_SLACK_WEBHOOK,
     ENV_TEAMS_WEBHOOK,
+    EmailSettings,
     Settings,
     WebhookSettings,
     load_config,
@@ -783,6 +784,12 @@ def _email_week(
                 None,
             )
         )
+    if org_report is None and conf.hr_recipients:
+        why = (
+            "organisation report: [delivery] hr_recipients is set but [report] org = false; "
+            "nothing was sent to them (set org = true)"
+        )
+        return [why, *_send(outgoing, mail, folder, dry_run)]
     if org_report is not None and conf.hr_recipients:
         lines = summary(analysis).lines()
         where = (
@@ -810,6 +817,15 @@ def _email_week(
                 None,
             )
         )
+    return _send(outgoing, mail, folder, dry_run)
+
+
+def _send(
+    outgoing: list[tuple[str, Any, LeaderResult | None]],
+    mail: EmailSettings,
+    folder: Path,
+    dry_run: bool,
+) -> list[str]:
     if dry_run:
         for stem, message, _ in outgoing:
             (folder / f"{stem}.eml").write_bytes(bytes(message))
