@@ -243,7 +243,7 @@ TIMELINE_MARKS = {
 def timeline_legend() -> list[dict[str, str]]:
     """The timeline's legend: mark, colour and label of every kind, and the move arrow."""
     items = [
-        {"mark": TIMELINE_MARKS[kind], "colour": colour, "label": label}
+        {"mark": TIMELINE_MARKS.get(kind, "●"), "colour": colour, "label": label}
         for kind, (colour, _, label) in TIMELINE_KINDS.items()
     ]
     return [*items, {"mark": "→", "colour": "#8c8c8c", "label": "moved from (arrow)"}]
