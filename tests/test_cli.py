@@ -403,7 +403,7 @@ def test_run_usage_errors_busy_store_and_unknown_leader(tmp_path: Path) -> None:
     assert busy.exit_code == 1 and "in use by another cadence run" in busy.output
     cfg.write_text(cfg.read_text().replace("org = true", 'org = true\nleader = "no@example.com"'))
     nobody = cadence(cfg, store, "run", "--as-of", AS_OF)
-    assert nobody.exit_code == 2 and "no@example.com" in nobody.output
+    assert nobody.exit_code == 1 and "leader no@example.com: has no 1:1 pairs" in nobody.output
     assert "Traceback" not in nobody.output
 
 
@@ -427,10 +427,11 @@ def test_a_failed_delivery_is_exit_1_without_the_password(
 
 def test_bad_config_is_exit_2_naming_the_key(tmp_path: Path) -> None:
     cases = {
-        '[report]\nleaders = "x"\n': "[report] leaders: unknown key",
+        '[report]\nleaderz = "x"\n': "[report] leaderz: unknown key",
+        '[report]\nleaders = ["x"]\n': "expected leaders' email addresses, got 'x'",
         "[report]\nmin_group_size = 1\n": "[report] min_group_size = 1",
         '[delivery.email]\nenabled = true\nrecipients = ["hr@example.com"]\n': (
-            "[delivery.email]: enabled = true needs sender and recipients"
+            "[delivery.email]: enabled = true needs sender (the From: address)"
         ),
         '[analysis]\nwindow = "13 weeks"\n': "[analysis] window",
         '[roster]\npath = "/nope/roster.csv"\n': "/nope/roster.csv does not exist",

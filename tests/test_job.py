@@ -4,10 +4,8 @@ test_cli.py; here the functions are called as a notebook or a scheduler script w
 
 from __future__ import annotations
 
-import io
 import threading
 import time
-import zipfile
 from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,7 @@ import pytest
 
 from cadence import job
 from cadence.config import Settings, load_config
-from cadence.errors import ConfigError, LeaderNotFound, StoreBusyError
+from cadence.errors import ConfigError, StoreBusyError
 from cadence.lock import store_lock
 from cadence.logs import redact, register_secret
 from cadence.org import load_roster
@@ -114,7 +112,7 @@ def test_run_twice_with_a_failing_source_reports_it_and_is_partial(tmp_path: Pat
     assert counts["snapshots"] == 2  # all + org for the week, not one per run
 
 
-def test_an_unknown_leader_is_a_config_error_and_the_run_is_not_left_running(
+def test_an_unknown_leader_is_named_and_the_run_is_partial_not_left_running(
     tmp_path: Path,
 ) -> None:
     cfg = settings(tmp_path)
@@ -122,12 +120,17 @@ def test_an_unknown_leader_is_a_config_error_and_the_run_is_not_left_running(
         update={"report": cfg.report.model_copy(update={"leader": "nobody@example.com"})}
     )
     store = tmp_path / "s.sqlite"
-    with pytest.raises(LeaderNotFound, match=r"nobody@example\.com"):
-        job.run_week(cfg, store, as_of=AS_OF)
+    done = job.run_week(cfg, store, as_of=AS_OF)
+    assert done.status == "partial"
+    assert done.failures == [
+        "leader nobody@example.com: has no 1:1 pairs in the window; "
+        "check the leader's email address"
+    ]
+    assert [p.name for p in done.reports] == ["report.html", "org.html"]  # the rest is written
     with Store(store) as db:
         runs = db.runs()
-    assert runs.loc[runs["kind"] == "run", "status"].tolist() == ["failed"]
-    assert "nobody@example.com" in runs["summary"].iloc[-1]["error"]
+    assert runs.loc[runs["kind"] == "run", "status"].tolist() == ["partial"]
+    assert "nobody@example.com" in runs["summary"].iloc[-1]["delivery_error"]
 
 
 def test_a_second_run_waits_or_says_the_store_is_busy(tmp_path: Path) -> None:
@@ -164,13 +167,11 @@ def test_the_report_is_emailed_through_a_real_smtp_server(
     message = message_from_bytes(envelope.content, policy=policy.default)
     assert message["Subject"] == f"1:1 health report · {WEEK}"
     (attachment,) = [part for part in message.walk() if part.get_filename()]
-    assert attachment.get_filename() == f"cadence-{WEEK}.zip"
-    with zipfile.ZipFile(io.BytesIO(attachment.get_content())) as archive:
-        assert archive.namelist() == ["report.html", "org.html"]
-        report = archive.read("report.html")
+    assert attachment.get_filename() == "report.html"  # the org report: hr_recipients only
+    report = attachment.get_payload(decode=True)
     assert report == (tmp_path / "reports" / WEEK / "report.html").read_bytes()
     assert len(envelope.content) < 10_000_000  # fits the usual mail size limits
-    assert "pairs:" in message.get_body(("plain",)).get_content()
+    assert "need attention" in message.get_body(("plain",)).get_content()
     monkeypatch.setenv("CADENCE_SMTP_PASSWORD", "nope-nope")
     wrong = job.run_week(cfg, store, as_of=AS_OF)
     assert wrong.status == "partial" and wrong.delivery_error is not None

@@ -286,7 +286,8 @@ def test_attention_comes_first_with_plain_reasons(team: Analysis) -> None:
     attention = html.index('id="attention"')
     assert attention < html.index('class="cards"') < html.index('id="chart-timeline"')
     flagged = team.pairs[team.pairs["status"].isin(["lapsed", "at_risk"])]
-    first = figures.short_pair(flagged).iloc[0]
+    first = figures.short_pair(flagged, figures.people_names(team)).iloc[0]
+    assert "@" not in first and " → " in first  # roster names, not emails
     assert first in html[attention : html.index('class="cards"')]
     assert "(−" not in html[attention : html.index('class="cards"')]  # no point penalties
     assert plain("held 2 of 6 expected 1:1s (31 %) (−50)") == "held 2 of 6 expected 1:1s (31 %)"
@@ -322,7 +323,8 @@ def test_since_last_report_names_new_and_recovered_pairs(team: Analysis, tmp_pat
     assert list(change.recovered["pair"]) == [team.pairs.loc[healthy, "pair"]]
     html = render(team, previous=previous)
     section = html[html.index('id="since"') : html.index("Pair by pair")]
-    assert figures.short_pair(team.pairs.loc[[healthy]]).iloc[0] in section
+    names = figures.people_names(team)
+    assert figures.short_pair(team.pairs.loc[[healthy]], names).iloc[0] in section
     assert "▲" in html  # held share went up from 50 %
 
 
@@ -385,7 +387,10 @@ def test_reasons_table_export_and_summary_agree_for_every_pair(tmp_path: Path) -
     export = pd.read_csv(tmp_path / "leader-pairs.csv")
     assert len(rows) == len(export) == len(leader.pairs)
     by_label = {row[f["pair"]]: row for row in rows}
-    export["label"] = export["pair"].str.replace(r"@[^\s]+", "", regex=True)
+    names = dict(zip(roster["email"], roster["name"], strict=True))  # roster names, by hand
+    named = export["manager"].map(names) + " → " + export["report"].map(names)
+    plain_label = export["pair"].str.replace(r"@[^\s]+", "", regex=True)
+    export["label"] = named.where(~named.duplicated(keep=False), plain_label)
     assert set(by_label) == set(export["label"])
     checked = {"held": 0, "days": 0, "unknown": 0}
     for rec in export.to_dict("records"):
@@ -495,3 +500,52 @@ def test_gap_card_is_one_statistic() -> None:
     html = unescape(render(result))
     assert "1.0×" in html and "each pair's median gap ÷ its target" in html
     assert " d vs " not in html
+
+
+# -- what a careful reader found (issue 17) ------------------------------------------------
+
+
+def test_every_pair_has_a_timeline_row_even_with_nothing_in_the_window(team: Analysis) -> None:
+    limit = 30
+    fig = figures.pair_timeline(team, limit=limit)
+    labels = set(figures.short_pair(team.pairs.head(limit), figures.people_names(team)))
+    rows = {y for trace in fig.data if trace.y is not None for y in trace.y if y is not None}
+    assert rows == labels  # the lapsed pair at the top is drawn, whatever it holds
+    occ = team.occurrences
+    empty = [p for p in team.pairs["pair"].head(limit) if not (occ["pair"].astype(str) == p).any()]
+    notes = [t for t in fig.data if t.mode == "text"]
+    assert len(notes) == (1 if empty else 0)
+    for note in notes:
+        assert len(note.y) == len(empty) and set(note.text) == {"no 1:1 in the window"}
+    # "held" and "held, moved" look different; "today" is labelled
+    symbols = [kind[1] for kind in figures.TIMELINE_KINDS.values()]
+    assert len(set(symbols)) == len(symbols)
+    assert [a.text for a in fig.layout.annotations] == ["today"]
+    assert fig.layout.showlegend is False  # the report's own legend sits above the chart
+    html = render(team)
+    legend = html.index('id="timeline-legend"')
+    assert legend < html.index('id="chart-timeline"') < legend + 2000
+    for kind in figures.TIMELINE_KINDS.values():
+        assert kind[2] in html[legend : html.index('id="chart-timeline"')]
+
+
+def test_gap_chart_markers_of_one_pair_never_sit_on_one_another(team: Analysis) -> None:
+    fig = figures.gap_vs_target(team, limit=12)
+    gaps = [t for t in fig.data if t.name != "target"]
+    for row in range(12):
+        lanes = [t.y[row] for t in gaps]
+        assert len(set(lanes)) == 3 and max(lanes) - min(lanes) < 1  # apart, in its row
+    assert (
+        list(fig.layout.yaxis.ticktext)
+        == figures.short_pair(team.pairs.head(12), figures.people_names(team)).tolist()
+    )
+
+
+def test_no_pair_s_and_names_not_emails_in_the_report(team: Analysis) -> None:
+    html = render(team)
+    assert "pair(s)" not in html
+    attention = html[html.index('id="attention"') : html.index('class="cards"')]
+    assert "@" not in unescape(re.sub(r'title="[^"]*"', "", attention))
+    from cadence.report.html import plural
+
+    assert [plural(n, "pair") for n in (0, 1, 2)] == ["no pair", "1 pair", "2 pairs"]

@@ -207,3 +207,98 @@ def test_failed_source_is_announced(browser, tmp_path: Path) -> None:
     page, problems, _ = open_report(browser, path, tmp_path / "r.png")
     assert problems == []
     assert "HTTP 503 after 5 retries" in page.locator("[role=alert]").inner_text()
+
+
+# -- a leader's report on a desktop and on a phone -------------------------------------------
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+# every chart's title against everything drawn near it: the top axis's tick labels, the
+# legend, the "today" label (SVG text in the same figure)
+OVERLAPS = """els => els.map(e => {
+  const box = n => { const r = n.getBoundingClientRect(); return {l: r.left, r: r.right,
+                     t: r.top, b: r.bottom, w: r.width, h: r.height,
+                     text: (n.textContent || '').slice(0, 40)}; };
+  const title = e.querySelector('.gtitle');
+  const near = '.xtick text, .x2tick text, .legend .traces, .annotation-text, .gtitle-subtitle';
+  const others = [...e.querySelectorAll(near)]
+    .map(box).filter(b => b.w > 0 && b.h > 0);
+  const t = title ? box(title) : null;
+  const hits = t ? others.filter(o => o.l < t.r && t.l < o.r && o.t < t.b && t.t < o.b) : [];
+  return {id: e.id, title: t, hits: hits, right: e.getBoundingClientRect().right};
+})"""
+
+
+@pytest.fixture(scope="module")
+def team_report(demo_analysis, tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
+    roster = demo_analysis.roster
+    top = roster.loc[roster["manager_email"].isna(), "email"].iloc[0]
+    team = demo_analysis.for_leader(top, indirect=True)
+    folder = tmp_path_factory.mktemp("team")
+    return write_report(team, folder / "team.html", title="Ann's team · 1:1 health", exports=False)
+
+
+def open_at(browser, path: Path, viewport: dict[str, int], shot: Path):  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport=viewport)
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on(
+        "console",
+        lambda m: problems.append(m.text) if m.type in ("error", "warning") else None,
+    )
+    page.goto(path.as_uri())
+    page.wait_for_selector(".js-plotly-plot .main-svg")
+    page.wait_for_timeout(300)  # let plotly's responsive resize settle
+    page.screenshot(path=str(shot), full_page=True)
+    return page, problems
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_chart_titles_overlap_nothing_and_nothing_scrolls_sideways(  # type: ignore[no-untyped-def]
+    browser, team_report: Path, tmp_path: Path, viewport: dict[str, int]
+) -> None:
+    shot = tmp_path / f"team-{viewport['width']}.png"
+    page, problems = open_at(browser, team_report, viewport, shot)
+    assert problems == []
+    assert shot.stat().st_size > 10_000  # the screenshot smoke test: something was drawn
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= viewport["width"], f"scrolls sideways: {width} px > {viewport['width']}"
+    charts = [c for c in page.eval_on_selector_all(".js-plotly-plot", OVERLAPS) if c["right"] > 0]
+    assert {"fig-timeline", "fig-gaps", "fig-weekly"} <= {c["id"] for c in charts}
+    for chart in charts:
+        assert chart["title"] is not None, chart["id"]
+        assert chart["hits"] == [], (chart["id"], chart["title"], chart["hits"])
+    # the timeline labels "today"
+    assert "today" in page.locator("#fig-timeline .annotation-text").all_text_contents()
+
+
+def test_on_a_phone_the_pair_table_is_cards_and_the_heatmap_a_strip_per_pair(  # type: ignore[no-untyped-def]
+    browser, team_report: Path, tmp_path: Path
+) -> None:
+    page, problems = open_at(browser, team_report, PHONE, tmp_path / "phone.png")
+    assert problems == []
+    assert page.locator("#pairs thead").evaluate("e => getComputedStyle(e).display") == "none"
+    first = page.locator("#pairs tbody tr").first
+    assert first.evaluate("e => getComputedStyle(e).display") == "block"
+    box = first.bounding_box()
+    assert box is not None and box["width"] <= PHONE["width"]
+    label = first.locator("td[data-label='held of expected']")  # each value says what it is
+    assert label.evaluate("e => getComputedStyle(e, '::before').content") == '"held of expected "'
+    # the timeline's legend sits right above it and wraps inside the screen
+    legend = page.locator("#timeline-legend").bounding_box()
+    chart = page.locator("#chart-timeline").bounding_box()
+    assert legend is not None and chart is not None
+    assert legend["width"] <= PHONE["width"]
+    assert 0 <= chart["y"] - (legend["y"] + legend["height"]) < 40
+    assert not page.locator("#chart-heatmap").is_visible()
+    assert page.locator("#heatmap-note").is_visible()
+    assert first.locator("svg.spark").is_visible()  # the weeks, as a strip in the card
+    why = first.locator("td.why").bounding_box()
+    assert why is not None and why["width"] > 250  # the reason reads as a line, not a column
+    desktop = browser.new_page(viewport=DESKTOP)
+    desktop.goto(team_report.as_uri())
+    desktop.wait_for_selector("#pairs tbody tr")
+    assert desktop.locator("#chart-heatmap").is_visible()
+    assert not desktop.locator("#heatmap-note").is_visible()
+    wide = desktop.locator("#pairs tbody td.why").first.bounding_box()
+    assert wide is not None and wide["width"] >= 200  # not ~90 px, 6–7 lines a row

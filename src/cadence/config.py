@@ -92,7 +92,19 @@ ENV_PSEUDONYM_KEY = "CADENCE_PSEUDONYM_KEY"
 
 class ReportSettings(_Section):
     out_dir: Path = Field(default=Path("reports"), description="where reports are written")
-    leader: str | None = Field(default=None, description="whose pairs the leader report shows")
+    leader: str | None = Field(
+        default=None, description="one leader (the same as leaders = [leader])"
+    )
+    leaders: list[str] = Field(
+        default_factory=list,
+        description="leaders who get a report and digest each; empty: every roster manager",
+    )
+    base_url: str | None = Field(
+        default=None, description="where out_dir is published: digests link the reports there"
+    )
+    attach_max_mb: float = Field(
+        default=7, ge=0, description="attach a report to its email when smaller, else link it"
+    )
     indirect: bool = Field(default=False, description="also the pairs of managers below them")
     min_group_size: int = Field(
         default=5, ge=2, description="smallest group the organisation report shows"
@@ -118,6 +130,25 @@ class ReportSettings(_Section):
         if value is not None and "@" not in value:
             raise ValueError(f"expected the leader's email address, got {value!r}")
         return value.strip().lower() if value else value
+
+    @field_validator("leaders")
+    @classmethod
+    def _emails(cls, value: list[str]) -> list[str]:
+        for email in value:
+            if "@" not in email:
+                raise ValueError(f"expected leaders' email addresses, got {email!r}")
+        return list(dict.fromkeys(e.strip().lower() for e in value))
+
+    @field_validator("base_url")
+    @classmethod
+    def _base(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError(f"expected an http(s) URL, got {value!r}")
+        return value.rstrip("/") + "/" if value else value
+
+    def leader_list(self) -> list[str]:
+        """``leaders`` with ``leader`` first (empty: every manager in the roster)."""
+        return list(dict.fromkeys(([self.leader] if self.leader else []) + self.leaders))
 
     def key(self) -> str | None:
         """The pseudonym key when pseudonymizing (environment first), else ``None``."""
@@ -349,7 +380,10 @@ class EmailSettings(_Section):
         default=None, description=f"SMTP password; better: ${ENV_SMTP_PASSWORD}"
     )
     sender: str | None = Field(default=None, description="From: address")
-    recipients: list[str] = Field(default_factory=list, description="To: addresses")
+    recipients: list[str] = Field(
+        default_factory=list, description="who also gets the report of all pairs"
+    )
+    leaders: bool = Field(default=True, description="email every leader their own digest")
     subject: str = Field(
         default="1:1 health report · {week}", description="subject; {week} is e.g. 2026-W47"
     )
@@ -371,8 +405,8 @@ class EmailSettings(_Section):
 
     @model_validator(mode="after")
     def _complete(self) -> EmailSettings:
-        if self.enabled and (not self.sender or not self.recipients):
-            raise ValueError("enabled = true needs sender and recipients")
+        if self.enabled and not self.sender:
+            raise ValueError("enabled = true needs sender (the From: address)")
         if self.ssl and self.starttls:
             raise ValueError("ssl = true (port 465) and starttls = true exclude each other")
         return self
@@ -384,8 +418,64 @@ class EmailSettings(_Section):
         return self.password.get_secret_value() if self.password else None
 
 
+ENV_SLACK_WEBHOOK = "CADENCE_SLACK_WEBHOOK"
+ENV_TEAMS_WEBHOOK = "CADENCE_TEAMS_WEBHOOK"
+
+
+class WebhookSettings(_Section):
+    enabled: bool = Field(default=False, description="post every leader's digest")
+    webhook_env: str = Field(default="", description="env variable holding the channel's URL")
+    leader_webhooks: dict[str, str] = Field(
+        default_factory=dict, description="leader email → env variable holding their URL"
+    )
+    timeout_seconds: float = Field(default=20, gt=0, description="per HTTP request")
+    retries: int = Field(default=3, ge=0, le=10, description="retries of a 429 / 5xx")
+
+    @field_validator("leader_webhooks")
+    @classmethod
+    def _names(cls, value: dict[str, str]) -> dict[str, str]:
+        for email, env in value.items():
+            if "@" not in email:
+                raise ValueError(f"expected leaders' email addresses as keys, got {email!r}")
+            if not env.replace("_", "").isalnum():
+                raise ValueError(
+                    f"expected the name of an environment variable for {email}, got {env!r} "
+                    "(the URL itself is a secret: keep it in the environment)"
+                )
+        return {e.strip().lower(): env for e, env in value.items()}
+
+    def urls(self, default_env: str) -> tuple[str | None, dict[str, str | None]]:
+        """The channel URL (``None``: its variable unset) and each leader's URL."""
+        channel = os.environ.get(self.webhook_env or default_env) or None
+        return channel, {e: os.environ.get(env) or None for e, env in self.leader_webhooks.items()}
+
+
 class DeliverySettings(_Section):
     email: EmailSettings = EmailSettings()
+    slack: WebhookSettings = WebhookSettings()
+    teams: WebhookSettings = WebhookSettings()
+    hr_recipients: list[str] = Field(
+        default_factory=list, description="the only addresses the organisation report goes to"
+    )
+    addresses: dict[str, str] = Field(
+        default_factory=dict, description="leader email → the address their digest goes to"
+    )
+
+    @field_validator("hr_recipients")
+    @classmethod
+    def _hr(cls, value: list[str]) -> list[str]:
+        for email in value:
+            if "@" not in email:
+                raise ValueError(f"expected email addresses, got {email!r}")
+        return value
+
+    @field_validator("addresses")
+    @classmethod
+    def _addresses(cls, value: dict[str, str]) -> dict[str, str]:
+        for leader, to in value.items():
+            if "@" not in leader or "@" not in to:
+                raise ValueError(f"expected leader email = delivery address, got {leader!r}")
+        return {k.strip().lower(): v.strip() for k, v in value.items()}
 
 
 class DemoSourceSettings(_Section):

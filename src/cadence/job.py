@@ -21,6 +21,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -35,19 +36,31 @@ import pandas as pd
 from cadence import logs, sync
 from cadence.analysis import Analysis, analyze, parse_window, summary
 from cadence.analysis.review import ReviewSettings, review_cards
-from cadence.config import ENV_CALDAV_PASSWORD, ReportSettings, Settings, load_config
-from cadence.delivery import check_smtp, send_report
+from cadence.config import (
+    ENV_CALDAV_PASSWORD,
+    ENV_SLACK_WEBHOOK,
+    ENV_TEAMS_WEBHOOK,
+    EmailSettings,
+    ReportSettings,
+    Settings,
+    WebhookSettings,
+    load_config,
+)
+from cadence.delivery import check_smtp, email_message, post_json, send_messages
 from cadence.errors import (
     CadenceError,
     ConfigError,
     DeliveryError,
+    LeaderNotFound,
     StoreError,
 )
 from cadence.lock import store_lock
-from cadence.model import Frames, PullSummary, SourceHealth
+from cadence.model import Frames, PullSummary, Snapshot, SourceHealth
 from cadence.org import load_roster
 from cadence.paths import default_config_path
-from cadence.report import cards, write_report
+from cadence.report import cards, digest, write_report
+from cadence.report.figures import people_names, person_name
+from cadence.report.privacy import pseudonym, pseudonymize
 from cadence.sources import caldav, google, graph
 from cadence.sources import demo as demo_source
 from cadence.sources.connector import Connector, describe
@@ -373,6 +386,13 @@ def _scope(org_report: bool, leader: str | None, indirect: bool) -> str:
     return f"leader:{leader}" + ("+indirect" if indirect else "")
 
 
+def team_title(analysis: Analysis, leader: str, when: pd.Timestamp, key: str | None = None) -> str:
+    """``Mia Chen's team · 1:1 health · week 49`` (the roster name; else the local part; the
+    pseudonym under ``key``)."""
+    name = pseudonym(leader, key) if key else person_name(leader, people_names(analysis))
+    return f"{name}'s team · 1:1 health · week {when.isocalendar()[1]}"
+
+
 @dataclass
 class ReportResult:
     """What :func:`write_reports` wrote, and the analysis (scoped) it showed."""
@@ -419,6 +439,7 @@ def write_reports(
         path = write_report(
             analysis,
             out or cfg.out_dir / f"cadence-{name}.html",
+            title=team_title(analysis, who, when, key) if who and not org_report else None,
             org_report=org_report,
             sources=sources,
             previous=store.previous_snapshot(scope, when),
@@ -457,20 +478,58 @@ def iso_week(when: pd.Timestamp) -> str:
 
 
 @dataclass
+class LeaderResult:
+    """One leader's part of the weekly run: their report, digest and where it went."""
+
+    leader: str
+    name: str
+    path: Path | None = None
+    team: Analysis | None = None  # their part of the analysis
+    title: str = ""
+    scope: str = ""
+    digest: digest.Digest | None = None
+    problem: str | None = None  # why there is no report for them
+    delivered: list[str] = field(default_factory=list)  # email, slack, teams
+
+
+@dataclass
 class WeekResult:
     """What one run of the weekly job did."""
 
     week: str
     folder: Path
-    status: str  # ok, partial (a source or the delivery failed)
+    status: str  # ok, partial (a source, a leader or a delivery failed)
     pulls: PullReport
     reports: list[Path]
     analysis: Analysis
     delivery_error: str | None = None
+    leaders: list[LeaderResult] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # leaders and deliveries, one line each
 
     @property
     def failed(self) -> bool:
         return self.status != "ok"
+
+
+def leader_emails(settings: Settings, analysis: Analysis) -> tuple[list[str], bool]:
+    """Whose teams get a report: ``[report] leader`` / ``leaders``, else every manager in
+    the roster (none without one); and whether they were named in the config."""
+    named = settings.report.leader_list()
+    if named:
+        return named, True
+    roster = analysis.roster
+    if roster is None:
+        return [], False
+    managers = set(roster["manager_email"].dropna().astype(str))
+    return [str(e) for e in roster["email"] if str(e) in managers], False
+
+
+def _slug(email: str, taken: set[str]) -> str:
+    local = email.split("@")[0]
+    base = "".join(c if c.isalnum() or c in ".-_" else "-" for c in local) or "leader"
+    slug = base if base not in taken else "".join(c if c.isalnum() else "-" for c in email)
+    taken.add(slug)
+    return slug
 
 
 def run_week(
@@ -480,20 +539,27 @@ def run_week(
     as_of: pd.Timestamp | str | None = None,
     wait: float = 0.0,
     progress: Progress | None = None,
+    dry_run: bool = False,
 ) -> WeekResult:
     """The weekly job: pull every source, analyze, write the week's reports, deliver, record.
 
     Reports and exports go to ``[report] out_dir/<ISO week>/`` (e.g.
     ``reports/2026-W27/``), replaced if the job runs again that week; the
-    snapshots of that week are replaced too. The store is locked for the whole
-    run (``wait`` seconds for another run to finish). A failing source or
-    delivery makes the run ``partial``: the reports are still written and say
-    which source is stale. ``as_of`` (default now) is the report date and dates
-    the ``[demo]`` source.
+    snapshots of that week are replaced too. ``report.html`` shows every pair;
+    each leader (``[report] leaders``, else every manager in the roster) gets
+    ``team-<name>.html`` with their pairs (and those below them with
+    ``indirect``) and a digest by email, Slack and Teams as configured. The store
+    is locked for the whole run (``wait`` seconds for another run to finish). A
+    failing source, an unknown leader or a failed delivery makes the run
+    ``partial``: everything else is still written and sent. ``dry_run`` sends
+    nothing and writes the messages beside the reports (``.eml``, ``.json``).
+    ``as_of`` (default now) is the report date and dates the ``[demo]`` source.
     """
     cfg = settings.report
     when = _utc(as_of)
     key = cfg.key()
+    slack_urls = settings.delivery.slack.urls(ENV_SLACK_WEBHOOK)
+    teams_urls = settings.delivery.teams.urls(ENV_TEAMS_WEBHOOK)
     for secret in (
         key,
         settings.delivery.email.secret(),
@@ -501,6 +567,9 @@ def run_week(
         settings.caldav.secret(),
     ):
         logs.register_secret(secret)
+    for channel, per_leader in (slack_urls, teams_urls):
+        for url in [channel, *per_leader.values()]:
+            logs.register_secret(url)
     week = iso_week(when)
     folder = cfg.out_dir.expanduser() / week
     log.info("run %s started", week, extra={"ctx_step": "start", "ctx_week": week})
@@ -513,39 +582,62 @@ def run_week(
             record: dict[str, Any] = {"week": week, "sources": pulls.outcome()}
             try:
                 analysis = _analysis(settings, store, when)
-                analysis = scoped(analysis, cfg.leader, cfg.indirect)
                 sources = store.source_health(pd.Timedelta(days=cfg.stale_after_days))
                 week_start = (when - pd.Timedelta(days=when.isocalendar()[2] - 1)).normalize()
                 if folder.exists():
                     shutil.rmtree(folder)  # a second run this week replaces the first
                 written = []
-                for name, org_report in [("report", False)] + ([("org", True)] if cfg.org else []):
-                    scope = _scope(org_report, cfg.leader, cfg.indirect)
+                previous: dict[str, Snapshot | None] = {}
+
+                def report(
+                    shown: Analysis, scope: str, file: Path, org_report: bool, **extra: Any
+                ) -> Path:
+                    previous[scope] = store.previous_snapshot(scope, week_start)
                     path = write_report(
-                        analysis,
-                        folder / f"{name}.html",
+                        shown,
+                        file,
                         org_report=org_report,
                         sources=sources,
-                        previous=store.previous_snapshot(scope, week_start),
+                        previous=previous[scope],
                         min_group_size=cfg.min_group_size,
                         pseudonym_key=key,
                         **_review_args(cfg),
+                        **extra,
                     )
                     store.save_snapshot(
                         scope,
-                        analysis.as_of,
-                        _snapshot_cards(analysis, org_report, cfg),
-                        analysis.pairs,
+                        shown.as_of,
+                        _snapshot_cards(shown, org_report, cfg),
+                        shown.pairs,
                         run_id=run_id,
                         replace_from=week_start,
                     )
-                    written.append(path)
                     log.info("wrote %s", path, extra={"ctx_step": "report", "ctx_path": str(path)})
-                delivery_error = deliver(settings, written, analysis, week)
+                    return path
+
+                written.append(report(analysis, "all", folder / "report.html", False))
+                org_path = report(analysis, "org", folder / "org.html", True) if cfg.org else None
+                if org_path:
+                    written.append(org_path)
+                teams = _leader_reports(settings, analysis, folder, when, report)
+                written += [t.path for t in teams if t.path]
+                failures = [f"leader {t.leader}: {t.problem}" for t in teams if t.problem]
+                failures += deliver_week(
+                    settings,
+                    week,
+                    folder,
+                    analysis,
+                    teams,
+                    all_report=written[0],
+                    org_report=org_path,
+                    previous=previous,
+                    dry_run=dry_run,
+                )
             except BaseException as exc:  # the run is over: never leave it "running"
                 store.finish_run(run_id, "failed", {**record, "error": str(exc)})
                 raise
-            status = "partial" if pulls.failed or delivery_error else "ok"
+            delivery_error = "; ".join(failures) or None
+            status = "partial" if pulls.failed or failures else "ok"
             store.finish_run(
                 run_id,
                 status,
@@ -553,6 +645,7 @@ def run_week(
                     **record,
                     "folder": str(folder),
                     "reports": [str(p) for p in written],
+                    "leaders": {t.leader: t.delivered for t in teams if t.path},
                     "delivery_error": delivery_error,
                 },
             )
@@ -566,43 +659,309 @@ def run_week(
             "ctx_failed": [s for s, problem in pulls.outcome().items() if problem],
         },
     )
-    return WeekResult(week, folder, status, pulls, written, analysis, delivery_error)
-
-
-def deliver(settings: Settings, reports: list[Path], analysis: Analysis, week: str) -> str | None:
-    """Email the reports when ``[delivery.email]`` is enabled; the error text if that failed."""
-    mail = settings.delivery.email
-    if not mail.enabled:
-        return None
-    text = (
-        f"Cadence 1:1 health report, {week}.\n\n"
-        + "\n".join(summary(analysis).lines())
-        + "\n\nThe reports are in the attached zip file: open them in a browser.\n"
+    return WeekResult(
+        week, folder, status, pulls, written, analysis, delivery_error, teams, failures
     )
-    try:
-        send_report(
-            host=mail.host,
-            port=mail.port,
-            sender=mail.sender or "",
-            recipients=mail.recipients,
-            subject=mail.subject.format(week=week),
-            text=text,
-            attachments=reports,
-            starttls=mail.starttls,
-            use_ssl=mail.ssl,
-            username=mail.username,
-            password=mail.secret(),
-            zip_name=f"cadence-{week}",
+
+
+def _leader_reports(
+    settings: Settings,
+    analysis: Analysis,
+    folder: Path,
+    when: pd.Timestamp,
+    report: Callable[..., Path],
+) -> list[LeaderResult]:
+    """Every leader's report (``team-<name>.html``, no exports: ``report-*`` has them)."""
+    cfg = settings.report
+    emails, named = leader_emails(settings, analysis)
+    names = people_names(analysis)
+    key = cfg.key()
+    out: list[LeaderResult] = []
+    taken: set[str] = set()
+    for email in emails:
+        shown_name = pseudonym(email, key) if key else person_name(email, names)
+        result = LeaderResult(email, shown_name)
+        out.append(result)
+        try:
+            team = analysis.for_leader(email, indirect=cfg.indirect)
+        except LeaderNotFound as exc:
+            if named:  # asked for by name: the run says why there is nothing
+                result.problem = str(exc).replace(f"{email!r} ", "", 1)
+            continue
+        result.team, result.scope = team, _scope(False, email, cfg.indirect)
+        result.title = f"{shown_name}'s team · 1:1 health · week {when.isocalendar()[1]}"
+        result.path = report(
+            team,
+            result.scope,
+            folder / f"team-{_slug(email, taken)}.html",
+            False,
+            title=result.title,
+            exports=False,
         )
-    except DeliveryError as exc:
-        log.warning("delivery failed: %s", exc, extra={"ctx_step": "deliver", "ctx_ok": False})
-        return str(exc)
-    log.info(
-        "emailed the report to %d recipient(s)",
-        len(mail.recipients),
-        extra={"ctx_step": "deliver", "ctx_ok": True},
+    return out
+
+
+def deliver_week(
+    settings: Settings,
+    week: str,
+    folder: Path,
+    analysis: Analysis,
+    teams: list[LeaderResult],
+    *,
+    all_report: Path,
+    org_report: Path | None,
+    previous: dict[str, Snapshot | None],
+    dry_run: bool = False,
+) -> list[str]:
+    """Build every leader's digest (and invitations, in ``invitations/``) and deliver it:
+    email to the leader (``[delivery] addresses`` or their roster address), Slack and
+    Teams webhooks; the report of all pairs to ``[delivery.email] recipients``; the
+    organisation report to ``[delivery] hr_recipients`` only. ``dry_run`` writes the
+    messages beside the reports instead. Returns what failed, one line each; a failure
+    is that message's alone."""
+    cfg, conf = settings.report, settings.delivery
+    mail = conf.email
+    key = cfg.key()
+    limit = cfg.attach_max_mb * 1_000_000
+
+    def link(path: Path) -> str | None:
+        return (
+            f"{cfg.base_url}{week}/{path.relative_to(folder).as_posix()}" if cfg.base_url else None
+        )
+
+    def attachable(path: Path) -> bool:
+        return not cfg.base_url and path.stat().st_size <= limit
+
+    invites = folder / "invitations"
+    for t in teams:
+        if t.team is None or t.path is None:
+            continue
+        shown = pseudonymize(t.team, key) if key else t.team
+        built = digest.build(
+            shown,
+            title=t.title,
+            week=week,
+            previous=previous.get(t.scope),
+            report_file=t.path.name if attachable(t.path) else None,
+            report_url=link(t.path),
+            invitations=not key,
+        )
+        files = digest.invitations(built)
+        for name, content in files:
+            invites.mkdir(parents=True, exist_ok=True)
+            (invites / name).write_bytes(content)
+        if cfg.base_url and files:
+            built = digest.with_links(built, {n: link(invites / n) or "" for n, _ in files})
+        t.digest = built
+    failures: list[str] = []
+    if mail.enabled or dry_run:
+        failures += _email_week(
+            settings,
+            week,
+            folder,
+            analysis,
+            teams,
+            all_report,
+            org_report,
+            previous,
+            dry_run,
+            attachable,
+            link,
+        )
+    for channel, hook, env, make in (
+        ("slack", conf.slack, ENV_SLACK_WEBHOOK, digest.slack_message),
+        ("teams", conf.teams, ENV_TEAMS_WEBHOOK, digest.teams_message),
+    ):
+        if hook.enabled:
+            failures += _post_week(channel, hook, env, make, folder, teams, dry_run)
+    return failures
+
+
+def _email_week(
+    settings: Settings,
+    week: str,
+    folder: Path,
+    analysis: Analysis,
+    teams: list[LeaderResult],
+    all_report: Path,
+    org_report: Path | None,
+    previous: dict[str, Snapshot | None],
+    dry_run: bool,
+    attachable: Callable[[Path], bool],
+    link: Callable[[Path], str | None],
+) -> list[str]:
+    conf, mail = settings.delivery, settings.delivery.email
+    sender = mail.sender or "cadence@localhost"
+    outgoing: list[tuple[str, Any, LeaderResult | None]] = []  # (file stem, message, leader)
+
+    def files(dg: digest.Digest, report: Path) -> list[tuple[str, bytes, str]]:
+        out = [(n, c, "text/calendar") for n, c in digest.invitations(dg)]
+        if dg.report_file:
+            out.append((report.name, report.read_bytes(), "text/html"))
+        return out
+
+    if mail.leaders:
+        for t in teams:
+            if t.digest is None or t.path is None:
+                continue
+            to = conf.addresses.get(t.leader, t.leader)
+            message = email_message(
+                sender=sender,
+                to=[to],
+                subject=t.digest.subject,
+                text=digest.render_text(t.digest),
+                html=digest.render_html(t.digest),
+                attachments=files(t.digest, t.path),
+            )
+            outgoing.append((t.path.stem, message, t))
+    key = settings.report.key()
+    if mail.recipients:
+        shown = pseudonymize(analysis, key) if key else analysis
+        whole = digest.build(
+            shown,
+            title=f"1:1 health · all pairs · week {week[-2:].lstrip('0')}",
+            week=week,
+            previous=previous.get("all"),
+            report_file=all_report.name if attachable(all_report) else None,
+            report_url=link(all_report),
+            invitations=False,
+        )
+        outgoing.append(
+            (
+                all_report.stem,
+                email_message(
+                    sender=sender,
+                    to=mail.recipients,
+                    subject=mail.subject.format(week=week),
+                    text=digest.render_text(whole),
+                    html=digest.render_html(whole),
+                    attachments=files(whole, all_report),
+                ),
+                None,
+            )
+        )
+    if org_report is None and conf.hr_recipients:
+        why = (
+            "organisation report: [delivery] hr_recipients is set but [report] org = false; "
+            "nothing was sent to them (set org = true)"
+        )
+        return [why, *_send(outgoing, mail, folder, dry_run)]
+    if org_report is not None and conf.hr_recipients:
+        lines = summary(analysis).lines()
+        where = (
+            f"The organisation review: {link(org_report)}"
+            if link(org_report)
+            else f"The organisation review is attached: {org_report.name} (open it in a browser)."
+            if attachable(org_report)
+            else f"The organisation review is in {org_report} (too large to attach)."
+        )
+        outgoing.append(
+            (
+                org_report.stem,
+                email_message(
+                    sender=sender,
+                    to=conf.hr_recipients,
+                    subject=f"1:1 health · organisation review · {week}",
+                    text="\n".join([f"Cadence organisation review, {week}.", "", *lines, "", where])
+                    + "\n",
+                    attachments=(
+                        [(org_report.name, org_report.read_bytes(), "text/html")]
+                        if attachable(org_report) and not link(org_report)
+                        else []
+                    ),
+                ),
+                None,
+            )
+        )
+    return _send(outgoing, mail, folder, dry_run)
+
+
+def _send(
+    outgoing: list[tuple[str, Any, LeaderResult | None]],
+    mail: EmailSettings,
+    folder: Path,
+    dry_run: bool,
+) -> list[str]:
+    if dry_run:
+        for stem, message, _ in outgoing:
+            (folder / f"{stem}.eml").write_bytes(bytes(message))
+        return []
+    errors = send_messages(
+        [m for _, m, _ in outgoing],
+        host=mail.host,
+        port=mail.port,
+        starttls=mail.starttls,
+        use_ssl=mail.ssl,
+        username=mail.username,
+        password=mail.secret(),
     )
-    return None
+    failures = []
+    for (stem, message, leader), error in zip(outgoing, errors, strict=True):
+        if error:
+            failures.append(f"email {stem} to {message['To']}: {error}")
+            log.warning(
+                "email %s failed: %s", stem, error, extra={"ctx_step": "deliver", "ctx_ok": False}
+            )
+        elif leader is not None:
+            leader.delivered.append("email")
+    if outgoing and len(failures) < len(outgoing):
+        log.info(
+            "emailed %d of %d message(s)",
+            len(outgoing) - len(failures),
+            len(outgoing),
+            extra={"ctx_step": "deliver", "ctx_ok": True},
+        )
+    return failures
+
+
+def _post_week(
+    channel: str,
+    hook: WebhookSettings,
+    env: str,
+    make: Callable[[digest.Digest], dict[str, Any]],
+    folder: Path,
+    teams: list[LeaderResult],
+    dry_run: bool,
+) -> list[str]:
+    """Post every leader's digest to their own webhook, else to the channel's."""
+    shared, own = hook.urls(env)
+    failures: list[str] = []
+    for t in teams:
+        if t.digest is None or t.path is None:
+            continue
+        if t.leader in hook.leader_webhooks:
+            url = own.get(t.leader)
+            if not url:
+                var = hook.leader_webhooks[t.leader]
+                failures.append(f"{channel} for {t.leader}: ${var} is not set (their webhook URL)")
+                continue
+        elif shared:
+            url = shared
+        elif hook.leader_webhooks:
+            continue  # only the leaders with their own webhook
+        else:
+            var = hook.webhook_env or env
+            return [f"{channel}: ${var} is not set (the channel's incoming-webhook URL)"]
+        payload = make(t.digest)
+        if dry_run:
+            (folder / f"{t.path.stem}.{channel}.json").write_text(
+                json.dumps(payload, indent=2, ensure_ascii=False), encoding="utf-8"
+            )
+            continue
+        try:
+            post_json(url, payload, timeout=hook.timeout_seconds, retries=hook.retries)
+        except DeliveryError as exc:
+            failures.append(f"{channel} for {t.leader}: {exc}")
+            log.warning(
+                "%s for %s failed: %s",
+                channel,
+                t.leader,
+                exc,
+                extra={"ctx_step": "deliver", "ctx_ok": False},
+            )
+            continue
+        t.delivered.append(channel)
+    return failures
 
 
 # -- the demo ---------------------------------------------------------------------------------

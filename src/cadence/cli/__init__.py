@@ -232,8 +232,17 @@ def run(
     wait: WaitOption = 0.0,
     store: StoreOption = None,
     quiet: QuietOption = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Send nothing: write the emails (.eml) and posts (.json) beside."
+        ),
+    ] = False,
 ) -> None:
     """The weekly job: pull every source, analyze, write the week's reports, deliver.
+
+    Every leader (the roster's managers, or [report] leaders) gets their own report
+    and digest by email, Slack and Teams as [delivery] says.
 
     Reports and exports go to [report] out_dir/<ISO week>/ (e.g. reports/2026-W47/),
     replaced if the job runs again that week. Exit status: 0 all good, 1 finished
@@ -249,6 +258,7 @@ def run(
             as_of=_date(as_of, "--as-of") if as_of else None,
             wait=wait,
             progress=progress,
+            dry_run=dry_run,
         )
     output.week(week)
     if week.failed:

@@ -17,7 +17,8 @@ from rich.table import Table
 
 from cadence import job
 from cadence.analysis import Analysis, summary
-from cadence.report.html import plain
+from cadence.report.figures import people_names, short_pair
+from cadence.report.html import plain, plural
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -128,12 +129,13 @@ def demo(done: job.DemoResult) -> None:
     if quiet.on:
         return
     table = Table(title="Needs attention first", show_edge=False, header_style="bold")
+    labels = short_pair(a.pairs.head(5), people_names(a)).tolist()
     for col in ("pair", "status", "score", "main reason"):
         table.add_column(col, justify="right" if col == "score" else "left", overflow="fold")
-    for row in a.pairs.head(5).to_dict("records"):
+    for row, label in zip(a.pairs.head(5).to_dict("records"), labels, strict=True):
         reasons: list[str] = list(row["reasons"])
         table.add_row(
-            escape(str(row["pair"])),
+            escape(label),
             str(row["status"]).replace("_", " "),
             f"{float(row['health_score']):.0f}",
             escape(plain(reasons[0])) if reasons else "on track",
@@ -155,9 +157,13 @@ def report(done: job.ReportResult) -> None:
 def week(done: job.WeekResult) -> None:
     for result in done.pulls.sources:
         pull(result)
-    if done.delivery_error:
-        error(f"[red]delivery failed:[/red] {escape(done.delivery_error)}")
+    for failure in done.failures:
+        error(f"[red]failed:[/red] {escape(failure)}")
     figures(done.analysis, f"{done.week}:")
+    teams = [t for t in done.leaders if t.path]
+    if teams:
+        sent = sum(1 for t in teams if t.delivered)
+        say(f"{plural(len(teams), 'leader report')}, {sent} delivered")
     say(f"Reports: {done.folder.resolve()}")
 
 

@@ -7,6 +7,8 @@ figure draws, so notebooks can use either. Colours are the Okabe–Ito palette
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -37,15 +39,52 @@ AHEAD = pd.Timedelta(weeks=4)  # how far past ``as_of`` the time charts look
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 
 
-def short_pair(pairs: pd.DataFrame) -> pd.Series:
-    """The analysis's ``pair`` label without email domains, for charts and tables."""
-    return pairs["pair"].astype(str).str.replace(r"@[^\s]+", "", regex=True)
+def people_names(analysis: Analysis) -> dict[str, str]:
+    """email → the roster's ``name`` (people without one, or no roster: not listed)."""
+    roster = analysis.roster
+    if roster is None or "name" not in roster.columns:
+        return {}
+    named = roster[roster["name"].notna()]
+    return {
+        str(e): str(n).strip()
+        for e, n in zip(named["email"], named["name"], strict=True)
+        if str(n).strip()
+    }
+
+
+def person_name(email: str, names: Mapping[str, str]) -> str:
+    """The roster name of ``email``, else its local part (``ann@x.com`` → ``ann``)."""
+    return names.get(email) or email.split("@")[0]
+
+
+def short_pair(pairs: pd.DataFrame, names: Mapping[str, str] | None = None) -> pd.Series:
+    """The analysis's ``pair`` label with roster names (``names``, see :func:`people_names`),
+    else without email domains, for charts and tables. Two pairs whose names would read
+    the same keep their email local parts, so no chart row stands for two pairs.
+
+    >>> pairs = pd.DataFrame({"pair": ["ann@x.com → bob@x.com", "ann@x.com → cy@x.com"]})
+    >>> short_pair(pairs, {"ann@x.com": "Ann Ash", "bob@x.com": "Bob Birch"}).tolist()
+    ['Ann Ash → Bob Birch', 'Ann Ash → cy']
+    """
+    plain = pairs["pair"].astype(str).str.replace(r"@[^\s]+", "", regex=True)
+    if not names:
+        return plain
+
+    def label(text: str) -> str:
+        for arrow in (" → ", " ↔ "):
+            if arrow in text:
+                a, b = text.split(arrow, 1)
+                return f"{person_name(a, names)}{arrow}{person_name(b, names)}"
+        return text
+
+    named = pairs["pair"].astype(str).map(label)
+    return named.where(~named.duplicated(keep=False), plain)
 
 
 def outcomes_by_pair_data(analysis: Analysis, limit: int = 40) -> pd.DataFrame:
     """The ``limit`` pairs that most need attention (lapsed, at risk… lowest score first)."""
     pairs = analysis.pairs.head(limit).copy()
-    pairs["pair"] = short_pair(pairs)
+    pairs["pair"] = short_pair(pairs, people_names(analysis))
     return pairs
 
 
@@ -181,13 +220,35 @@ def weekly_outcomes(analysis: Analysis) -> go.Figure:
 TIMELINE_KINDS = {
     # kind: (colour, symbol, legend label)
     "held": ("#009E73", "circle", "held"),
-    "moved": ("#009E73", "circle-dot", "held, moved"),
+    "moved": ("#009E73", "diamond-wide-open", "held, moved"),
     "replaced": ("#0072B2", "square", "missed, replaced by an ad-hoc 1:1"),
     "declined": ("#E69F00", "triangle-down", "declined"),
     "cancelled": ("#D55E00", "x", "cancelled"),
     "late-cancelled": ("#D55E00", "x-thin-open", "cancelled late"),
     "scheduled": ("#56B4E9", "circle-open", "scheduled"),
 }
+# The timeline's legend as text marks (the report shows it above the chart, where it wraps
+# on a phone): kind → the mark that looks like the chart's marker.
+TIMELINE_MARKS = {
+    "held": "●",
+    "moved": "◇",
+    "replaced": "■",
+    "declined": "▼",
+    "cancelled": "✕",
+    "late-cancelled": "╳",
+    "scheduled": "○",
+}
+
+
+def timeline_legend() -> list[dict[str, str]]:
+    """The timeline's legend: mark, colour and label of every kind, and the move arrow."""
+    items = [
+        {"mark": TIMELINE_MARKS.get(kind, "●"), "colour": colour, "label": label}
+        for kind, (colour, _, label) in TIMELINE_KINDS.items()
+    ]
+    return [*items, {"mark": "→", "colour": "#8c8c8c", "label": "moved from (arrow)"}]
+
+
 # A week's state in the heatmap, by name; the order is the colour scale's (and "worst wins"
 # is not it: a week with a held 1:1 is held, even if another slot that week was missed).
 NO_MEETING, MISSED, SCHEDULED_WEEK, HELD_WEEK = range(4)
@@ -223,7 +284,9 @@ def pair_timeline_data(analysis: Analysis, limit: int = 30) -> pd.DataFrame:
     names = analysis.pairs["pair"].head(limit)
     occ = analysis.occurrences[analysis.occurrences["pair"].astype(str).isin(set(names))].copy()
     occ["kind"] = timeline_kind(occ)
-    label = dict(zip(names, short_pair(analysis.pairs.head(limit)), strict=True))
+    label = dict(
+        zip(names, short_pair(analysis.pairs.head(limit), people_names(analysis)), strict=True)
+    )
     occ["label"] = occ["pair"].astype(str).map(label)
     order = {name: i for i, name in enumerate(names)}
     occ["rank"] = occ["pair"].astype(str).map(order)
@@ -244,7 +307,10 @@ def pair_timeline(analysis: Analysis, limit: int = 30) -> go.Figure:
     ['...']
     """
     data = pair_timeline_data(analysis, limit)
-    labels = short_pair(analysis.pairs.head(limit)).tolist()
+    right = _right_edge(analysis)
+    # what lies past the axis's end is not drawn (an off-axis marker still widens the page)
+    data = data[(data["start"] <= right) & (data["original_start"].fillna(data["start"]) <= right)]
+    labels = short_pair(analysis.pairs.head(limit), people_names(analysis)).tolist()
     fig = go.Figure()
     moved = data[data["moved"]]
     if len(moved):
@@ -291,17 +357,39 @@ def pair_timeline(analysis: Analysis, limit: int = 30) -> go.Figure:
                 + "%{customdata}<extra></extra>",
             )
         )
-    fig.add_vline(x=analysis.as_of, line={"dash": "dot", "color": "#555"})
+    seen = set(data["label"])
+    empty = [label for label in labels if label not in seen]
+    if empty:  # a pair with nothing in the window still gets its row, saying so
+        fig.add_trace(
+            go.Scatter(
+                x=[analysis.window[0]] * len(empty),
+                y=empty,
+                mode="text",
+                text=["no 1:1 in the window"] * len(empty),
+                textposition="middle right",
+                textfont={"color": "#5f6368", "size": 11},
+                showlegend=False,
+                hoverinfo="skip",
+            )
+        )
+    fig.add_vline(
+        x=analysis.as_of,
+        line={"dash": "dot", "color": "#555"},
+        annotation={"text": "today", "font": {"color": "#555", "size": 11}},
+        annotation_position="bottom right",
+    )
     return _styled(
         fig,
-        title="Every 1:1, pair by pair (those that most need attention at the top)",
+        title=_top_title("Every 1:1, pair by pair<br>(those that most need attention at the top)"),
+        showlegend=False,  # the report draws its legend above the chart, in HTML (it wraps)
+        margin={"l": 10, "r": 10, "t": 60, "b": 30},
         yaxis={
             "title": None,
             "categoryorder": "array",
             "categoryarray": labels[::-1],
             "type": "category",
         },
-        xaxis={"title": None, "range": [analysis.window[0], _right_edge(analysis)]},
+        xaxis={"title": None, "range": [analysis.window[0], right]},
         height=max(320, 26 * len(labels) + 160),
     )
 
@@ -374,7 +462,7 @@ def attendance_heatmap_data(analysis: Analysis, limit: int = 40) -> pd.DataFrame
         .fillna(0)
         .astype(int)
     )
-    grid.index = short_pair(analysis.pairs.head(limit)).to_numpy()
+    grid.index = short_pair(analysis.pairs.head(limit), people_names(analysis)).to_numpy()
     return grid
 
 
@@ -422,9 +510,10 @@ def attendance_heatmap(analysis: Analysis, limit: int = 40) -> go.Figure:
     )
     return _styled(
         fig,
-        title="Week by week: held or missed",
+        title=_top_title("Week by week: held or missed"),
         yaxis={"autorange": "reversed", "title": None, "type": "category"},
-        xaxis={"title": None, "side": "top"},
+        xaxis={"title": None, "side": "top", "automargin": True},
+        margin={"l": 10, "r": 10, "t": 110, "b": 20},  # the title above the top axis labels
         height=max(300, 22 * len(grid) + 150),
     )
 
@@ -433,7 +522,7 @@ def gap_vs_target_data(analysis: Analysis, limit: int = 40) -> pd.DataFrame:
     """Target, median gap, recent median gap and longest gap in days for the weakest pairs."""
     cols = ["target_days", "median_gap_days", "recent_median_gap_days", "longest_gap_days"]
     data = analysis.pairs.head(limit)[["pair", *cols]].copy()
-    data["pair"] = short_pair(data)
+    data["pair"] = short_pair(data, people_names(analysis))
     return data
 
 
@@ -451,15 +540,21 @@ def gap_vs_target(analysis: Analysis, limit: int = 40) -> go.Figure:
     fig = go.Figure()
     marks = (
         ("target_days", "target", "line-ns", "#000000", 16),
-        ("median_gap_days", "median gap", "circle", "#0072B2", 10),
-        ("recent_median_gap_days", "recent median gap", "diamond", "#CC79A7", 10),
-        ("longest_gap_days", "longest gap", "square-open", "#D55E00", 10),
+        ("median_gap_days", "median gap", "circle", "#0072B2", 8),
+        ("recent_median_gap_days", "recent median gap", "diamond", "#CC79A7", 8),
+        ("longest_gap_days", "longest gap", "square-open", "#D55E00", 8),
     )
+    rows = np.arange(len(data), dtype=float)
+    # the target spans the row; the three gaps sit on lanes of their own, so equal values
+    # never hide one another
+    lanes = {"target_days": 0.0, "median_gap_days": -0.3, "recent_median_gap_days": 0.0}
+    lanes["longest_gap_days"] = 0.3
     for col, name, symbol, colour, size in marks:
         fig.add_trace(
             go.Scatter(
                 x=data[col],
-                y=data["pair"],
+                y=rows + lanes[col],
+                customdata=data["pair"],
                 mode="markers",
                 name=name,
                 marker={
@@ -468,15 +563,24 @@ def gap_vs_target(analysis: Analysis, limit: int = 40) -> go.Figure:
                     "size": size,
                     "line": {"width": 2, "color": colour},
                 },
-                hovertemplate="%{y}<br>" + name + ": %{x:.0f} days<extra></extra>",
+                hovertemplate="%{customdata}<br>" + name + ": %{x:.0f} days<extra></extra>",
             )
         )
+    fig.data[0].marker.size = 24  # the target: a tick almost as tall as the row
     return _styled(
         fig,
-        title="Days between held 1:1s against the target",
-        yaxis={"autorange": "reversed", "title": None, "type": "category"},
+        title="Days between held 1:1s<br>against the target",
+        yaxis={
+            "autorange": "reversed",
+            "title": None,
+            "tickmode": "array",
+            "tickvals": rows,
+            "ticktext": data["pair"].tolist(),
+            "zeroline": False,
+            "showgrid": False,
+        },
         xaxis={"title": "days", "rangemode": "tozero"},
-        height=max(300, 22 * len(data) + 150),
+        height=max(300, 32 * len(data) + 150),
     )
 
 
@@ -506,7 +610,7 @@ def drift_data(analysis: Analysis) -> pd.DataFrame:
     med = med.dropna(how="any")
     order = {name: i for i, name in enumerate(analysis.pairs["pair"])}
     med = med.assign(_rank=med.index.map(order)).sort_values("_rank").drop(columns="_rank")
-    med.index = med.index.str.replace(r"@[^\s]+", "", regex=True)
+    med.index = short_pair(pd.DataFrame({"pair": med.index}), people_names(analysis)).to_numpy()
     med.index.name = "pair"
     return med.reset_index()
 
@@ -521,14 +625,14 @@ def time_of_day_drift(
     >>> import cadence
     >>> fig = cadence.report.time_of_day_drift(result, min_hours=2)
     >>> fig.layout.title.text
-    'Start time moved by 2 h or more (local time, median)'
+    'Start time moved by 2 h or more'
     """
     data = drift_data(analysis) if data is None else data  # ``data``: drift_data, if at hand
     data = data[(data["hour_after"] - data["hour_before"]).abs() >= min_hours]
     return _dumbbell(
         data,
         "hour",
-        title=f"Start time moved by {min_hours:g} h or more (local time, median)",
+        title=f"Start time moved by {min_hours:g} h or more<br>(local time, median)",
         axis="local start hour",
         fmt="%{x:.1f} h",
         empty=f"No pair's usual start time moved by {min_hours:g} h or more.",
@@ -552,7 +656,7 @@ def duration_drift(
     return _dumbbell(
         data,
         "minutes",
-        title=f"Length changed by {min_minutes:g} min or more (median)",
+        title=f"Length changed by {min_minutes:g} min or more<br>(median)",
         axis="minutes",
         fmt="%{x:.0f} min",
         empty=f"No pair's usual 1:1 length changed by {min_minutes:g} min or more.",
@@ -606,6 +710,22 @@ def _dumbbell(
     )
 
 
+def _top_title(text: str) -> dict[str, object]:
+    """A title at the very top of the figure that makes room for itself (top axis labels
+    and a legend above the plot sit below it, never under it); what follows a ``<br>``
+    becomes its subtitle (a short first line fits a phone)."""
+    head, _, sub = text.partition("<br>")
+    return {
+        "text": head,
+        **({"subtitle": {"text": sub, "font": {"size": 12}}} if sub else {}),
+        "y": 1,
+        "yref": "container",
+        "yanchor": "top",
+        "pad": {"t": 8},
+        "automargin": True,
+    }
+
+
 def _styled(fig: go.Figure, **layout: object) -> go.Figure:
     """The house style every report figure shares, plus the figure's own layout."""
     fig.update_layout(
@@ -614,5 +734,7 @@ def _styled(fig: go.Figure, **layout: object) -> go.Figure:
         font={"family": FONT},
         template="plotly_white",
     )
+    if isinstance(layout.get("title"), str):  # every title makes room for itself
+        layout["title"] = _top_title(str(layout["title"]))
     fig.update_layout(**layout)
     return fig

@@ -31,7 +31,7 @@ from cadence.analysis.summary import Summary, summary
 from cadence.model import Snapshot, SourceHealth
 from cadence.report import figures, org
 from cadence.report.export import write_exports
-from cadence.report.figures import short_pair
+from cadence.report.figures import people_names, short_pair
 from cadence.report.history import Since, delta, since
 from cadence.report.privacy import pseudonym_label, pseudonymize
 
@@ -42,12 +42,24 @@ _ENV = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_ENV.filters["plural"] = lambda n, one, many=None: plural(int(n), one, many)
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
 ATTENTION_LIMIT = 15
 TIMELINE_LIMIT = 30  # pairs the timeline draws
 HEATMAP_LIMIT = 40  # pairs the heatmap and the gap chart draw
 _PENALTY = re.compile(r"\s*\(−\d+(?:\.\d)?\)$")
 _EMAIL_DOMAIN = re.compile(r"@[^\s]+")
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """``1 pair``, ``2 pairs``, ``no pair`` (never "0 pair(s)").
+
+    >>> plural(0, "pair"), plural(1, "pair"), plural(3, "pair")
+    ('no pair', '1 pair', '3 pairs')
+    """
+    if count == 0:
+        return f"no {one}"
+    return f"{count} {one if count == 1 else (many or one + 's')}"
 
 
 def plain(reason: str) -> str:
@@ -101,7 +113,8 @@ def _header(
 ) -> dict[str, Any]:
     srcs = sources or []
     who = leader_name(analysis)
-    if who and kind == "leader":
+    named = who and (who.split(" (")[0] in title or who.split("@")[0] in title)
+    if who and kind == "leader" and not named:
         title = f"{title} · {who.split(' (')[0]}"
     return {
         "title": title,
@@ -166,8 +179,8 @@ def render(
     return _ENV.get_template("leader.html.j2").render(
         **_header(shown, title, sources, "leader"),
         cards=_card_rows(now, change),
-        since=_since_view(change),
-        attention=_attention_rows(attention.head(ATTENTION_LIMIT)),
+        since=_since_view(change, people_names(shown)),
+        attention=_attention_rows(attention.head(ATTENTION_LIMIT), people_names(shown)),
         attention_more=max(0, len(attention) - ATTENTION_LIMIT),
         rest={"healthy": int(rest.get("healthy", 0)), "watch": int(rest.get("watch", 0))},
         total_pairs=len(p),
@@ -176,6 +189,7 @@ def render(
         drift_pairs=(len(tod), len(dur)),
         table=_pair_table(shown),
         charts_note=charts_note(len(p), TIMELINE_LIMIT, HEATMAP_LIMIT),
+        timeline_legend=figures.timeline_legend(),
     )
 
 
@@ -218,7 +232,7 @@ def _pseudonymize_since(change: Since, key: str) -> Since:
     )
 
 
-def _since_view(change: Since | None) -> dict[str, Any] | None:
+def _since_view(change: Since | None, names: dict[str, str] | None = None) -> dict[str, Any] | None:
     if change is None:
         return None
 
@@ -226,13 +240,14 @@ def _since_view(change: Since | None) -> dict[str, Any] | None:
         def text(v: Any, missing: str) -> str:
             return missing if pd.isna(v) else str(v).replace("_", " ")
 
+        labels = short_pair(frame, names).tolist() if len(frame) else []
         return [
             {
-                "pair": _EMAIL_DOMAIN.sub("", str(r["pair"])),
+                "pair": label,
                 "was": text(r["was"], "new pair"),
                 "now": text(r["status"], "no longer a pair"),
             }
-            for r in frame.to_dict("records")
+            for r, label in zip(frame.to_dict("records"), labels, strict=True)
         ]
 
     return {
@@ -251,9 +266,11 @@ def _since_view(change: Since | None) -> dict[str, Any] | None:
     }
 
 
-def _attention_rows(pairs: pd.DataFrame) -> list[dict[str, Any]]:
+def _attention_rows(
+    pairs: pd.DataFrame, names: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
     rows = []
-    for rec, label in zip(pairs.to_dict("records"), short_pair(pairs), strict=True):
+    for rec, label in zip(pairs.to_dict("records"), short_pair(pairs, names), strict=True):
         rows.append(
             {
                 "pair": label,
@@ -414,7 +431,10 @@ def _pair_table(analysis: Analysis) -> dict[str, Any]:
     )
     rows = []
     for rec, text, label in zip(
-        p.to_dict("records"), texts.to_dict("records"), short_pair(p), strict=True
+        p.to_dict("records"),
+        texts.to_dict("records"),
+        short_pair(p, people_names(analysis)),
+        strict=True,
     ):
         status = str(rec["status"])
         since_days = rec["days_since_last_held"]
