@@ -184,7 +184,7 @@ def test_a_failing_pull_writes_nothing_not_even_its_cursor(store: Store, monkeyp
         raise sqlite3.OperationalError("disk I/O error (simulated)")
 
     monkeypatch.setattr(Store, "_save_cursor", staticmethod(boom))
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(StoreError, match=r"cadence\.sqlite: disk I/O error \(simulated\)"):
         store.write_pull(pull(moved, moved_ats, cursors={CALS[0]: "tok-2"}))
     monkeypatch.undo()
     pd.testing.assert_frame_equal(store.events(include_meta=True), before[0])
@@ -265,7 +265,6 @@ def pulls(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame]:
                 organizer=draw(maybe_text),
                 recurrence=draw(maybe_text),
                 event_type=draw(st.sampled_from(sorted(EVENT_TYPES))),
-                title=draw(maybe_text),
                 created=draw(maybe_instant),
                 updated=draw(maybe_instant),
             )

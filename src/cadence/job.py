@@ -45,6 +45,7 @@ from cadence.lock import store_lock
 from cadence.model import Frames, PullSummary, SourceHealth
 from cadence.org import load_roster
 from cadence.paths import default_config_path
+from cadence.private_files import write_private
 from cadence.report import cards, write_report
 from cadence.sources import demo as demo_source
 from cadence.sources import google, graph
@@ -489,7 +490,13 @@ def run_week(
                     log.info("wrote %s", path, extra={"ctx_step": "report", "ctx_path": str(path)})
                 delivery_error = deliver(settings, written, analysis, week)
             except BaseException as exc:  # the run is over: never leave it "running"
-                store.finish_run(run_id, "failed", {**record, "error": str(exc)})
+                stopped = isinstance(exc, KeyboardInterrupt | SystemExit)
+                sync.finish_quietly(
+                    store,
+                    run_id,
+                    "interrupted" if stopped else "failed",
+                    {**record, "error": str(exc) or type(exc).__name__},
+                )
                 raise
             status = "partial" if pulls.failed or delivery_error else "ok"
             store.finish_run(
@@ -592,55 +599,75 @@ def demo(
         settings = settings.model_copy(update={"analysis": analysis_settings})
     path = store_path or out.with_suffix(".sqlite")
     _reset_demo_store(path)
-    week_before = org.as_of - pd.Timedelta(days=7)
     with Store(path) as store:
         store.set_meta("kind", "demo")
         run = store.start_run("demo", at=org.as_of)
-        written = 0
-        for at in org.pull_times:
-            if at > week_before and store.previous_snapshot("all", org.as_of) is None:
-                # last week's report, from what the store knew then: "since last week"
-                before = analyze(
-                    store.frames(), org.roster, as_of=week_before, settings=settings.analysis
-                )
-                for scope in ("all", "org"):
-                    store.save_snapshot(scope, week_before, cards(before), before.pairs)
-            summary = sync.pull(
-                store, demo_source.DemoConnector(org), now=at, run_id=run, progress=progress
+        try:
+            return _demo_run(settings, store, org, run, people, seed, out, path, progress)
+        except BaseException as exc:  # never leave the run "running"
+            stopped = isinstance(exc, KeyboardInterrupt | SystemExit)
+            status = "interrupted" if stopped else "failed"
+            sync.finish_quietly(store, run, status, {"error": str(exc) or type(exc).__name__})
+            raise
+
+
+def _demo_run(
+    settings: Settings,
+    store: Store,
+    org: demo_source.DemoOrg,
+    run: int,
+    people: int,
+    seed: int,
+    out: Path,
+    path: Path,
+    progress: Progress | None,
+) -> DemoResult:
+    week_before = org.as_of - pd.Timedelta(days=7)
+    written = 0
+    for at in org.pull_times:
+        if at > week_before and store.previous_snapshot("all", org.as_of) is None:
+            # last week's report, from what the store knew then: "since last week"
+            before = analyze(
+                store.frames(), org.roster, as_of=week_before, settings=settings.analysis
             )
-            written += summary.rows_written
-        analysis = analyze(store.frames(), org.roster, as_of=org.as_of, settings=settings.analysis)
-        sources = store.source_health()
-        report = write_report(
-            analysis,
-            out,
-            title="1:1 health report · demo organisation",
-            sources=sources,
-            previous=store.previous_snapshot("all", org.as_of),
+            for scope in ("all", "org"):
+                store.save_snapshot(scope, week_before, cards(before), before.pairs)
+        summary = sync.pull(
+            store, demo_source.DemoConnector(org), now=at, run_id=run, progress=progress
         )
-        org_path = write_report(
-            analysis,
-            out.with_name(f"{out.stem}-org.html"),
-            org_report=True,
-            title="1:1 health · organisation review · demo organisation",
-            sources=sources,
-            previous=store.previous_snapshot("org", org.as_of),
-            min_group_size=settings.report.min_group_size,
-        )
-        for scope in ("all", "org"):
-            store.save_snapshot(scope, org.as_of, cards(analysis), analysis.pairs, run_id=run)
-        store.finish_run(
-            run,
-            "ok",
-            {
-                "people": people,
-                "seed": seed,
-                "rows_written": written,
-                "report": str(report),
-                "org_report": str(org_path),
-            },
-            at=org.as_of,
-        )
+        written += summary.rows_written
+    analysis = analyze(store.frames(), org.roster, as_of=org.as_of, settings=settings.analysis)
+    sources = store.source_health()
+    report = write_report(
+        analysis,
+        out,
+        title="1:1 health report · demo organisation",
+        sources=sources,
+        previous=store.previous_snapshot("all", org.as_of),
+    )
+    org_path = write_report(
+        analysis,
+        out.with_name(f"{out.stem}-org.html"),
+        org_report=True,
+        title="1:1 health · organisation review · demo organisation",
+        sources=sources,
+        previous=store.previous_snapshot("org", org.as_of),
+        min_group_size=settings.report.min_group_size,
+    )
+    for scope in ("all", "org"):
+        store.save_snapshot(scope, org.as_of, cards(analysis), analysis.pairs, run_id=run)
+    store.finish_run(
+        run,
+        "ok",
+        {
+            "people": people,
+            "seed": seed,
+            "rows_written": written,
+            "report": str(report),
+            "org_report": str(org_path),
+        },
+        at=org.as_of,
+    )
     return DemoResult(analysis, people, report, org_path, path)
 
 
@@ -681,8 +708,7 @@ def init_config(
         if file.exists() and not force:
             raise ConfigError(f"{file} already exists; pass --force to overwrite it")
     for file, content in files:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        file.write_text(content, encoding="utf-8")
+        write_private(file, content)  # it may come to hold a client secret: owner-only (0600)
     return [file for file, _ in files]
 
 

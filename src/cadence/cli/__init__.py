@@ -8,10 +8,13 @@ Exit status: 0 all good, 1 finished with a failure (e.g. a source failed),
 from __future__ import annotations
 
 import functools
+import os
+import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
 
+import click
 import pandas as pd
 import typer
 from rich.markup import escape
@@ -77,6 +80,16 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
         except CadenceError as exc:
             output.error(f"[red]error:[/red] {escape(str(exc))}")
             raise typer.Exit(2 if isinstance(exc, ConfigError) else 1) from None
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise  # usage errors and exits: click prints and exits as documented
+        except Exception as exc:  # a bug: one line for the scheduler's log, the trace on demand
+            if os.environ.get("CADENCE_DEBUG"):
+                raise
+            output.error(
+                f"[red]error:[/red] unexpected {type(exc).__name__}: {escape(str(exc))} "
+                "(set CADENCE_DEBUG=1 for the traceback, and please report it)"
+            )
+            raise typer.Exit(1) from None
 
     return wrapper
 
@@ -453,6 +466,11 @@ def _date(text: str, option: str) -> pd.Timestamp:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds: the run row is finished as interrupted
+
+
 def main() -> None:
     """Entry point of the ``cadence`` console script."""
+    signal.signal(signal.SIGTERM, _terminated)
     app()

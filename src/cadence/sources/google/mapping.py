@@ -183,7 +183,6 @@ def _map_one(
         "organizer": organizer,
         "recurrence": rule,
         "event_type": _EVENT_TYPE.get(item.get("eventType", "default"), "other"),
-        "title": None,
         "created": _ts(item.get("created")),
         "updated": _ts(item.get("updated")),
         # a cancelled instance's own last change is when it was cancelled (a series master's

@@ -202,7 +202,6 @@ def _map_one(
         "organizer": organizer,
         "recurrence": _rule_of(master),
         "event_type": _SHOW_AS.get(item.get("showAs", ""), "default"),
-        "title": None,
         "created": _utc(item.get("createdDateTime")),
         "updated": _utc(item.get("lastModifiedDateTime")),
     }
@@ -295,7 +294,6 @@ def _cancelled_from_master(
             "organizer": organizer,
             "recurrence": rrule(master.get("recurrence")),
             "event_type": _SHOW_AS.get(master.get("showAs", ""), "default"),
-            "title": None,
             "created": None,
             "updated": None,
         }
