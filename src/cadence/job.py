@@ -458,7 +458,11 @@ def run_week(
         )
         with Store(store_path) as store:
             run_id = store.start_run("run", at=when)
-            record: dict[str, Any] = {"week": week, "sources": pulls.outcome()}
+            record: dict[str, Any] = {
+                "week": week,
+                "sources": pulls.outcome(),
+                "skipped": {s.section: s.summary.problems for s in pulls.sources},
+            }
             try:
                 analysis = _analysis(settings, store, when)
                 analysis = scoped(analysis, cfg.leader, cfg.indirect)

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
 
-import click
 import pandas as pd
 import typer
 from rich.markup import escape
@@ -80,7 +79,7 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
         except CadenceError as exc:
             output.error(f"[red]error:[/red] {escape(str(exc))}")
             raise typer.Exit(2 if isinstance(exc, ConfigError) else 1) from None
-        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+        except (typer.exceptions.TyperException, typer.Exit, typer.Abort):
             raise  # usage errors and exits: click prints and exits as documented
         except Exception as exc:  # a bug: one line for the scheduler's log, the trace on demand
             if os.environ.get("CADENCE_DEBUG"):
