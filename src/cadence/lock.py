@@ -27,6 +27,8 @@ def store_lock(store_path: Path, *, wait: float = 0.0) -> Iterator[Path]:
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         if os.fstat(fd).st_mode & 0o077 and os.fstat(fd).st_uid == os.getuid():
             os.fchmod(fd, 0o600)  # owner-only whatever the umask was
+    except ValueError as exc:  # a NUL byte in the path
+        raise StoreError(f"{str(path)!r}: {exc}; pass a valid --store PATH") from None
     except OSError as exc:
         raise StoreError(
             f"cannot create the lock file {path} beside store {store_path}: "

@@ -217,7 +217,7 @@ class Store:
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA temp_store=MEMORY")
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, sqlite3.Error, ValueError) as exc:  # ValueError: a NUL in the path
             raise _store_error(self.path, exc, doing="open") from exc
         try:
             self._migrate()
@@ -1005,6 +1005,8 @@ def _store_error(path: Path, exc: BaseException, *, doing: str = "use") -> Store
     cause = exc
     if not isinstance(cause, sqlite3.Error) and isinstance(exc.__cause__, sqlite3.Error):
         cause = exc.__cause__  # pandas wraps the driver's error
+    if isinstance(cause, ValueError) and not isinstance(cause, sqlite3.Error):
+        return StoreError(f"cannot {doing} store {str(path)!r}: {cause}; pass a valid --store PATH")
     if isinstance(cause, OSError):
         return StoreError(
             f"cannot {doing} store {path}: {cause.strerror or cause}; check that its folder "
