@@ -33,6 +33,12 @@ from cadence.paths import config_dir, default_config_path, default_store_path
 SECRET_WORDS = ("key", "secret", "password", "token")
 
 
+def _check_files(info: ValidationInfo) -> bool:
+    """Whether files named in the config must exist now (``cadence doctor`` checks them
+    itself, one row each)."""
+    return not (isinstance(info.context, dict) and info.context.get("check_files") is False)
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -44,9 +50,9 @@ class _Section(BaseModel):
         if any(isinstance(v, str) and "\x00" in v for v in texts):
             raise ValueError("contains a NUL byte; remove it")
         field = cls.model_fields.get(info.field_name or "")
-        if field is not None and field.annotation in (bool, bool | None):
-            if value is not None and not isinstance(value, bool):
-                raise ValueError("expected true or false (a TOML boolean, without quotes)")
+        boolean = field is not None and field.annotation in (bool, bool | None)
+        if boolean and value is not None and not isinstance(value, bool):
+            raise ValueError("expected true or false (a TOML boolean, without quotes)")
         return value
 
 
@@ -68,9 +74,9 @@ class IcsSettings(_Section):
 
     @field_validator("paths")
     @classmethod
-    def _exist(cls, value: list[Path]) -> list[Path]:
+    def _exist(cls, value: list[Path], info: ValidationInfo) -> list[Path]:
         for path in value:
-            if not path.expanduser().exists():
+            if _check_files(info) and not path.expanduser().exists():
                 raise ValueError(f"{path} does not exist; give existing .ics files or folders")
         return [p.expanduser() for p in value]
 
@@ -96,8 +102,8 @@ class RosterSettings(_Section):
 
     @field_validator("path")
     @classmethod
-    def _exists(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.expanduser().exists():
+    def _exists(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is not None and _check_files(info) and not value.expanduser().exists():
             raise ValueError(f"{value} does not exist; give the roster CSV's path")
         return value.expanduser() if value else value
 
@@ -359,8 +365,13 @@ class Settings(_Section):
     delivery: DeliverySettings = DeliverySettings()
 
 
-def load_config(path: str | Path | None = None, *, required: bool = False) -> Settings:
-    """Read and validate a config file; without one (and not ``required``) use the defaults."""
+def load_config(
+    path: str | Path | None = None, *, required: bool = False, check_files: bool = True
+) -> Settings:
+    """Read and validate a config file; without one (and not ``required``) use the defaults.
+
+    ``check_files=False`` accepts roster and .ics paths that do not exist (yet): the doctor
+    lists each as a failed check rather than stopping at the first."""
     file = Path(path).expanduser() if path is not None else default_config_path()
     if "\x00" in str(file):
         raise ConfigError(f"{str(file)!r}: a NUL byte in the config path; pass a valid --config")
@@ -383,13 +394,15 @@ def load_config(path: str | Path | None = None, *, required: bool = False) -> Se
         raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read config: {exc}") from exc
-    return parse_config(data, origin=str(file))
+    return parse_config(data, origin=str(file), check_files=check_files)
 
 
-def parse_config(data: dict[str, Any], *, origin: str = "config") -> Settings:
+def parse_config(
+    data: dict[str, Any], *, origin: str = "config", check_files: bool = True
+) -> Settings:
     """Validate a config mapping; the first problem becomes one :class:`ConfigError`."""
     try:
-        return Settings.model_validate(data)
+        return Settings.model_validate(data, context={"check_files": check_files})
     except ValidationError as exc:
         raise ConfigError(_explain(exc, origin)) from None
 

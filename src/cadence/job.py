@@ -248,6 +248,7 @@ def pull_sources(
         )
     report = PullReport()
     with Store(store_path) as store:
+        _keep_demo_apart(store, [c.source for c in sources])
         for connector in sources:
             log.info(
                 "pulling %s",
@@ -282,6 +283,28 @@ def pull_sources(
     return report
 
 
+def _keep_demo_apart(store: Store, pulling: list[str]) -> None:
+    """The demo's synthetic calendars never share a store with real ones (either way)."""
+    demo = "demo" in pulling
+    real = sorted({s for s in pulling if s != "demo"})
+    if demo and real:
+        raise ConfigError(
+            f"[demo] is enabled together with real sources ({', '.join(real)}): its synthetic "
+            "calendars would mix with real ones in one store; disable [demo] in this config"
+        )
+    held = store.sources()
+    if demo and held - {"demo"}:
+        raise ConfigError(
+            f"store {store.path} holds real calendar data ({', '.join(sorted(held - {'demo'}))})"
+            "; the [demo] source needs a store of its own: set [store] path or pass --store PATH"
+        )
+    if real and ("demo" in held or store.get_meta("kind") == "demo"):
+        raise ConfigError(
+            f"store {store.path} holds the demo organisation; pull real calendars into "
+            "another store ([store] path or --store PATH), or delete this demo store"
+        )
+
+
 def pull(
     settings: Settings,
     store_path: Path,
@@ -314,6 +337,7 @@ def import_files(
         default_timezone=default_timezone,
     )
     with Store(store_path) as store:
+        _keep_demo_apart(store, [connector.source])
         summary = sync.pull(store, connector, now=_utc(now), kind="import", progress=progress)
     return SourceResult(connector.section, connector.unit, summary)
 
@@ -735,6 +759,7 @@ class Check:
     name: str
     ok: bool
     detail: str
+    warning: bool = False  # passes, but something a user should know (no roster)
 
 
 def doctor(
@@ -748,12 +773,31 @@ def doctor(
         Check("config", True, f"{where}" if where.exists() else "no file: the defaults apply")
     )
     checks.append(_check_store(store_path))
-    if settings.roster.path:
-        try:
-            people = len(load_roster(settings.roster.path))
-            checks.append(Check("roster", True, f"{settings.roster.path}: {people} people"))
-        except CadenceError as exc:
-            checks.append(Check("roster", False, str(exc)))
+    checks.append(_check_roster(settings, store_path))
+    enabled = [
+        name
+        for name, on in (
+            ("ics", bool(settings.ics.paths)),
+            ("google", settings.google.enabled),
+            ("microsoft", settings.microsoft.enabled),
+            ("demo", settings.demo.enabled),
+        )
+        if on
+    ]
+    checks.append(
+        Check("sources", True, ", ".join(enabled) + " enabled")
+        if enabled
+        else Check(
+            "sources",
+            False,
+            "no source enabled: add [ics] paths = [...], or [google], [microsoft] or [demo] "
+            "enabled = true to the config",
+        )
+    )
+    if settings.demo.enabled:
+        checks.append(
+            Check("demo", True, f"a synthetic organisation of {settings.demo.people} people")
+        )
     for path in settings.ics.paths:
         checks.append(
             Check("ics", path.exists(), f"{path}" + ("" if path.exists() else " is missing"))
@@ -761,13 +805,32 @@ def doctor(
     if settings.google.enabled:
         checks.append(
             _check_source(
-                "google", settings.google.auth, lambda: google_connector(settings), offline
+                "google",
+                settings.google.auth,
+                lambda: google_connector(settings),
+                offline,
+                [
+                    ("sign in with `cadence auth google`", settings.google.token_file())
+                    if settings.google.auth == "user"
+                    else ("the service account key", settings.google.key_file())
+                ],
             )
         )
     if settings.microsoft.enabled:
         checks.append(
             _check_source(
-                "microsoft", settings.microsoft.auth, lambda: microsoft_connector(settings), offline
+                "microsoft",
+                settings.microsoft.auth,
+                lambda: microsoft_connector(settings),
+                offline,
+                [
+                    ("sign in with `cadence auth microsoft`", settings.microsoft.cache_file())
+                    if settings.microsoft.auth == "delegated"
+                    else ("the certificate", settings.microsoft.certificate_file)
+                ],
+                None
+                if settings.microsoft.client_id
+                else "[microsoft] client_id is missing: see docs/microsoft.md",
             )
         )
     if settings.delivery.email.enabled:
@@ -790,6 +853,44 @@ def doctor(
     return checks
 
 
+def _check_roster(settings: Settings, store_path: Path) -> Check:
+    """The roster row: the file's people, else the directory's; a warning without one."""
+    path = settings.roster.path
+    if path:
+        try:
+            return Check("roster", True, f"{path}: {len(load_roster(path))} people")
+        except CadenceError as exc:
+            return Check("roster", False, str(exc))
+    directory = [
+        name
+        for name, on in (
+            ("google", settings.google.enabled and settings.google.roster_from_directory),
+            ("microsoft", settings.microsoft.enabled and settings.microsoft.roster_from_directory),
+            ("demo", settings.demo.enabled),
+        )
+        if on
+    ]
+    if directory:
+        return Check("roster", True, f"read from the {directory[0]} directory at every pull")
+    stored = None
+    if store_path.exists():
+        try:
+            with Store(store_path) as store:
+                stored = store.roster()
+        except CadenceError:
+            stored = None
+    if stored is not None:
+        return Check("roster", True, f"{len(stored)} people stored by an earlier directory pull")
+    return Check(
+        "roster",
+        True,
+        "no roster: without one Cadence cannot tell a leader from their reports (every "
+        "pair is a pair of peers); set [roster] path to a CSV (`cadence init "
+        "--roster-template PATH` writes one to start from)",
+        warning=True,
+    )
+
+
 def _check_store(store_path: Path) -> Check:
     if not store_path.exists():
         return Check("store", True, f"{store_path}: not created yet; `cadence pull` will")
@@ -807,12 +908,34 @@ def _check_store(store_path: Path) -> Check:
     return Check("store", True, f"{store_path}: {counts['events']} events{last}")
 
 
-def _check_source(name: str, auth: str, build: Callable[[], Connector], offline: bool) -> Check:
+def _check_source(
+    name: str,
+    auth: str,
+    build: Callable[[], Connector],
+    offline: bool,
+    files: list[tuple[str, Path | None]] | None = None,
+    missing_settings: str | None = None,
+) -> Check:
+    """One source's row; ``offline`` opens no socket: construction is offline, the sign-in
+    (which may look the authority up, as msal does) is left out, and the credential files
+    the sign-in would read are checked instead."""
     try:
         connector = build()
         try:
-            connector.open()
-            detail = connector.check(offline=offline)
+            if offline:
+                if missing_settings:
+                    return Check(name, False, missing_settings)
+                missing = [
+                    f"{path} not found ({what})"
+                    for what, path in files or []
+                    if path and not path.exists()
+                ]
+                if missing:
+                    return Check(name, False, f"{'; '.join(missing)} [{auth}]")
+                detail = connector.check(offline=True)
+            else:
+                connector.open()
+                detail = connector.check(offline=offline)
         finally:
             connector.close()
         return Check(name, True, f"{detail} ({auth})")

@@ -854,6 +854,13 @@ class Store:
             out.append(health)
         return out
 
+    def sources(self) -> set[str]:
+        """The sources the store holds rows or cursors of."""
+        rows = self._db.execute(
+            "SELECT source FROM sync_state UNION SELECT DISTINCT source FROM events"
+        ).fetchall()
+        return {str(r[0]) for r in rows}
+
     def counts(self) -> dict[str, int]:
         """Row counts of every table (cheap; for summaries and tests)."""
         tables = ("events", "attendees", "changes", "sync_state", "runs", "snapshots", "roster")

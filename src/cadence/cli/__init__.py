@@ -304,7 +304,8 @@ def doctor(
     Exit status 0 when every check passes, 1 when one fails, 2 when the config
     itself is invalid.
     """
-    settings = state.settings()  # an invalid config is exit 2, with its message
+    # an invalid config is exit 2, with its message; missing files are rows of the table
+    settings = load_config(state.config, check_files=False)
     checks = job.doctor(
         settings,
         state.store_path(None, settings),

@@ -135,7 +135,9 @@ class GraphConnector:
         try:
             problems: list[str] = []
             items = mapping.usable_items(
-                mailbox, graph.pages(f"/users/{user}/calendarView?{query}", self.page_size), problems
+                mailbox,
+                graph.pages(f"/users/{user}/calendarView?{query}", self.page_size),
+                problems,
             )
             known = mapping.known_from_frames(context.stored().events)
             # every series in the window, also those whose occurrences are all cancelled now:
