@@ -218,11 +218,6 @@ class PullReport:
         return {s.section: s.problem for s in self.sources}
 
 
-def _roster(settings: Settings, store: Store) -> pd.DataFrame | None:
-    path = settings.roster.path
-    return load_roster(path) if path else store.roster()
-
-
 def pull_sources(
     settings: Settings,
     store_path: Path,
@@ -247,6 +242,8 @@ def pull_sources(
             "[microsoft] enabled = true or [demo] enabled = true to the config"
         )
     report = PullReport()
+    # a bad roster file is the config's error (exit 2), not a source's
+    file_roster = load_roster(settings.roster.path) if settings.roster.path else None
     with Store(store_path) as store:
         _keep_demo_apart(store, [c.source for c in sources])
         for connector in sources:
@@ -257,9 +254,8 @@ def pull_sources(
             )
             at = demo_when.normalize() if connector.source == "demo" and demo_when else when
             try:
-                summary = sync.pull(
-                    store, connector, roster=_roster(settings, store), now=at, progress=progress
-                )
+                roster = file_roster if file_roster is not None else store.roster()
+                summary = sync.pull(store, connector, roster=roster, now=at, progress=progress)
             except ConfigError:
                 raise
             except CadenceError as exc:  # e.g. the store itself: that source did not land

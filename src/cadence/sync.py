@@ -18,7 +18,8 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -184,7 +185,7 @@ def _pull_run(
     last_flush = time.monotonic()
     done_count = 0
     try:
-        with ThreadPoolExecutor(max_workers=max(1, connector.workers)) as pool:
+        with _workers(max(1, connector.workers)) as pool:
             futures: dict[Future[CalendarPull], str] = {}
             for calendar in targets:
                 future = pool.submit(one, calendar)
@@ -222,6 +223,19 @@ def _pull_run(
     if own_run:
         store.finish_run(run, "partial" if summary.failed else "ok", summary.as_dict())
     return summary
+
+
+@contextmanager
+def _workers(count: int) -> Iterator[ThreadPoolExecutor]:
+    """A thread pool that, on an error or a signal, does not wait for the calendars still on
+    the wire (a hung request would hold the run for its whole timeout)."""
+    pool = ThreadPoolExecutor(max_workers=count)
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
 
 
 def _start(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import signal
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
@@ -23,7 +24,7 @@ from cadence._version import __version__
 from cadence.cli import output
 from cadence.cli.output import say
 from cadence.config import Settings, load_config
-from cadence.errors import CadenceError, ConfigError
+from cadence.errors import CadenceError, ConfigError, RosterError
 from cadence.paths import default_config_path
 
 app = typer.Typer(
@@ -78,7 +79,7 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except CadenceError as exc:
             output.error(f"[red]error:[/red] {escape(str(exc))}")
-            raise typer.Exit(2 if isinstance(exc, ConfigError) else 1) from None
+            raise typer.Exit(2 if isinstance(exc, ConfigError | RosterError) else 1) from None
         except (typer.exceptions.TyperException, typer.Exit, typer.Abort):
             raise  # usage errors and exits: click prints and exits as documented
         except Exception as exc:  # a bug: one line for the scheduler's log, the trace on demand
@@ -466,11 +467,23 @@ def _date(text: str, option: str) -> pd.Timestamp:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
+_stopped: list[int] = []
+
+
 def _terminated(signum: int, frame: object) -> None:
+    _stopped.append(signum)
     raise SystemExit(128 + signum)  # unwinds: the run row is finished as interrupted
 
 
 def main() -> None:
-    """Entry point of the ``cadence`` console script."""
+    """Entry point of the ``cadence`` console script. SIGTERM (a scheduler's timeout)
+    finishes the run row as ``interrupted`` and exits at once, without waiting for the
+    requests still on the wire."""
     signal.signal(signal.SIGTERM, _terminated)
-    app()
+    try:
+        app()
+    finally:
+        if _stopped:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(128 + _stopped[0])
