@@ -476,6 +476,7 @@ def _cli(config: Path, store: Path, *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("command", "kill_at"),
     [("pull", "mid-calendar"), ("run", "after the pull")],
