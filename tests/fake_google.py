@@ -66,6 +66,8 @@ class FakeGoogle:
         default_factory=lambda: defaultdict(list)
     )
     hang: dict[str, float] = field(default_factory=dict)  # calendar → seconds to stall
+    html: set[str] = field(default_factory=set)  # calendars answered with a proxy's HTML page
+    bad_items: dict[str, list[Any]] = field(default_factory=dict)  # put first on page one
     log: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     tokens: dict[str, str] = field(default_factory=dict)  # access token → subject ("" = user)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -147,7 +149,7 @@ class FakeGoogle:
                     and (q.get("showDeleted") == "true" or s.resource.get("status") != "cancelled")
                 ]
             current = self.version
-        chosen.sort(key=lambda s: s.resource["id"])
+        chosen.sort(key=lambda s: str(s.resource.get("id", "")))  # a bad item may have none
         size = min(int(q.get("maxResults", 250)), 2500, self.page_size)
         page_token = q.get("pageToken") or ""
         offset = int(page_token.rstrip("e") or 0)
@@ -158,6 +160,8 @@ class FakeGoogle:
             return 200, body
         page = chosen[offset : offset + size]
         body["items"] = [s.resource for s in page]
+        if not page_token:
+            body["items"] = list(self.bad_items.get(calendar, [])) + body["items"]
         if offset + size < len(chosen):
             body["nextPageToken"] = str(offset + size)
         else:
@@ -322,6 +326,14 @@ def _handler(fake: FakeGoogle) -> type[BaseHTTPRequestHandler]:
                 stall = fake.hang.get(calendar, 0.0)
             if stall:
                 threading.Event().wait(stall)  # not time.sleep: tests may stub that out
+            if calendar in fake.html:
+                page = b"<html><body>Proxy login required</body></html>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+                return
             if fault is not None:
                 code, reason = fault if isinstance(fault, tuple) else (fault, "backendError")
                 headers = {"Retry-After": "1"} if code == 429 else {}

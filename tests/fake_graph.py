@@ -109,6 +109,8 @@ class FakeGraph:
     faults: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     batch_faults: list[int] = field(default_factory=list)  # statuses for the next batch items
     hang: dict[str, float] = field(default_factory=dict)
+    html: set[str] = field(default_factory=set)  # mailboxes answered with a proxy's HTML page
+    bad_items: dict[str, list[Any]] = field(default_factory=dict)  # put first in calendarView
     log: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     tokens: dict[str, str] = field(default_factory=dict)  # access token → "user" / "app"
     refresh_tokens: set[str] = field(default_factory=set)
@@ -308,6 +310,8 @@ class FakeGraph:
         size = min(size, self.page_size)
         skip = int(q.get("$skiptoken", "0"))
         body: dict[str, Any] = {"value": items[skip : skip + size]}
+        if skip == 0:
+            body["value"] = list(self.bad_items.get(mailbox, [])) + body["value"]
         if skip + size < len(items):
             nq = {k: v for k, v in q.items() if k != "$skiptoken"} | {
                 "$skiptoken": str(skip + size)
@@ -372,6 +376,14 @@ def _handler(fake: FakeGraph) -> type[BaseHTTPRequestHandler]:
                         "issuer": f"{base}/v2.0",
                     },
                 )
+                return
+            if any(f"/users/{box}/" in urllib.parse.unquote(url.path) for box in fake.html):
+                page = b"<html><body>Proxy login required</body></html>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
                 return
             code, body, headers = fake.graph_get(
                 url.path, q, self.headers.get("Prefer", ""), self._token()

@@ -31,7 +31,6 @@ def event(**over: object) -> dict[str, object]:
         "organizer": "ann@example.com",
         "recurrence": None,
         "event_type": "default",
-        "title": "1:1",
         "created": ts("2026-01-01"),
         "updated": ts("2026-01-01"),
     }

@@ -376,17 +376,24 @@ def test_run_purge_doctor_and_init_print_what_they_did(tmp_path: Path) -> None:
 
 
 def test_run_with_a_failing_source_names_it_and_exits_1(tmp_path: Path) -> None:
+    from cadence.sources import demo
+
     from .fake_google import FakeGoogle, serve, user_token_file
 
-    with serve(FakeGoogle()) as fake:
+    last = demo.generate(8, seed=5, as_of=AS_OF).pulls()[-1]
+    with serve(FakeGoogle()) as fake:  # the demo never shares a store: Google alone
+        fake.load(last.events, last.attendees)
         token = user_token_file(tmp_path / "token.json", fake)
         fake.faults["ann@example.com"] += [503] * 50
         fake.calendars["ann@example.com"] = {}
-        cfg = job_config(
-            tmp_path,
-            "[google]\nenabled = true\n"
+        cals = ["ann@example.com", *sorted(set(last.events["calendar"]))]
+        cfg = tmp_path / "config.toml"
+        cfg.write_text(
+            f'[report]\nout_dir = "{tmp_path / "reports"}"\n'
+            "[google]\nenabled = true\nweeks_back = 60\n"
             f'token_path = "{token}"\ntoken_uri = "{fake.url}token"\napi_root = "{fake.url}"\n'
-            'calendars = ["ann@example.com"]\nretries = 0\n',
+            f"calendars = {json.dumps(cals)}\nretries = 0\n",
+            encoding="utf-8",
         )
         result = cadence(cfg, tmp_path / "s.sqlite", "run", "--as-of", AS_OF)
     assert result.exit_code == 1, result.output

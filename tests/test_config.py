@@ -53,7 +53,7 @@ def test_values_are_read(tmp_path: Path) -> None:
         ('[ics]\ndefault_timezone = "Mars/Olympus"\n', "expected an IANA time zone"),
         ("[ics]\nweeks_back = -1\n", "[ics] weeks_back = -1"),
         ('[google]\nauth = "password"\n', "[google] auth = 'password'"),
-        ('[google]\ncalendars = ["ann"]\n', "expected calendar emails, got 'ann'"),
+        ('[google]\ncalendars = ["ann"]\n', "'ann' is not a calendar email"),
         ('[google]\napi_root = "localhost:8080"\n', "expected an http(s) URL"),
         ("[google]\nworkers = 0\n", "[google] workers = 0"),
         ("[report]\nmin_group_size = 1\n", "[report] min_group_size = 1"),

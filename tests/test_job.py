@@ -19,6 +19,7 @@ from cadence.errors import ConfigError, StoreBusyError
 from cadence.lock import store_lock
 from cadence.logs import redact, register_secret
 from cadence.org import load_roster
+from cadence.sources import demo
 from cadence.store import Store
 
 from .fake_google import FakeGoogle, serve, user_token_file
@@ -81,16 +82,25 @@ def test_run_twice_in_a_week_replaces_that_week_and_adds_nothing_twice(tmp_path:
 
 
 def test_run_twice_with_a_failing_source_reports_it_and_is_partial(tmp_path: Path) -> None:
+    org = demo.generate(12, seed=5, as_of=AS_OF)
+    last = org.pulls()[-1]
+    roster = tmp_path / "roster.csv"
+    org.roster.to_csv(roster, index=False)
     with serve(FakeGoogle()) as fake:
+        fake.load(last.events, last.attendees)
         token = user_token_file(tmp_path / "token.json", fake)
         fake.faults["ann@example.com"] += [503] * 50
         fake.calendars["ann@example.com"] = {}
-        cfg = settings(
-            tmp_path,
-            "[google]\nenabled = true\n"
+        cals = ["ann@example.com", *sorted(set(last.events["calendar"]))]
+        (tmp_path / "config.toml").write_text(
+            f'[report]\nout_dir = "{tmp_path / "reports"}"\norg = true\n'
+            f'[roster]\npath = "{roster}"\n'
+            "[google]\nenabled = true\nweeks_back = 60\n"
             f'token_path = "{token}"\ntoken_uri = "{fake.url}token"\napi_root = "{fake.url}"\n'
-            'calendars = ["ann@example.com"]\nretries = 0\n',
+            f"calendars = {cals!r}\nretries = 0\n".replace("'", '"'),
+            encoding="utf-8",
         )
+        cfg = load_config(tmp_path / "config.toml")
         store = tmp_path / "s.sqlite"
         results = [job.run_week(cfg, store, as_of=AS_OF) for _ in range(2)]
     folder = tmp_path / "reports" / WEEK
@@ -107,7 +117,7 @@ def test_run_twice_with_a_failing_source_reports_it_and_is_partial(tmp_path: Pat
         counts = db.counts()
     done = runs[runs["kind"] == "run"]
     assert done["status"].tolist() == ["partial", "partial"]
-    assert done["summary"].iloc[-1]["sources"] == {"google": "some calendars failed", "demo": None}
+    assert done["summary"].iloc[-1]["sources"] == {"google": "some calendars failed"}
     assert states.set_index("calendar").loc["ann@example.com", "last_error"].startswith("HTTP 503")
     assert counts["snapshots"] == 2  # all + org for the week, not one per run
 

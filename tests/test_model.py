@@ -36,7 +36,7 @@ def test_iso_text_and_other_zones_become_utc() -> None:
         (lambda df: df.assign(event_id=None), "event_id", "missing value"),
         (lambda df: df.assign(start=pd.Timestamp("2026-06-01 09:00")), "start", "naive"),
         (lambda df: df.assign(start="not a time"), "start", "timezone-aware"),
-        (lambda df: df.assign(title=42), "title", "must hold text"),
+        (lambda df: df.assign(timezone=42), "timezone", "must hold text"),
         (lambda df: df.assign(all_day="yes"), "all_day", "booleans"),
         (lambda df: df.assign(end=pd.Timestamp("2026-06-01 08:00", tz="UTC")), "end", "before"),
         (lambda df: df.assign(source="outlook"), "source", "allowed: demo, google, graph, ics"),

@@ -184,7 +184,7 @@ def test_a_failing_pull_writes_nothing_not_even_its_cursor(store: Store, monkeyp
         raise sqlite3.OperationalError("disk I/O error (simulated)")
 
     monkeypatch.setattr(Store, "_save_cursor", staticmethod(boom))
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(StoreError, match=r"cadence\.sqlite: disk I/O error \(simulated\)"):
         store.write_pull(pull(moved, moved_ats, cursors={CALS[0]: "tok-2"}))
     monkeypatch.undo()
     pd.testing.assert_frame_equal(store.events(include_meta=True), before[0])
@@ -265,7 +265,6 @@ def pulls(draw: st.DrawFn) -> tuple[pd.DataFrame, pd.DataFrame]:
                 organizer=draw(maybe_text),
                 recurrence=draw(maybe_text),
                 event_type=draw(st.sampled_from(sorted(EVENT_TYPES))),
-                title=draw(maybe_text),
                 created=draw(maybe_instant),
                 updated=draw(maybe_instant),
             )
@@ -412,3 +411,38 @@ def test_source_health_reports_failures_and_staleness(tmp_path: Path) -> None:
     assert info.name == "demo" and "HTTP 503" in (info.error or "") and cal in (info.error or "")
     assert not info.stale(AS_OF + pd.Timedelta(days=2))
     assert info.stale(AS_OF + pd.Timedelta(days=30))
+
+
+def test_schema_5_drops_every_stored_title_and_the_column(tmp_path: Path) -> None:
+    from cadence.store import MIGRATIONS, _statements
+
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    for version, script in enumerate(MIGRATIONS[:4], 1):
+        for statement in _statements(script):
+            db.execute(statement)
+        db.execute(f"PRAGMA user_version = {version}")
+    db.execute(
+        "INSERT INTO events (source, calendar, event_id, ical_uid, original_start, start, "
+        '"end", all_day, status, event_type, title, first_seen, last_changed) '
+        "VALUES ('ics', 'ann@example.com', 'e1', 'u1', 0, 0, 1, 0, 'confirmed', 'default', "
+        "'Salary talk with Bob', 0, 0)"
+    )
+    db.execute("INSERT INTO runs (kind, started_at) VALUES ('pull', 0)")  # an old run, running
+    db.close()
+    with Store(path) as store:
+        assert store.schema_version == 5
+        columns = [r[1] for r in store._db.execute("PRAGMA table_info(events)")]
+        assert "title" not in columns and len(store.events()) == 1
+        store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        assert store.start_run("pull") == 2
+        assert store.runs()["status"].tolist() == ["interrupted", "running"]  # no pid: gone
+        store.start_run("pull")  # run 2's process (this one) is alive: left running
+        assert store.runs()["status"].tolist() == ["interrupted", "running", "running"]
+    raw = (
+        path.read_bytes() + Path(f"{path}-wal").read_bytes()
+        if Path(f"{path}-wal").exists()
+        else path.read_bytes()
+    )
+    assert b"Salary talk" not in raw

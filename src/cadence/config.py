@@ -20,19 +20,40 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from cadence.analysis.settings import AnalysisSettings
 from cadence.errors import ConfigError
+from cadence.org import email_problem
 from cadence.paths import config_dir, default_config_path, default_store_path
 
 SECRET_WORDS = ("key", "secret", "password", "token")
 
 
+def _check_files(info: ValidationInfo) -> bool:
+    """Whether files named in the config must exist now (``cadence doctor`` checks them
+    itself, one row each)."""
+    return not (isinstance(info.context, dict) and info.context.get("check_files") is False)
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _plain_values(cls, value: Any, info: ValidationInfo) -> Any:
+        """No NUL byte in any text (paths!), and booleans only as TOML's true / false."""
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(v, str) and "\x00" in v for v in texts):
+            raise ValueError("contains a NUL byte; remove it")
+        field = cls.model_fields.get(info.field_name or "")
+        boolean = field is not None and field.annotation in (bool, bool | None)
+        if boolean and value is not None and not isinstance(value, bool):
+            raise ValueError("expected true or false (a TOML boolean, without quotes)")
+        return value
 
 
 class StoreSettings(_Section):
@@ -53,17 +74,17 @@ class IcsSettings(_Section):
 
     @field_validator("paths")
     @classmethod
-    def _exist(cls, value: list[Path]) -> list[Path]:
+    def _exist(cls, value: list[Path], info: ValidationInfo) -> list[Path]:
         for path in value:
-            if not path.expanduser().exists():
+            if _check_files(info) and not path.expanduser().exists():
                 raise ValueError(f"{path} does not exist; give existing .ics files or folders")
         return [p.expanduser() for p in value]
 
     @field_validator("calendar")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        if value is not None and "@" not in value:
-            raise ValueError(f"expected the calendar owner's email, got {value!r}")
+        if value is not None and email_problem(value.strip()):
+            raise ValueError(f"expected the calendar owner's email: {email_problem(value.strip())}")
         return value.strip().lower() if value else value
 
     @field_validator("default_timezone")
@@ -81,8 +102,8 @@ class RosterSettings(_Section):
 
     @field_validator("path")
     @classmethod
-    def _exists(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.expanduser().exists():
+    def _exists(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is not None and _check_files(info) and not value.expanduser().exists():
             raise ValueError(f"{value} does not exist; give the roster CSV's path")
         return value.expanduser() if value else value
 
@@ -107,7 +128,7 @@ class ReportSettings(_Section):
     )
     indirect: bool = Field(default=False, description="also the pairs of managers below them")
     min_group_size: int = Field(
-        default=5, ge=2, description="smallest group the organisation report shows"
+        default=5, ge=2, le=1000, description="smallest group the organisation report shows"
     )
     org: bool = Field(default=False, description="`cadence run` also writes the org report")
     pseudonymize: bool = Field(default=False, description="show people as keyed pseudonyms")
@@ -115,7 +136,7 @@ class ReportSettings(_Section):
         default=None, description=f"pseudonym key; better: ${ENV_PSEUDONYM_KEY}"
     )
     stale_after_days: int = Field(
-        default=8, ge=1, description="warn when a source's last pull is older"
+        default=8, ge=1, le=366, description="warn when a source's last pull is older"
     )
     coverage_weeks: int = Field(
         default=4, ge=1, description="the org review's coverage: no held 1:1 in this many weeks"
@@ -127,8 +148,8 @@ class ReportSettings(_Section):
     @field_validator("leader")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
-        if value is not None and "@" not in value:
-            raise ValueError(f"expected the leader's email address, got {value!r}")
+        if value is not None and email_problem(value.strip()):
+            raise ValueError(f"expected the leader's email address: {email_problem(value.strip())}")
         return value.strip().lower() if value else value
 
     @field_validator("leaders")
@@ -192,10 +213,12 @@ class GoogleSettings(_Section):
     admin_email: str | None = Field(
         default=None, description="a Workspace admin the directory read impersonates"
     )
-    weeks_back: int = Field(default=26, ge=1, description="history of the first (full) pull")
+    weeks_back: int = Field(
+        default=26, ge=1, le=520, description="history of the first (full) pull"
+    )
     workers: int = Field(default=4, ge=1, le=32, description="calendars pulled at once")
     retries: int = Field(default=5, ge=0, le=10, description="retries of a failing request")
-    timeout_seconds: float = Field(default=60, gt=0, description="per HTTP request")
+    timeout_seconds: float = Field(default=60, gt=0, le=600, description="per HTTP request")
     api_root: str = Field(
         default="https://www.googleapis.com/", description="API root (proxies, testing)"
     )
@@ -205,15 +228,17 @@ class GoogleSettings(_Section):
     @classmethod
     def _emails(cls, value: list[str]) -> list[str]:
         for email in value:
-            if "@" not in email:
-                raise ValueError(f"expected calendar emails, got {email!r}")
+            if email_problem(email.strip()):
+                raise ValueError(
+                    f"{email!r} is not a calendar email: {email_problem(email.strip())}"
+                )
         return [e.strip().lower() for e in value]
 
     @field_validator("admin_email")
     @classmethod
     def _admin(cls, value: str | None) -> str | None:
-        if value is not None and "@" not in value:
-            raise ValueError(f"expected an admin's email, got {value!r}")
+        if value is not None and email_problem(value.strip()):
+            raise ValueError(f"expected an admin's email: {email_problem(value.strip())}")
         return value
 
     @field_validator("api_root", "token_uri")
@@ -261,11 +286,11 @@ class MicrosoftSettings(_Section):
     roster_from_directory: bool = Field(
         default=False, description="read the roster from Entra ID (/users, manager)"
     )
-    weeks_back: int = Field(default=26, ge=1, description="history of every pull")
-    weeks_ahead: int = Field(default=8, ge=0, description="future of every pull")
+    weeks_back: int = Field(default=26, ge=1, le=520, description="history of every pull")
+    weeks_ahead: int = Field(default=8, ge=0, le=104, description="future of every pull")
     workers: int = Field(default=4, ge=1, le=32, description="mailboxes pulled at once")
     retries: int = Field(default=5, ge=0, le=10, description="retries of a throttled request")
-    timeout_seconds: float = Field(default=60, gt=0, description="per HTTP request")
+    timeout_seconds: float = Field(default=60, gt=0, le=600, description="per HTTP request")
     graph_url: str = Field(
         default="https://graph.microsoft.com/v1.0", description="Graph base URL (national clouds)"
     )
@@ -277,13 +302,19 @@ class MicrosoftSettings(_Section):
     @classmethod
     def _emails(cls, value: list[str]) -> list[str]:
         for email in value:
-            if "@" not in email:
-                raise ValueError(f"expected mailbox emails, got {email!r}")
+            if email_problem(email.strip()):
+                raise ValueError(
+                    f"{email!r} is not a mailbox email: {email_problem(email.strip())}"
+                )
         return [e.strip().lower() for e in value]
 
     @field_validator("graph_url", "authority_host")
     @classmethod
-    def _url(cls, value: str) -> str:
+    def _url(cls, value: str, info: ValidationInfo) -> str:
+        if info.field_name == "authority_host" and not value.startswith("https://"):
+            raise ValueError(
+                f"expected an https:// URL (Microsoft sign-in refuses plain http), got {value!r}"
+            )
         if not value.startswith(("https://", "http://")):
             raise ValueError(f"expected an http(s) URL, got {value!r}")
         return value.rstrip("/")
@@ -391,16 +422,18 @@ class EmailSettings(_Section):
     @field_validator("sender")
     @classmethod
     def _sender(cls, value: str | None) -> str | None:
-        if value is not None and "@" not in value:
-            raise ValueError(f"expected an email address, got {value!r}")
+        if value is not None and email_problem(value.strip()):
+            raise ValueError(f"expected an email address: {email_problem(value.strip())}")
         return value
 
     @field_validator("recipients")
     @classmethod
     def _recipients(cls, value: list[str]) -> list[str]:
         for email in value:
-            if "@" not in email:
-                raise ValueError(f"expected email addresses, got {email!r}")
+            if email_problem(email.strip()):
+                raise ValueError(
+                    f"{email!r} is not an email address: {email_problem(email.strip())}"
+                )
         return value
 
     @model_validator(mode="after")
@@ -480,7 +513,7 @@ class DeliverySettings(_Section):
 
 class DemoSourceSettings(_Section):
     enabled: bool = Field(default=False, description="pull the demo organisation as a source")
-    people: int = Field(default=60, ge=2, description="its size")
+    people: int = Field(default=60, ge=2, le=5000, description="its size")
     seed: int = Field(default=7, description="its seed")
 
 
@@ -497,9 +530,16 @@ class Settings(_Section):
     delivery: DeliverySettings = DeliverySettings()
 
 
-def load_config(path: str | Path | None = None, *, required: bool = False) -> Settings:
-    """Read and validate a config file; without one (and not ``required``) use the defaults."""
+def load_config(
+    path: str | Path | None = None, *, required: bool = False, check_files: bool = True
+) -> Settings:
+    """Read and validate a config file; without one (and not ``required``) use the defaults.
+
+    ``check_files=False`` accepts roster and .ics paths that do not exist (yet): the doctor
+    lists each as a failed check rather than stopping at the first."""
     file = Path(path).expanduser() if path is not None else default_config_path()
+    if "\x00" in str(file):
+        raise ConfigError(f"{str(file)!r}: a NUL byte in the config path; pass a valid --config")
     if not file.exists():
         if required or path is not None:
             raise ConfigError(
@@ -509,17 +549,25 @@ def load_config(path: str | Path | None = None, *, required: bool = False) -> Se
         return Settings()
     try:
         data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        line = file.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{file}, line {line}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); "
+            "save the config as UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read config: {exc}") from exc
-    return parse_config(data, origin=str(file))
+    return parse_config(data, origin=str(file), check_files=check_files)
 
 
-def parse_config(data: dict[str, Any], *, origin: str = "config") -> Settings:
+def parse_config(
+    data: dict[str, Any], *, origin: str = "config", check_files: bool = True
+) -> Settings:
     """Validate a config mapping; the first problem becomes one :class:`ConfigError`."""
     try:
-        return Settings.model_validate(data)
+        return Settings.model_validate(data, context={"check_files": check_files})
     except ValidationError as exc:
         raise ConfigError(_explain(exc, origin)) from None
 

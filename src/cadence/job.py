@@ -58,6 +58,7 @@ from cadence.lock import store_lock
 from cadence.model import Frames, PullSummary, Snapshot, SourceHealth
 from cadence.org import load_roster
 from cadence.paths import default_config_path
+from cadence.private_files import write_private
 from cadence.report import cards, digest, write_report
 from cadence.report.figures import people_names, person_name
 from cadence.report.privacy import pseudonym, pseudonymize
@@ -259,11 +260,6 @@ class PullReport:
         return {s.section: s.problem for s in self.sources}
 
 
-def _roster(settings: Settings, store: Store) -> pd.DataFrame | None:
-    path = settings.roster.path
-    return load_roster(path) if path else store.roster()
-
-
 def pull_sources(
     settings: Settings,
     store_path: Path,
@@ -289,7 +285,10 @@ def pull_sources(
             "to the config"
         )
     report = PullReport()
+    # a bad roster file is the config's error (exit 2), not a source's
+    file_roster = load_roster(settings.roster.path) if settings.roster.path else None
     with Store(store_path) as store:
+        _keep_demo_apart(store, [c.source for c in sources])
         for connector in sources:
             log.info(
                 "pulling %s",
@@ -298,9 +297,8 @@ def pull_sources(
             )
             at = demo_when.normalize() if connector.source == "demo" and demo_when else when
             try:
-                summary = sync.pull(
-                    store, connector, roster=_roster(settings, store), now=at, progress=progress
-                )
+                roster = file_roster if file_roster is not None else store.roster()
+                summary = sync.pull(store, connector, roster=roster, now=at, progress=progress)
             except ConfigError:
                 raise
             except CadenceError as exc:  # e.g. the store itself: that source did not land
@@ -322,6 +320,28 @@ def pull_sources(
                 },
             )
     return report
+
+
+def _keep_demo_apart(store: Store, pulling: list[str]) -> None:
+    """The demo's synthetic calendars never share a store with real ones (either way)."""
+    demo = "demo" in pulling
+    real = sorted({s for s in pulling if s != "demo"})
+    if demo and real:
+        raise ConfigError(
+            f"[demo] is enabled together with real sources ({', '.join(real)}): its synthetic "
+            "calendars would mix with real ones in one store; disable [demo] in this config"
+        )
+    held = store.sources()
+    if demo and held - {"demo"}:
+        raise ConfigError(
+            f"store {store.path} holds real calendar data ({', '.join(sorted(held - {'demo'}))})"
+            "; the [demo] source needs a store of its own: set [store] path or pass --store PATH"
+        )
+    if real and ("demo" in held or store.get_meta("kind") == "demo"):
+        raise ConfigError(
+            f"store {store.path} holds the demo organisation; pull real calendars into "
+            "another store ([store] path or --store PATH), or delete this demo store"
+        )
 
 
 def pull(
@@ -356,6 +376,7 @@ def import_files(
         default_timezone=default_timezone,
     )
     with Store(store_path) as store:
+        _keep_demo_apart(store, [connector.source])
         summary = sync.pull(store, connector, now=_utc(now), kind="import", progress=progress)
     return SourceResult(connector.section, connector.unit, summary)
 
@@ -579,7 +600,11 @@ def run_week(
         )
         with Store(store_path) as store:
             run_id = store.start_run("run", at=when)
-            record: dict[str, Any] = {"week": week, "sources": pulls.outcome()}
+            record: dict[str, Any] = {
+                "week": week,
+                "sources": pulls.outcome(),
+                "skipped": {s.section: s.summary.problems for s in pulls.sources},
+            }
             try:
                 analysis = _analysis(settings, store, when)
                 sources = store.source_health(pd.Timedelta(days=cfg.stale_after_days))
@@ -634,7 +659,13 @@ def run_week(
                     dry_run=dry_run,
                 )
             except BaseException as exc:  # the run is over: never leave it "running"
-                store.finish_run(run_id, "failed", {**record, "error": str(exc)})
+                stopped = isinstance(exc, KeyboardInterrupt | SystemExit)
+                sync.finish_quietly(
+                    store,
+                    run_id,
+                    "interrupted" if stopped else "failed",
+                    {**record, "error": str(exc) or type(exc).__name__},
+                )
                 raise
             delivery_error = "; ".join(failures) or None
             status = "partial" if pulls.failed or failures else "ok"
@@ -1005,58 +1036,78 @@ def demo(
         settings = settings.model_copy(update={"analysis": analysis_settings})
     path = store_path or out.with_suffix(".sqlite")
     _reset_demo_store(path)
-    week_before = org.as_of - pd.Timedelta(days=7)
     with Store(path) as store:
         store.set_meta("kind", "demo")
         run = store.start_run("demo", at=org.as_of)
-        written = 0
-        for at in org.pull_times:
-            if at > week_before and store.previous_snapshot("all", org.as_of) is None:
-                # last week's report, from what the store knew then: "since last week"
-                before = analyze(
-                    store.frames(), org.roster, as_of=week_before, settings=settings.analysis
-                )
-                for scope in ("all", "org"):
-                    kept = _snapshot_cards(before, scope == "org", settings.report)
-                    store.save_snapshot(scope, week_before, kept, before.pairs)
-            summary = sync.pull(
-                store, demo_source.DemoConnector(org), now=at, run_id=run, progress=progress
+        try:
+            return _demo_run(settings, store, org, run, people, seed, out, path, progress)
+        except BaseException as exc:  # never leave the run "running"
+            stopped = isinstance(exc, KeyboardInterrupt | SystemExit)
+            status = "interrupted" if stopped else "failed"
+            sync.finish_quietly(store, run, status, {"error": str(exc) or type(exc).__name__})
+            raise
+
+
+def _demo_run(
+    settings: Settings,
+    store: Store,
+    org: demo_source.DemoOrg,
+    run: int,
+    people: int,
+    seed: int,
+    out: Path,
+    path: Path,
+    progress: Progress | None,
+) -> DemoResult:
+    week_before = org.as_of - pd.Timedelta(days=7)
+    written = 0
+    for at in org.pull_times:
+        if at > week_before and store.previous_snapshot("all", org.as_of) is None:
+            # last week's report, from what the store knew then: "since last week"
+            before = analyze(
+                store.frames(), org.roster, as_of=week_before, settings=settings.analysis
             )
-            written += summary.rows_written
-        analysis = analyze(store.frames(), org.roster, as_of=org.as_of, settings=settings.analysis)
-        sources = store.source_health()
-        report = write_report(
-            analysis,
-            out,
-            title="1:1 health report · demo organisation",
-            sources=sources,
-            previous=store.previous_snapshot("all", org.as_of),
+            for scope in ("all", "org"):
+                kept = _snapshot_cards(before, scope == "org", settings.report)
+                store.save_snapshot(scope, week_before, kept, before.pairs)
+        summary = sync.pull(
+            store, demo_source.DemoConnector(org), now=at, run_id=run, progress=progress
         )
-        org_path = write_report(
-            analysis,
-            out.with_name(f"{out.stem}-org.html"),
-            org_report=True,
-            title="1:1 health · organisation review · demo organisation",
-            sources=sources,
-            previous=store.previous_snapshot("org", org.as_of),
-            min_group_size=settings.report.min_group_size,
-            **_review_args(settings.report),
-        )
-        for scope in ("all", "org"):
-            kept = _snapshot_cards(analysis, scope == "org", settings.report)
-            store.save_snapshot(scope, org.as_of, kept, analysis.pairs, run_id=run)
-        store.finish_run(
-            run,
-            "ok",
-            {
-                "people": people,
-                "seed": seed,
-                "rows_written": written,
-                "report": str(report),
-                "org_report": str(org_path),
-            },
-            at=org.as_of,
-        )
+        written += summary.rows_written
+    analysis = analyze(store.frames(), org.roster, as_of=org.as_of, settings=settings.analysis)
+    sources = store.source_health()
+    report = write_report(
+        analysis,
+        out,
+        title="1:1 health report · demo organisation",
+        sources=sources,
+        previous=store.previous_snapshot("all", org.as_of),
+    )
+    org_path = write_report(
+        analysis,
+        out.with_name(f"{out.stem}-org.html"),
+        org_report=True,
+        title="1:1 health · organisation review · demo organisation",
+        sources=sources,
+        previous=store.previous_snapshot("org", org.as_of),
+        min_group_size=settings.report.min_group_size,
+        **_review_args(settings.report),
+    )
+    for scope in ("all", "org"):
+        kept = _snapshot_cards(analysis, scope == "org", settings.report)
+        store.save_snapshot(scope, org.as_of, kept, analysis.pairs, run_id=run)
+    store.finish_run(
+        run,
+        "ok",
+        {
+            "people": people,
+            "seed": seed,
+            "rows_written": written,
+            "report": str(report),
+            "org_report": str(org_path),
+        },
+        at=org.as_of,
+    )
     return DemoResult(analysis, people, report, org_path, path)
 
 
@@ -1097,8 +1148,7 @@ def init_config(
         if file.exists() and not force:
             raise ConfigError(f"{file} already exists; pass --force to overwrite it")
     for file, content in files:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        file.write_text(content, encoding="utf-8")
+        write_private(file, content)  # it may come to hold a client secret: owner-only (0600)
     return [file for file, _ in files]
 
 
@@ -1121,6 +1171,7 @@ class Check:
     name: str
     ok: bool
     detail: str
+    warning: bool = False  # passes, but something a user should know (no roster)
 
 
 def doctor(
@@ -1134,12 +1185,31 @@ def doctor(
         Check("config", True, f"{where}" if where.exists() else "no file: the defaults apply")
     )
     checks.append(_check_store(store_path))
-    if settings.roster.path:
-        try:
-            people = len(load_roster(settings.roster.path))
-            checks.append(Check("roster", True, f"{settings.roster.path}: {people} people"))
-        except CadenceError as exc:
-            checks.append(Check("roster", False, str(exc)))
+    checks.append(_check_roster(settings, store_path))
+    enabled = [
+        name
+        for name, on in (
+            ("ics", bool(settings.ics.paths)),
+            ("google", settings.google.enabled),
+            ("microsoft", settings.microsoft.enabled),
+            ("demo", settings.demo.enabled),
+        )
+        if on
+    ]
+    checks.append(
+        Check("sources", True, ", ".join(enabled) + " enabled")
+        if enabled
+        else Check(
+            "sources",
+            False,
+            "no source enabled: add [ics] paths = [...], or [google], [microsoft] or [demo] "
+            "enabled = true to the config",
+        )
+    )
+    if settings.demo.enabled:
+        checks.append(
+            Check("demo", True, f"a synthetic organisation of {settings.demo.people} people")
+        )
     for path in settings.ics.paths:
         checks.append(
             Check("ics", path.exists(), f"{path}" + ("" if path.exists() else " is missing"))
@@ -1147,18 +1217,44 @@ def doctor(
     if settings.google.enabled:
         checks.append(
             _check_source(
-                "google", settings.google.auth, lambda: google_connector(settings), offline
+                "google",
+                settings.google.auth,
+                lambda: google_connector(settings),
+                offline,
+                [
+                    ("sign in with `cadence auth google`", settings.google.token_file())
+                    if settings.google.auth == "user"
+                    else ("the service account key", settings.google.key_file())
+                ],
             )
         )
     if settings.microsoft.enabled:
         checks.append(
             _check_source(
-                "microsoft", settings.microsoft.auth, lambda: microsoft_connector(settings), offline
+                "microsoft",
+                settings.microsoft.auth,
+                lambda: microsoft_connector(settings),
+                offline,
+                [
+                    ("sign in with `cadence auth microsoft`", settings.microsoft.cache_file())
+                    if settings.microsoft.auth == "delegated"
+                    else ("the certificate", settings.microsoft.certificate_file)
+                ],
+                None
+                if settings.microsoft.client_id
+                else "[microsoft] client_id is missing: see docs/microsoft.md",
             )
         )
     if settings.caldav.enabled:
         checks.append(
-            _check_source("caldav", "password", lambda: caldav_connector(settings), offline)
+            _check_source(
+                "caldav",
+                "password",
+                lambda: caldav_connector(settings),
+                offline,
+                None,
+                None if settings.caldav.url else "[caldav] url is missing: see docs/caldav.md",
+            )
         )
     if settings.delivery.email.enabled:
         mail = settings.delivery.email
@@ -1180,6 +1276,44 @@ def doctor(
     return checks
 
 
+def _check_roster(settings: Settings, store_path: Path) -> Check:
+    """The roster row: the file's people, else the directory's; a warning without one."""
+    path = settings.roster.path
+    if path:
+        try:
+            return Check("roster", True, f"{path}: {len(load_roster(path))} people")
+        except CadenceError as exc:
+            return Check("roster", False, str(exc))
+    directory = [
+        name
+        for name, on in (
+            ("google", settings.google.enabled and settings.google.roster_from_directory),
+            ("microsoft", settings.microsoft.enabled and settings.microsoft.roster_from_directory),
+            ("demo", settings.demo.enabled),
+        )
+        if on
+    ]
+    if directory:
+        return Check("roster", True, f"read from the {directory[0]} directory at every pull")
+    stored = None
+    if store_path.exists():
+        try:
+            with Store(store_path) as store:
+                stored = store.roster()
+        except CadenceError:
+            stored = None
+    if stored is not None:
+        return Check("roster", True, f"{len(stored)} people stored by an earlier directory pull")
+    return Check(
+        "roster",
+        True,
+        "no roster: without one Cadence cannot tell a leader from their reports (every "
+        "pair is a pair of peers); set [roster] path to a CSV (`cadence init "
+        "--roster-template PATH` writes one to start from)",
+        warning=True,
+    )
+
+
 def _check_store(store_path: Path) -> Check:
     if not store_path.exists():
         return Check("store", True, f"{store_path}: not created yet; `cadence pull` will")
@@ -1197,12 +1331,34 @@ def _check_store(store_path: Path) -> Check:
     return Check("store", True, f"{store_path}: {counts['events']} events{last}")
 
 
-def _check_source(name: str, auth: str, build: Callable[[], Connector], offline: bool) -> Check:
+def _check_source(
+    name: str,
+    auth: str,
+    build: Callable[[], Connector],
+    offline: bool,
+    files: list[tuple[str, Path | None]] | None = None,
+    missing_settings: str | None = None,
+) -> Check:
+    """One source's row; ``offline`` opens no socket: construction is offline, the sign-in
+    (which may look the authority up, as msal does) is left out, and the credential files
+    the sign-in would read are checked instead."""
     try:
         connector = build()
         try:
-            connector.open()
-            detail = connector.check(offline=offline)
+            if offline:
+                if missing_settings:
+                    return Check(name, False, missing_settings)
+                missing = [
+                    f"{path} not found ({what})"
+                    for what, path in files or []
+                    if path and not path.exists()
+                ]
+                if missing:
+                    return Check(name, False, f"{'; '.join(missing)} [{auth}]")
+                detail = connector.check(offline=True)
+            else:
+                connector.open()
+                detail = connector.check(offline=offline)
         finally:
             connector.close()
         return Check(name, True, f"{detail} ({auth})")

@@ -15,15 +15,26 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from cadence.errors import StoreBusyError
+from cadence.errors import StoreBusyError, StoreError
 
 
 @contextmanager
 def store_lock(store_path: Path, *, wait: float = 0.0) -> Iterator[Path]:
     """Hold ``<store>.lock``; wait up to ``wait`` seconds for it, else raise StoreBusyError."""
     path = store_path.with_name(store_path.name + ".lock")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        if os.fstat(fd).st_mode & 0o077 and os.fstat(fd).st_uid == os.getuid():
+            os.fchmod(fd, 0o600)  # owner-only whatever the umask was
+    except ValueError as exc:  # a NUL byte in the path
+        raise StoreError(f"{str(path)!r}: {exc}; pass a valid --store PATH") from None
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create the lock file {path} beside store {store_path}: "
+            f"{exc.strerror or exc}; make {path.parent} writable for this user, "
+            "or pass --store PATH in a writable folder"
+        ) from exc
     deadline = time.monotonic() + wait
     try:
         while True:

@@ -93,7 +93,6 @@ EVENTS = Schema(
         Column("organizer", "str", nullable=True, email=True),
         Column("recurrence", "str", nullable=True),
         Column("event_type", "str", allowed=EVENT_TYPES),
-        Column("title", "str", nullable=True),
         Column("created", "ts", nullable=True),
         Column("updated", "ts", nullable=True),
         # when this occurrence was cancelled, where the source itself says so (a Google

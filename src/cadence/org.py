@@ -9,18 +9,47 @@ CSV; :func:`check_roster` checks a frame built any other way.
 from __future__ import annotations
 
 import csv
+import functools
 import re
 from pathlib import Path
 
 import pandas as pd
+from email_validator import EmailNotValidError, validate_email
 
 from cadence.errors import RosterError
 from cadence.model import STRING
 
-__all__ = ["ROSTER_COLUMNS", "RosterError", "alias_map", "check_roster", "load_roster", "relations"]
+__all__ = [
+    "ROSTER_COLUMNS",
+    "RosterError",
+    "alias_map",
+    "check_roster",
+    "email_problem",
+    "load_roster",
+    "relations",
+]
 
 ROSTER_COLUMNS = ["email", "manager_email", "name", "department", "team", "aliases"]
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@functools.lru_cache(maxsize=65536)
+def email_problem(value: str) -> str | None:
+    """Why ``value`` is not an email address (``None`` when it is one): the one check of
+    every address Cadence reads (config, roster), by ``email-validator`` (syntax only, no
+    DNS).
+
+    >>> email_problem("ann@example.com") is None, email_problem("a@b@c") is not None
+    (True, True)
+    """
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return str(exc)
+    return None
+
+
+def _is_email(value: str) -> bool:
+    return email_problem(value) is None
 
 
 def load_roster(path: str | Path) -> pd.DataFrame:
@@ -54,6 +83,12 @@ def load_roster(path: str | Path) -> pd.DataFrame:
             f"{file}: the roster is empty; it needs a header line 'email,manager_email'"
         )
     header = [h.strip().lower() for h in rows[0]]
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:
+        raise RosterError(
+            f"{file}, line 1: column {twice[0]!r} appears more than once in the header; "
+            "keep one column of each name"
+        )
     for required in ("email", "manager_email"):
         if required not in header:
             found = ", ".join(header) or "nothing"
@@ -93,9 +128,10 @@ def check_roster(
         if email is pd.NA:
             raise RosterError(f"{origin}, line {where[i]}: empty email; every row needs one")
         for value, what in ((email, "email"), (manager, "manager_email")):
-            if value is not pd.NA and not _EMAIL.match(str(value)):
+            if value is not pd.NA and not _is_email(str(value)):
                 raise RosterError(
-                    f"{origin}, line {where[i]}: {what} {value!r} is not an email address"
+                    f"{origin}, line {where[i]}: {what} {value!r} is not an email address "
+                    f"({email_problem(str(value))})"
                 )
     dup = out["email"].duplicated(keep=False)
     if dup.any():
@@ -129,7 +165,7 @@ def _check_aliases(out: pd.DataFrame, origin: str, where: list[int]) -> None:
             else [a.strip().lower() for a in re.split(r"[;,\s]+", raw) if a.strip()]
         )
         for alias in names:
-            if not _EMAIL.match(alias):
+            if not _is_email(alias):
                 raise RosterError(
                     f"{origin}, line {where[i]}: alias {alias!r} is not an email address"
                 )

@@ -20,13 +20,16 @@ pull identical to what is stored writes no row.
 
 from __future__ import annotations
 
+import functools
 import json
+import os
+import socket
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -120,6 +123,16 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE sync_state ADD COLUMN covered_until INTEGER;
     UPDATE sync_state SET covered_from = window_start, covered_until = window_end;
     """,
+    # 5: who runs a run (process id, host, process start), so the next run can tell a run
+    # whose process died (SIGKILL, power cut) and mark it interrupted; no meeting title is
+    # kept from any source: the column and every title stored so far are dropped
+    """
+    ALTER TABLE runs ADD COLUMN pid INTEGER;
+    ALTER TABLE runs ADD COLUMN host TEXT;
+    ALTER TABLE runs ADD COLUMN proc_start TEXT;
+    UPDATE events SET title = NULL;
+    ALTER TABLE events DROP COLUMN title;
+    """,
 )
 
 _EVENT_COLS = EVENTS.names
@@ -182,7 +195,7 @@ class Store:
     >>> import tempfile, pathlib
     >>> with Store(pathlib.Path(tempfile.mkdtemp()) / "c.sqlite") as store:
     ...     store.schema_version
-    4
+    5
     """
 
     def __init__(
@@ -196,6 +209,7 @@ class Store:
         self.path = Path(path).expanduser()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            _create_private(self.path)
             self._db = sqlite3.connect(
                 self.path, timeout=timeout, isolation_level=None, check_same_thread=not any_thread
             )
@@ -203,11 +217,16 @@ class Store:
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA temp_store=MEMORY")
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(
-                f"cannot open store {self.path}: {exc}; check the path, or pass --store PATH"
-            ) from exc
-        self._migrate()
+        except (OSError, sqlite3.Error, ValueError) as exc:  # ValueError: a NUL in the path
+            raise _store_error(self.path, exc, doing="open") from exc
+        try:
+            self._migrate()
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise _store_error(self.path, exc, doing="upgrade") from exc
+        except BaseException:
+            self._db.close()
+            raise
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -229,20 +248,18 @@ class Store:
         """One write transaction; BEGIN IMMEDIATE so concurrent writers queue, not deadlock."""
         try:
             self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise StoreBusyError(
-                    f"store {self.path} is being written by another process; "
-                    "wait for it to finish and retry"
-                ) from exc
-            raise StoreError(f"store {self.path}: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise _store_error(self.path, exc) from exc
         try:
             yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        else:
             self._db.execute("COMMIT")
+        except BaseException:
+            # SQLite may already have rolled back (a full disk does): then a ROLLBACK would
+            # fail with "no transaction is active" and hide the real error
+            if self._db.in_transaction:
+                with suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+            raise
 
     def _migrate(self) -> None:
         current = self.schema_version
@@ -252,10 +269,13 @@ class Store:
                 f"understands ({len(MIGRATIONS)}); upgrade Cadence"
             )
         for version in range(current + 1, len(MIGRATIONS) + 1):
+            # dropped titles are overwritten, not left in free pages
+            self._db.execute(f"PRAGMA secure_delete = {int(version == 5)}")
             with self._write() as db:
                 for statement in _statements(MIGRATIONS[version - 1]):
                     db.execute(statement)
                 db.execute(f"PRAGMA user_version = {version}")
+        self._db.execute("PRAGMA secure_delete = 0")
 
     # -- meta ---------------------------------------------------------------------------------
 
@@ -519,11 +539,46 @@ class Store:
     # -- runs ---------------------------------------------------------------------------------
 
     def start_run(self, kind: str, at: pd.Timestamp | None = None) -> int:
-        """Record the start of a run (``pull``, ``report``, ``demo``, ``run``…); return its id."""
+        """Record the start of a run (``pull``, ``report``, ``demo``, ``run``…); return its id.
+
+        The run row names its process (pid, host, the process's start), and runs still
+        ``running`` whose process is gone (killed, a power cut) are first marked
+        ``interrupted``.
+        """
         when = _ts_to_int(at if at is not None else _now(), "at")
+        self.mark_interrupted()
+        me = _process()
         with self._write() as db:
-            cur = db.execute("INSERT INTO runs (kind, started_at) VALUES (?, ?)", (kind, when))
+            cur = db.execute(
+                "INSERT INTO runs (kind, started_at, pid, host, proc_start) VALUES (?, ?, ?, ?, ?)",
+                (kind, when, *me),
+            )
             return int(cur.lastrowid or 0)
+
+    def mark_interrupted(self, at: pd.Timestamp | None = None) -> list[int]:
+        """Mark ``interrupted`` every ``running`` run of this host whose process is gone (or
+        whose pid now belongs to another process); their ids. Runs of other hosts are left:
+        their processes cannot be seen from here."""
+        rows = self._db.execute(
+            "SELECT id, pid, host, proc_start FROM runs WHERE status = 'running'"
+        ).fetchall()
+        host = socket.gethostname()
+        dead = [
+            run_id
+            for run_id, pid, run_host, started in rows
+            if pid is None or (run_host == host and not _alive(int(pid), started))
+        ]
+        if dead:
+            when = _ts_to_int(at if at is not None else _now(), "at")
+            with self._write() as db:
+                db.executemany(
+                    "UPDATE runs SET status = 'interrupted', finished_at = ?, "
+                    "summary = json_set(summary, '$.interrupted', "
+                    "'its process ended before the run was finished') "
+                    "WHERE id = ? AND status = 'running'",
+                    [(when, run_id) for run_id in dead],
+                )
+        return dead
 
     def finish_run(
         self,
@@ -532,7 +587,8 @@ class Store:
         summary: Mapping[str, Any] | None = None,
         at: pd.Timestamp | None = None,
     ) -> None:
-        """Record how a run ended: ``ok``, ``partial`` (some source failed) or ``failed``."""
+        """Record how a run ended: ``ok``, ``partial`` (some source failed), ``failed`` or
+        ``interrupted`` (stopped by a signal)."""
         when = _ts_to_int(at if at is not None else _now(), "at")
         with self._write() as db:
             db.execute(
@@ -798,6 +854,13 @@ class Store:
             out.append(health)
         return out
 
+    def sources(self) -> set[str]:
+        """The sources the store holds rows or cursors of."""
+        rows = self._db.execute(
+            "SELECT source FROM sync_state UNION SELECT DISTINCT source FROM events"
+        ).fetchall()
+        return {str(r[0]) for r in rows}
+
     def counts(self) -> dict[str, int]:
         """Row counts of every table (cheap; for summaries and tests)."""
         tables = ("events", "attendees", "changes", "sync_state", "runs", "snapshots", "roster")
@@ -885,3 +948,116 @@ def _decode(df: pd.DataFrame, schema: Schema, extra_ts: Sequence[str] = ()) -> p
         if name in df.columns:
             df[name] = _int_to_ts(df[name])
     return df
+
+
+# -- files, processes, errors -------------------------------------------------------------------
+
+
+def _create_private(path: Path) -> None:
+    """Create the store file readable by its owner only (0600, whatever the umask); SQLite
+    gives its -wal and -shm files the same mode."""
+    if path.exists():
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+
+
+def _proc_start(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, Linux' /proc), to tell a pid that
+    was reused by another process; ``None`` where /proc is not there."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22, after the command name
+
+
+def _process() -> tuple[int, str, str | None]:
+    pid = os.getpid()
+    return pid, socket.gethostname(), _proc_start(pid)
+
+
+def _alive(pid: int, started: str | None) -> bool:
+    """Whether process ``pid`` still runs and is the one that started the run."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        pass
+    now = _proc_start(pid)
+    return started is None or now is None or now == started
+
+
+_WHAT_TO_DO = {
+    "SQLITE_FULL": "the disk (or the store's size limit) is full; nothing already stored was "
+    "lost (the unfinished write was rolled back): free some space and run again",
+    "SQLITE_CORRUPT": "the file is damaged; restore it from a backup, or move it aside and "
+    "`cadence pull` into a new store (the history of changes starts again)",
+    "SQLITE_NOTADB": "this is not a Cadence store (not an SQLite file); pass the right "
+    "--store PATH, or move the file aside",
+    "SQLITE_READONLY": "the store is read-only for this user; make the file, its -wal and "
+    "-shm files and its folder writable, or pass --store PATH",
+    "SQLITE_CANTOPEN": "cannot open the file; check that its folder exists and is writable "
+    "(SQLite writes -wal and -shm files beside it), or pass --store PATH",
+    "SQLITE_PERM": "permission denied; check the file's and its folder's permissions",
+    "SQLITE_IOERR": "the disk failed to read or write; check the disk (and free space), "
+    "then run again",
+}
+
+
+def _store_error(path: Path, exc: BaseException, *, doing: str = "use") -> StoreError:
+    """One line for a failure of the store at ``path``: what happened and what to do."""
+    cause = exc
+    if not isinstance(cause, sqlite3.Error) and isinstance(exc.__cause__, sqlite3.Error):
+        cause = exc.__cause__  # pandas wraps the driver's error
+    if isinstance(cause, ValueError) and not isinstance(cause, sqlite3.Error):
+        return StoreError(f"cannot {doing} store {str(path)!r}: {cause}; pass a valid --store PATH")
+    if isinstance(cause, OSError):
+        return StoreError(
+            f"cannot {doing} store {path}: {cause.strerror or cause}; check that its folder "
+            "exists and is writable, or pass --store PATH"
+        )
+    name = str(getattr(cause, "sqlite_errorname", "") or "")
+    base = "_".join(name.split("_")[:2])  # SQLITE_IOERR_WRITE → SQLITE_IOERR
+    text = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+    if base in ("SQLITE_BUSY", "SQLITE_LOCKED"):
+        return StoreBusyError(
+            f"store {path} is being written by another process ({text}); "
+            "wait for it to finish and retry"
+        )
+    todo = _WHAT_TO_DO.get(base)
+    if todo is None and "disk is full" in text:
+        todo = _WHAT_TO_DO["SQLITE_FULL"]
+    if todo is None and "malformed" in text:
+        todo = _WHAT_TO_DO["SQLITE_CORRUPT"]
+    if todo is None:
+        todo = "check the file, or pass another --store PATH"
+    return StoreError(f"store {path}: {text}; {todo}")
+
+
+_F = TypeVar("_F", bound=Any)
+
+
+def _guarded(method: _F) -> _F:
+    """Map every SQLite error a store method meets to one :class:`StoreError` (the store's
+    one error boundary)."""
+
+    @functools.wraps(method)
+    def wrapper(self: Store, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except (sqlite3.Error, pd.errors.DatabaseError) as exc:
+            raise _store_error(self.path, exc) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+for _name, _member in list(vars(Store).items()):
+    if _name.startswith("_"):
+        continue
+    if isinstance(_member, property) and _member.fget is not None:
+        setattr(Store, _name, property(_guarded(_member.fget)))
+    elif callable(_member) and not isinstance(_member, (staticmethod, classmethod, type)):
+        setattr(Store, _name, _guarded(_member))

@@ -18,13 +18,14 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 
-from cadence.errors import ConfigError, SchemaError, SourceError
+from cadence.errors import ConfigError, SchemaError, SourceError, StoreError
 from cadence.model import CalendarPull, Frames, Pull, PullSummary
 from cadence.sources.connector import Connector, PullContext, describe
 from cadence.store import Store
@@ -61,10 +62,54 @@ def pull(
     own_run = run_id is None
     run = store.start_run(kind, at=when) if run_id is None else run_id
     try:
+        return _pull_run(
+            store,
+            connector,
+            roster,
+            when,
+            summary,
+            run,
+            own_run,
+            progress,
+            batch_size,
+            flush_seconds,
+        )
+    except BaseException as exc:  # the run row is finished in all cases, never left running
+        if own_run:
+            stopped = isinstance(exc, KeyboardInterrupt | SystemExit)
+            finish_quietly(
+                store,
+                run,
+                "interrupted" if stopped else "failed",
+                {**summary.as_dict(), "error": str(exc) or type(exc).__name__},
+            )
+        raise
+
+
+def finish_quietly(store: Store, run: int, status: str, record: dict[str, object]) -> None:
+    """Finish a run on the way out of an error; a store that cannot even record it (a full
+    disk) leaves the row to the next run, which marks it ``interrupted``."""
+    try:
+        store.finish_run(run, status, record)
+    except StoreError as exc:
+        log.warning("could not record the end of run %s: %s", run, exc)
+
+
+def _pull_run(
+    store: Store,
+    connector: Connector,
+    roster: pd.DataFrame | None,
+    when: pd.Timestamp,
+    summary: PullSummary,
+    run: int,
+    own_run: bool,
+    progress: Progress | None,
+    batch_size: int,
+    flush_seconds: float,
+) -> PullSummary:
+    try:
         targets = _start(store, connector, roster, summary)
     except ConfigError:
-        if own_run:
-            store.finish_run(run, "failed", summary.as_dict())
         connector.close()
         raise
     except Exception as exc:  # the source as a whole could not start: each calendar failed
@@ -140,7 +185,7 @@ def pull(
     last_flush = time.monotonic()
     done_count = 0
     try:
-        with ThreadPoolExecutor(max_workers=max(1, connector.workers)) as pool:
+        with _workers(max(1, connector.workers)) as pool:
             futures: dict[Future[CalendarPull], str] = {}
             for calendar in targets:
                 future = pool.submit(one, calendar)
@@ -178,6 +223,19 @@ def pull(
     if own_run:
         store.finish_run(run, "partial" if summary.failed else "ok", summary.as_dict())
     return summary
+
+
+@contextmanager
+def _workers(count: int) -> Iterator[ThreadPoolExecutor]:
+    """A thread pool that, on an error or a signal, does not wait for the calendars still on
+    the wire (a hung request would hold the run for its whole timeout)."""
+    pool = ThreadPoolExecutor(max_workers=count)
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
 
 
 def _start(

@@ -65,7 +65,6 @@ OCCURRENCE_COLUMNS = [
     "cancelled_before",
     "target_days",
     "organizer",
-    "title",
     "source",
     "copies",
 ]

@@ -51,7 +51,6 @@ TAKEN = [
     "end",
     "timezone",
     "recurrence",
-    "title",
     "updated",
 ]
 NAT = np.iinfo(np.int64).min

@@ -8,6 +8,9 @@ Exit status: 0 all good, 1 finished with a failure (e.g. a source failed),
 from __future__ import annotations
 
 import functools
+import os
+import signal
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
@@ -21,7 +24,7 @@ from cadence._version import __version__
 from cadence.cli import output
 from cadence.cli.output import say
 from cadence.config import Settings, load_config
-from cadence.errors import CadenceError, ConfigError
+from cadence.errors import CadenceError, ConfigError, RosterError
 from cadence.paths import default_config_path
 
 app = typer.Typer(
@@ -76,7 +79,17 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except CadenceError as exc:
             output.error(f"[red]error:[/red] {escape(str(exc))}")
-            raise typer.Exit(2 if isinstance(exc, ConfigError) else 1) from None
+            raise typer.Exit(2 if isinstance(exc, ConfigError | RosterError) else 1) from None
+        except (typer.exceptions.TyperException, typer.Exit, typer.Abort):
+            raise  # usage errors and exits: click prints and exits as documented
+        except Exception as exc:  # a bug: one line for the scheduler's log, the trace on demand
+            if os.environ.get("CADENCE_DEBUG"):
+                raise
+            output.error(
+                f"[red]error:[/red] unexpected {type(exc).__name__}: {escape(str(exc))} "
+                "(set CADENCE_DEBUG=1 for the traceback, and please report it)"
+            )
+            raise typer.Exit(1) from None
 
     return wrapper
 
@@ -302,7 +315,8 @@ def doctor(
     Exit status 0 when every check passes, 1 when one fails, 2 when the config
     itself is invalid.
     """
-    settings = state.settings()  # an invalid config is exit 2, with its message
+    # an invalid config is exit 2, with its message; missing files are rows of the table
+    settings = load_config(state.config, check_files=False)
     checks = job.doctor(
         settings,
         state.store_path(None, settings),
@@ -476,6 +490,23 @@ def _date(text: str, option: str) -> pd.Timestamp:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
+_stopped: list[int] = []
+
+
+def _terminated(signum: int, frame: object) -> None:
+    _stopped.append(signum)
+    raise SystemExit(128 + signum)  # unwinds: the run row is finished as interrupted
+
+
 def main() -> None:
-    """Entry point of the ``cadence`` console script."""
-    app()
+    """Entry point of the ``cadence`` console script. SIGTERM (a scheduler's timeout)
+    finishes the run row as ``interrupted`` and exits at once, without waiting for the
+    requests still on the wire."""
+    signal.signal(signal.SIGTERM, _terminated)
+    try:
+        app()
+    finally:
+        if _stopped:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(128 + _stopped[0])

@@ -173,5 +173,7 @@ def checks(found: list[job.Check]) -> None:
         table.add_column(col, overflow="fold")
     for check in found:
         mark = "[green]ok[/green]" if check.ok else "[red]FAIL[/red]"
+        if check.ok and check.warning:
+            mark = "[yellow]warn[/yellow]"
         table.add_row(check.name, mark, escape(check.detail))
     out.print(table)

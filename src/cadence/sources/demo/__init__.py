@@ -63,7 +63,8 @@ class DemoConnector:
         )
 
     def directory_roster(self) -> pd.DataFrame | None:
-        return None
+        """The organisation's own roster: its reports are real leader / report pairs."""
+        return self.org.roster
 
     def check(self, *, offline: bool) -> str:
         return f"{len(self.org.calendars)} synthetic calendars"

@@ -136,7 +136,9 @@ class GoogleConnector:
             pages = client.list_events(
                 events_api, http, calendar, cursor=None, time_min=lo, retries=self.retries
             )
-        if pages.items:
+        problems: list[str] = []
+        items = mapping.usable_items(calendar, pages.items, problems)
+        if items:
             stored = context.stored()
             known = mapping.known_from_frames(stored.events, stored.attendees).get(
                 calendar, mapping.Known()
@@ -144,13 +146,13 @@ class GoogleConnector:
         else:
             known = mapping.Known()
         masters: dict[str, dict[str, Any]] = {}
-        needed = mapping.series_needing_master(pages.items, known)
+        needed = mapping.series_needing_master(items, known)
         for series in needed:
             master = client.get_master(events_api, http, calendar, series, retries=self.retries)
             if master is not None:
                 masters[series] = master
         events, attendees = mapping.map_items(
-            calendar, pages.items, known=known, masters=masters, zone=pages.zone
+            calendar, items, known=known, masters=masters, zone=pages.zone, problems=problems
         )
         return CalendarPull(
             calendar,
@@ -161,6 +163,7 @@ class GoogleConnector:
             requests=pages.requests + extra + len(needed),
             items=len(pages.items),
             resynced=resynced,
+            problems=problems,
         )
 
     def directory_roster(self) -> pd.DataFrame | None:

@@ -82,13 +82,20 @@ def translated(calendar: str | None = None) -> Iterator[None]:
         ) from None
     except (OSError, httplib2.HttpLib2Error) as exc:
         raise GoogleError(describe(exc), calendar=calendar) from None
+    except ValueError as exc:  # the client library could not decode the answer
+        raise GoogleError(
+            f"the API answered with something that is not JSON ({str(exc)[:80]}): an HTML page "
+            "from a proxy or captive portal? check [google] api_root and the network",
+            calendar=calendar,
+        ) from None
 
 
 def _page(request: Any, http: Any, retries: int, calendar: str | None) -> dict[str, Any]:
     page = request.execute(http=http, num_retries=retries)
     if not isinstance(page, dict):
         raise GoogleError(
-            f"the API answered with something other than a JSON object ({type(page).__name__})",
+            f"the API answered with something that is not JSON ({type(page).__name__}): an "
+            "HTML page from a proxy or captive portal? check [google] api_root and the network",
             calendar=calendar,
         )
     return page

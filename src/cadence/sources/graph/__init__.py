@@ -133,7 +133,12 @@ class GraphConnector:
             safe=",$:",
         )
         try:
-            items = graph.pages(f"/users/{user}/calendarView?{query}", self.page_size)
+            problems: list[str] = []
+            items = mapping.usable_items(
+                mailbox,
+                graph.pages(f"/users/{user}/calendarView?{query}", self.page_size),
+                problems,
+            )
             known = mapping.known_from_frames(context.stored().events)
             # every series in the window, also those whose occurrences are all cancelled now:
             # a master's cancelledOccurrences is the only place Graph lists cancellations
@@ -152,6 +157,7 @@ class GraphConnector:
             masters={k: v for k, v in masters.items() if v},
             known=known,
             window=window,
+            problems=problems,
         )
         return CalendarPull(
             mailbox,
@@ -161,6 +167,7 @@ class GraphConnector:
             requests=graph.requests,
             items=len(items),
             stats={"masters_fetched": len(urls)},
+            problems=problems,
         )
 
     def directory_roster(self) -> pd.DataFrame | None:

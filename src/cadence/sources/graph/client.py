@@ -74,7 +74,7 @@ class Graph:
         except ValueError:
             data = None
         if not isinstance(data, dict):
-            raise GraphError(f"{full}: the answer is not a JSON object")
+            raise GraphError(f"{full}: {_not_json(resp)}")
         return data
 
     def pages(self, url: str, page_size: int) -> list[dict[str, Any]]:
@@ -117,7 +117,11 @@ class Graph:
                     raise GraphError(describe(exc)) from None
                 if resp.status_code != 200:
                     raise GraphError(_http_message(resp.status_code, resp.text))
-                for answer in resp.json().get("responses", []):
+                try:
+                    answers = resp.json().get("responses", [])
+                except (ValueError, AttributeError):
+                    raise GraphError(f"$batch: {_not_json(resp)}") from None
+                for answer in answers:
                     url = chunk[int(answer["id"])]
                     status = int(answer.get("status", 500))
                     if status == 200:
@@ -143,3 +147,11 @@ def _http_message(status: int, text: str) -> str:
         return f"HTTP {status} {err.get('code', '')}: {err.get('message', '')}".strip()
     except (ValueError, KeyError, TypeError):
         return f"HTTP {status}"
+
+
+def _not_json(resp: requests.Response) -> str:
+    kind = resp.headers.get("Content-Type", "no Content-Type").split(";")[0]
+    html = "html" in kind or resp.text.lstrip()[:1] == "<"
+    return f"the answer is not JSON ({kind})" + (
+        ": an HTML page from a proxy or sign-in portal? check [microsoft] graph_url" if html else ""
+    )

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from cadence.errors import GraphError
+from cadence.errors import GraphError, SchemaError
 from cadence.model import ATTENDEES, EVENTS, validate
 from cadence.sources.graph.settings import SOURCE
 from cadence.zones import iana_zone
@@ -123,8 +123,12 @@ def map_items(
     masters: Mapping[str, dict[str, Any]] | None = None,
     known: Known | None = None,
     window: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+    problems: list[str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Graph events of one mailbox (+ their series masters) → the model's frames.
+
+    With a ``problems`` list, an item that cannot be mapped is skipped and listed there
+    (mailbox, event id, why) instead of failing the mailbox.
 
     Cancelled occurrences named by a master's ``cancelledOccurrences`` become
     cancelled rows at their original slot (in ``window``); when the store
@@ -140,7 +144,13 @@ def map_items(
         master = masters.get(item.get("seriesMasterId") or "") or known.series.get(
             item.get("seriesMasterId") or ""
         )
-        row, attendees = _map_one(mailbox, item, master)
+        try:
+            row, attendees = _map_one(mailbox, item, master)
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            if problems is None:
+                raise
+            problems.append(skipped(mailbox, item.get("id"), f"cannot be read ({_why(exc)})"))
+            continue
         events.append(row)
         people.extend(attendees)
     seen_slots = {(r["series_id"], r["original_start"]) for r in events if r["series_id"]}
@@ -152,8 +162,63 @@ def map_items(
             people.extend(attendees)
     if not events:
         return _EMPTY_EVENTS.copy(), _EMPTY_ATTENDEES.copy()
-    ev = validate(pd.DataFrame(events, columns=EVENTS.names), EVENTS)
-    at = validate(pd.DataFrame(people, columns=ATTENDEES.names), ATTENDEES)
+    return checked_frames(mailbox, events, people, problems)
+
+
+def usable_items(mailbox: str, items: list[Any], problems: list[str]) -> list[dict[str, Any]]:
+    """The items that are event objects with an id; the others are listed in ``problems``."""
+    out = []
+    for n, item in enumerate(items, 1):
+        if not isinstance(item, dict):
+            problems.append(skipped(mailbox, None, f"item {n} is not an object"))
+        elif not item.get("id") or not isinstance(item["id"], str):
+            problems.append(skipped(mailbox, None, f"item {n} has no id"))
+        else:
+            out.append(item)
+    return out
+
+
+def skipped(mailbox: str, event_id: object, why: str) -> str:
+    """One line for a provider item that was skipped: mailbox, event id, why."""
+    which = f"event {event_id}" if event_id else "an event"
+    return f"{mailbox}: {which}: {why}; skipped, the rest of the mailbox was read"
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, KeyError):
+        return f"no {exc.args[0]!r}"
+    return f"{type(exc).__name__}: {exc}"[:200]
+
+
+def checked_frames(
+    mailbox: str,
+    events: list[dict[str, Any]],
+    people: list[dict[str, Any]],
+    problems: list[str] | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The mapped rows as checked frames; a row that does not fit the model (found one by
+    one, only when the whole does not) is skipped and listed."""
+    try:
+        ev = validate(pd.DataFrame(events, columns=EVENTS.names), EVENTS)
+        at = validate(pd.DataFrame(people, columns=ATTENDEES.names), ATTENDEES)
+        return ev, at
+    except SchemaError:
+        if problems is None:
+            raise
+    good: list[dict[str, Any]] = []
+    for row in events:
+        try:
+            validate(pd.DataFrame([*good, row], columns=EVENTS.names), EVENTS)
+        except SchemaError as exc:
+            problems.append(skipped(mailbox, row.get("event_id"), str(exc)))
+        else:
+            good.append(row)
+    ids = {r["event_id"] for r in good}
+    ev = validate(pd.DataFrame(good, columns=EVENTS.names), EVENTS)
+    at = validate(
+        pd.DataFrame([p for p in people if p["event_id"] in ids], columns=ATTENDEES.names),
+        ATTENDEES,
+    )
     return ev, at
 
 
@@ -202,7 +267,6 @@ def _map_one(
         "organizer": organizer,
         "recurrence": _rule_of(master),
         "event_type": _SHOW_AS.get(item.get("showAs", ""), "default"),
-        "title": None,
         "created": _utc(item.get("createdDateTime")),
         "updated": _utc(item.get("lastModifiedDateTime")),
     }
@@ -295,7 +359,6 @@ def _cancelled_from_master(
             "organizer": organizer,
             "recurrence": rrule(master.get("recurrence")),
             "event_type": _SHOW_AS.get(master.get("showAs", ""), "default"),
-            "title": None,
             "created": None,
             "updated": None,
         }

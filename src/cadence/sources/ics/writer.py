@@ -125,7 +125,7 @@ def _common(row: dict[str, Any], who: pd.DataFrame | None, *, default: bool) -> 
     lines = [f"STATUS:{str(row['status']).upper()}"]
     if not pd.isna(row["organizer"]):
         lines.append(f"ORGANIZER:mailto:{row['organizer']}")
-    if not pd.isna(row["title"]):
+    if not pd.isna(row.get("title")):
         lines.append("SUMMARY:" + str(row["title"]).replace("\n", " ").replace(",", "\\,"))
     if row["event_type"] == "out_of_office":
         lines.append("X-MICROSOFT-CDO-BUSYSTATUS:OOF")
