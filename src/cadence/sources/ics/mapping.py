@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -305,11 +305,14 @@ def occurrences(
                 ) from exc
             problems.append(
                 IcsProblem(
-                    str(file), uid, f"cannot expand its {construct} ({exc}); read VEVENT by VEVENT"
+                    str(file),
+                    uid,
+                    f"cannot expand its {construct} ({exc}); "
+                    + ("read VEVENT by VEVENT" if len(comps) > 1 else "skipped"),
                 )
             )
             got = []
-            for comp in comps:
+            for comp in comps if len(comps) > 1 else []:
                 try:
                     got.extend(_series([comp], where))
                 except Exception as one:  # the same: this VEVENT alone is skipped
@@ -387,6 +390,9 @@ def _series(comps: list[Any], w: _Where) -> list[tuple[dict[str, Any], list[dict
         if "RECURRENCE-ID" in c
         and str(c["RECURRENCE-ID"].params.get("RANGE", "")).upper() == "THISANDFUTURE"
     }
+    exdates = _exdates(master) if master is not None else []
+    if exdates:  # EXDATEs are matched to slots below, as RFC 5545 reads them
+        comps = [_without_exdate(c) if c is master else c for c in comps]
     out: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
     seen: set[str] = set()
     for comp in _expand(comps, w):
@@ -406,9 +412,78 @@ def _series(comps: list[Any], w: _Where) -> list[tuple[dict[str, Any], list[dict
             break
         seen.add(row["event_id"])
         out.append((row, who))
-    if master is not None and "EXDATE" in master:
-        out.extend(_cancelled_by_exdate(master, zone, rule, seen, w))
+    if exdates:
+        _cancel_exdated(out, exdates, zone, w)
     return out
+
+
+def _without_exdate(master: Any) -> Any:
+    bare = icalendar.Event()
+    for name, value in master.items():
+        if name.upper() != "EXDATE":
+            bare[name] = value
+    return bare
+
+
+def _cancel_exdated(
+    out: list[tuple[dict[str, Any], list[dict[str, Any]]]],
+    exdates: list[dt.date | dt.datetime],
+    zone: str,
+    w: _Where,
+) -> None:
+    """EXDATE: the slots it names are cancelled occurrences at their original time.
+
+    A slot is named by its instant (a zoned or UTC value: ``Z`` against a zoned series
+    must be the same instant), by its wall time in the series' zone (a floating value),
+    or by its date (``VALUE=DATE``, also on a timed series as KOrganizer writes it). An
+    EXDATE that names no slot the rule produces is listed, never a phantom cancellation.
+    One pass over the slots and one over the EXDATEs: linear in both.
+    """
+    by_instant: dict[pd.Timestamp, list[int]] = {}
+    by_wall: dict[dt.datetime, list[int]] = {}
+    by_date: dict[dt.date, list[int]] = {}
+    for i, (row, _) in enumerate(out):
+        slot = row["original_start"]
+        if row["all_day"]:
+            by_date.setdefault(slot.date(), []).append(i)
+            continue
+        local = slot.tz_convert(zone)
+        by_instant.setdefault(slot, []).append(i)
+        by_wall.setdefault(local.to_pydatetime().replace(tzinfo=None), []).append(i)
+        by_date.setdefault(local.date(), []).append(i)
+    unmatched = []
+    day = pd.Timedelta(days=1)
+    for value in exdates:
+        if not isinstance(value, dt.datetime):
+            hits = by_date.get(value, [])
+            at = _instant(value, "UTC")
+        elif value.tzinfo is None:
+            hits = by_wall.get(value, [])
+            at = _instant(value, zone)
+        else:
+            at = _instant(value, zone)
+            hits = by_instant.get(at, [])
+            if not hits and out and out[0][0]["all_day"]:  # Exchange: local midnight
+                hits = by_date.get(value.date(), [])
+        for i in hits:
+            row = out[i][0]
+            row["status"] = "cancelled"
+            row["start"], row["end"] = (
+                row["original_start"],
+                row["original_start"] + (row["end"] - row["start"]),
+            )
+        if not hits and w.lo - day <= at < w.hi + day:
+            unmatched.append(_ical_text(value))
+    if unmatched:
+        shown = ", ".join(unmatched[:5])
+        more = f" and {len(unmatched) - 5} more" if len(unmatched) > 5 else ""
+        w.problems.append(
+            IcsProblem(
+                str(w.file),
+                w.uid,
+                f"EXDATE {shown}{more} is no slot of the series; not counted as a cancellation",
+            )
+        )
 
 
 def _sequence(comp: Any) -> int:
@@ -450,66 +525,6 @@ def _shifted_slot(comp: Any, futures: dict[pd.Timestamp, Any], zone: str) -> pd.
     return _instant(comp["DTSTART"].dt, zone) - shift
 
 
-def _cancelled_by_exdate(
-    master: Any, zone: str, rule: str | None, seen: set[str], w: _Where
-) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
-    """EXDATE: the slots it removes are cancelled occurrences at their original time.
-
-    The removed slots are the master's slots without its EXDATEs less those with them,
-    so a cancelled slot is always one the rule produces (a DATE on a timed series removes
-    that day's slot); an EXDATE that removes none is listed, not cancelled.
-    """
-    bare = icalendar.Event()
-    for name, value in master.items():
-        if name.upper() != "EXDATE":
-            bare[name] = value
-    every = {_start_key(c, zone): c["DTSTART"].dt for c in _expand([bare], w)}
-    kept = {_start_key(c, zone) for c in _expand([master], w)}
-    removed = {key: raw for key, raw in every.items() if key not in kept}
-    out = []
-    matches: set[Any] = set()
-    for key, raw in removed.items():
-        matches.add(key)
-        if isinstance(raw, dt.datetime):
-            matches.add(raw.replace(tzinfo=None))
-            matches.add(raw.date())
-        else:
-            matches.add(raw)
-        row, who = _row(master, w.uid, True, master, w.owner, zone, slot=raw, rule=rule)
-        if row["event_id"] in seen or not (w.lo <= row["original_start"] < w.hi):
-            continue
-        row["status"] = "cancelled"
-        seen.add(row["event_id"])
-        out.append((row, who))
-    unmatched = []
-    day = pd.Timedelta(days=1)
-    for value in _exdates(master):
-        if isinstance(value, dt.datetime):
-            at = _instant(value, zone)
-            hit = at in matches or (value.tzinfo is None and value in matches)
-        else:
-            at = _instant(value, "UTC")
-            hit = value in matches
-        if not hit and w.lo - day <= at < w.hi + day:
-            unmatched.append(_ical_text(value))
-    if unmatched:
-        shown = ", ".join(unmatched[:5]) + (
-            f" and {len(unmatched) - 5} more" if len(unmatched) > 5 else ""
-        )
-        w.problems.append(
-            IcsProblem(
-                str(w.file),
-                w.uid,
-                f"EXDATE {shown} is no slot of the series; not counted as a cancellation",
-            )
-        )
-    return out
-
-
-def _start_key(comp: Any, zone: str) -> pd.Timestamp:
-    return _instant(comp["DTSTART"].dt, zone)
-
-
 def _ical_text(value: dt.date | dt.datetime) -> str:
     if not isinstance(value, dt.datetime):
         return value.strftime("%Y%m%d")
@@ -521,7 +536,7 @@ def _ical_text(value: dt.date | dt.datetime) -> str:
     return f"{value:%Y%m%dT%H%M%S} {key or value.tzname()}"
 
 
-def _exdates(master: Any) -> Iterable[dt.date | dt.datetime]:
+def _exdates(master: Any) -> list[dt.date | dt.datetime]:
     return [d.dt for e in _as_list(master.get("EXDATE")) for d in e.dts]
 
 
