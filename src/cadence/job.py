@@ -113,6 +113,8 @@ def connectors(settings: Settings, *, demo_as_of: pd.Timestamp | None = None) ->
                 weeks_back=ics.weeks_back,
                 weeks_ahead=ics.weeks_ahead,
                 default_timezone=ics.default_timezone,
+                max_file_mb=ics.max_file_mb,
+                max_occurrences_per_series=ics.max_occurrences_per_series,
             )
         )
     if settings.google.enabled:
@@ -303,6 +305,8 @@ def import_files(
     default_timezone: str = "UTC",
     now: pd.Timestamp | str | None = None,
     progress: Progress | None = None,
+    max_file_mb: float = 200,
+    max_occurrences_per_series: int = 3_000,
 ) -> SourceResult:
     """Import ``.ics`` files and folders into the store (a run of kind ``import``)."""
     connector = IcsConnector(
@@ -311,6 +315,8 @@ def import_files(
         weeks_back=weeks_back,
         weeks_ahead=weeks_ahead,
         default_timezone=default_timezone,
+        max_file_mb=max_file_mb,
+        max_occurrences_per_series=max_occurrences_per_series,
     )
     with Store(store_path) as store:
         summary = sync.pull(store, connector, now=_utc(now), kind="import", progress=progress)

@@ -439,7 +439,7 @@ def _cancel_exdated(
     EXDATE that names no slot the rule produces is listed, never a phantom cancellation.
     One pass over the slots and one over the EXDATEs: linear in both.
     """
-    by_instant: dict[pd.Timestamp, list[int]] = {}
+    by_instant: dict[dt.datetime, list[int]] = {}  # aware datetimes hash by their instant
     by_wall: dict[dt.datetime, list[int]] = {}
     by_date: dict[dt.date, list[int]] = {}
     for i, (row, _) in enumerate(out):
@@ -447,35 +447,38 @@ def _cancel_exdated(
         if row["all_day"]:
             by_date.setdefault(slot.date(), []).append(i)
             continue
-        local = slot.tz_convert(zone)
-        by_instant.setdefault(slot, []).append(i)
-        by_wall.setdefault(local.to_pydatetime().replace(tzinfo=None), []).append(i)
+        local = slot.tz_convert(zone).to_pydatetime()
+        by_instant.setdefault(local, []).append(i)
+        by_wall.setdefault(local.replace(tzinfo=None), []).append(i)
         by_date.setdefault(local.date(), []).append(i)
-    unmatched = []
-    day = pd.Timedelta(days=1)
+    lo, hi = (
+        (w.lo - pd.Timedelta(days=1)).to_pydatetime(),
+        (w.hi + pd.Timedelta(days=1)).to_pydatetime(),
+    )
+    wall_lo, wall_hi = lo.replace(tzinfo=None), hi.replace(tzinfo=None)
+    all_day = bool(out) and bool(out[0][0]["all_day"])
+    unmatched: list[dt.date | dt.datetime] = []
     for value in exdates:
         if not isinstance(value, dt.datetime):
             hits = by_date.get(value, [])
-            at = _instant(value, "UTC")
+            inside = lo.date() <= value <= hi.date()
         elif value.tzinfo is None:
             hits = by_wall.get(value, [])
-            at = _instant(value, zone)
+            inside = wall_lo <= value <= wall_hi
         else:
-            at = _instant(value, zone)
-            hits = by_instant.get(at, [])
-            if not hits and out and out[0][0]["all_day"]:  # Exchange: local midnight
+            hits = by_instant.get(value, [])
+            if not hits and all_day:  # Exchange names an all-day slot by local midnight
                 hits = by_date.get(value.date(), [])
+            inside = lo <= value <= hi
         for i in hits:
             row = out[i][0]
+            length = row["end"] - row["start"]
             row["status"] = "cancelled"
-            row["start"], row["end"] = (
-                row["original_start"],
-                row["original_start"] + (row["end"] - row["start"]),
-            )
-        if not hits and w.lo - day <= at < w.hi + day:
-            unmatched.append(_ical_text(value))
+            row["start"], row["end"] = row["original_start"], row["original_start"] + length
+        if not hits and inside:
+            unmatched.append(value)
     if unmatched:
-        shown = ", ".join(unmatched[:5])
+        shown = ", ".join(_ical_text(v) for v in unmatched[:5])
         more = f" and {len(unmatched) - 5} more" if len(unmatched) > 5 else ""
         w.problems.append(
             IcsProblem(
