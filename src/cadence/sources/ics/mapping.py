@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,7 +93,11 @@ def parse(file: Path, raw: bytes, strict: bool) -> tuple[Any, list[IcsProblem]]:
     tzp.use_zoneinfo()
     problems: list[IcsProblem] = []
     try:
-        cals = icalendar.Calendar.from_ical(raw, multiple=True)
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            cals = icalendar.Calendar.from_ical(raw, multiple=True)
+        # icalendar warns when it guesses (a vendor-prefixed TZID): listed, not hidden
+        problems.extend(IcsProblem(str(file), None, str(w.message)) for w in said)
     except Exception as exc:  # icalendar raises ValueError and others for broken content
         repaired, fixed = _without_broken_vtimezones(file, raw, strict)
         try:
