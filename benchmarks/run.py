@@ -1,6 +1,6 @@
 """Run every benchmark in its own process (so peak memory is its own) and print the figures.
 
-Usage: python benchmarks/run.py [name ...]   (names: demo, store, analysis, report, google, graph)
+Usage: python benchmarks/run.py [name ...]   (names: demo, store, analysis, report, google, graph, ics)
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ BENCHES = {
     "report": "bench_report.py",
     "google": "bench_google.py",
     "graph": "bench_graph.py",
+    "ics": "bench_ics.py",
 }
 
 

@@ -241,7 +241,8 @@ def test_quirky_file_is_imported_leniently_with_its_broken_events_listed() -> No
 def test_folder_import_skips_and_lists_broken_events(tmp_path: Path) -> None:
     imported = load_ics(FIXTURES, start="2000-01-01", end="2030-01-01")
     assert len(imported.calendars) == 12  # one per file, named after it
-    assert len(imported.problems) == 5
+    # (quirky's unparsable '&nbsp;' line is inside a DESCRIPTION, which is never read)
+    assert len(imported.problems) == 4
     assert all(p.path.endswith(".ics") and p.uid for p in imported.problems)
     # two EXDATEs name no slot: 23 Jul 2016 is past the 15 Saturdays (COUNT=15 from 9 Apr),
     # 20 Oct 2017 is a Friday of a "second-last Monday" rule; listed, never cancellations
