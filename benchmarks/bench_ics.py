@@ -65,7 +65,8 @@ def run(label: str, events: int, pad: int, target_s: float, target_mb: float | N
         f" (target ≤ {target_mb:,.0f})" if target_mb else ""
     )
     print(
-        f"{label}: {size:.1f} MB, {events:,} events → {len(got.events):,} occurrences in {wall:.1f} s "
+        f"{label}: {size:.1f} MB, {events:,} events → {len(got.events):,} occurrences "
+        f"in {wall:.1f} s "
         f"(target ≤ {target_s:g} s){memory}; {len(got.problems)} problems",
         flush=True,
     )

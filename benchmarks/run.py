@@ -1,6 +1,7 @@
 """Run every benchmark in its own process (so peak memory is its own) and print the figures.
 
-Usage: python benchmarks/run.py [name ...]   (names: demo, store, analysis, report, google, graph, ics)
+Usage: python benchmarks/run.py [name ...]
+(names: demo, store, analysis, report, google, graph, ics)
 """
 
 from __future__ import annotations

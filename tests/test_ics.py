@@ -125,8 +125,14 @@ def test_outlook_windows_zone_names_and_six_exdates_on_one_folded_line() -> None
         "outlook-windows-tzids-exdate-quoted-tzid.ics", "2020-09-01", "2020-10-01", strict=False
     )
     single = later.events[later.events["recurrence"].isna()].set_index("ical_uid")
-    test = "040000008200E00074C5B7101A82E0080000000070DE40F38786D601000000000000000010000000D2A9BA8A3668CA4ABB2CC6838268179F"
-    other = "040000008200E00074C5B7101A82E008000000007070639B9D82D601000000000000000010000000690B7C3173632247A60664DDD8E0160E"
+    test = (
+        "040000008200E00074C5B7101A82E0080000000070DE40F38786D6010000000000000000"
+        "10000000D2A9BA8A3668CA4ABB2CC6838268179F"
+    )
+    other = (
+        "040000008200E00074C5B7101A82E008000000007070639B9D82D6010000000000000000"
+        "10000000690B7C3173632247A60664DDD8E0160E"
+    )
     assert single.loc[test, "start"] == ts("2020-09-10 07:00")  # SUMMARY:test
     assert single.loc[test, "timezone"] == "Europe/Berlin"  # W. Europe Standard Time
     assert single.loc[other, "start"] == ts("2020-09-15 15:30")
