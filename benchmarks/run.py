@@ -1,7 +1,7 @@
 """Run every benchmark in its own process (so peak memory is its own) and print the figures.
 
 Usage: python benchmarks/run.py [name ...]
-(names: demo, store, analysis, report, google, graph, caldav)
+(names: demo, store, analysis, report, google, graph, caldav, ics)
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ BENCHES = {
     "google": "bench_google.py",
     "graph": "bench_graph.py",
     "caldav": "bench_caldav.py",
+    "ics": "bench_ics.py",
 }
 
 

@@ -162,11 +162,15 @@ def test_import_writes_the_store_and_lists_skipped_events(tmp_path: Path) -> Non
     ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "3 broken event(s) skipped" in result.output
+    # 2 broken events and 2 EXDATEs naming no slot (see test_ics.py)
+    assert "4 problem(s) listed" in result.output
     assert "quirky-malformed-mixed.ics" in result.output.replace("\n", "")
     with Store(store) as db:
         assert set(db.events()["source"]) == {"ics"}
         assert db.runs()["kind"].tolist() == ["import"]
+        recorded = " | ".join(db.runs().loc[0, "summary"]["problems"])  # the run record
+        assert "quirky-malformed-mixed.ics, event d287b7ec808fcf084983f10837@google.com" in recorded
+        assert "EXDATE 20171020 is no slot" in recorded
         again = runner.invoke(app, [*args, "--quiet"])
         assert again.exit_code == 0 and again.output == ""
         assert db.runs().loc[1, "summary"]["rows_written"] == 0  # the same files: nothing new

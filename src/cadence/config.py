@@ -71,6 +71,10 @@ class IcsSettings(_Section):
     weeks_back: int = Field(default=26, ge=0, description="weeks of history to import")
     weeks_ahead: int = Field(default=8, ge=0, description="weeks ahead to import")
     default_timezone: str = Field(default="UTC", description="zone of floating times")
+    max_file_mb: int = Field(default=200, ge=1, le=10_000, description="largest file read, MB")
+    max_occurrences_per_series: int = Field(
+        default=3_000, ge=1, le=1_000_000, description="occurrences of one series per window"
+    )
 
     @field_validator("paths")
     @classmethod

@@ -129,6 +129,8 @@ def connectors(settings: Settings, *, demo_as_of: pd.Timestamp | None = None) ->
                 weeks_back=ics.weeks_back,
                 weeks_ahead=ics.weeks_ahead,
                 default_timezone=ics.default_timezone,
+                max_file_mb=ics.max_file_mb,
+                max_occurrences_per_series=ics.max_occurrences_per_series,
             )
         )
     if settings.google.enabled:
@@ -366,6 +368,8 @@ def import_files(
     default_timezone: str = "UTC",
     now: pd.Timestamp | str | None = None,
     progress: Progress | None = None,
+    max_file_mb: float = 200,
+    max_occurrences_per_series: int = 3_000,
 ) -> SourceResult:
     """Import ``.ics`` files and folders into the store (a run of kind ``import``)."""
     connector = IcsConnector(
@@ -374,6 +378,8 @@ def import_files(
         weeks_back=weeks_back,
         weeks_ahead=weeks_ahead,
         default_timezone=default_timezone,
+        max_file_mb=max_file_mb,
+        max_occurrences_per_series=max_occurrences_per_series,
     )
     with Store(store_path) as store:
         _keep_demo_apart(store, [connector.source])

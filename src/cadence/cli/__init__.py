@@ -391,6 +391,8 @@ def import_files(
             weeks_ahead=weeks_ahead,
             default_timezone=settings.ics.default_timezone,
             progress=progress,
+            max_file_mb=settings.ics.max_file_mb,
+            max_occurrences_per_series=settings.ics.max_occurrences_per_series,
         )
     output.pull(result, store_path)
     if result.problem:

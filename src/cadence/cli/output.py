@@ -98,9 +98,12 @@ def pull(result: job.SourceResult, store_path: Path | None = None) -> None:
         )
     say(escape(line))
     for problem in s.problems:  # warnings, not errors
-        warn(f"[yellow]skipped:[/yellow] {escape(problem)}")
+        warn(f"[yellow]problem:[/yellow] {escape(problem)}")
     if s.problems:
-        warn(f"{len(s.problems)} broken event(s) skipped; everything else was imported")
+        warn(
+            f"{len(s.problems)} problem(s) listed (skipped or not taken as written); "
+            "the rest was imported"
+        )
     for calendar, message in sorted(s.failed.items()):
         error(f"[red]{name} {calendar} failed:[/red] {escape(message)}")
     if s.failed:

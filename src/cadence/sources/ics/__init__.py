@@ -30,7 +30,13 @@ from cadence.model import ATTENDEES, EVENTS, CalendarPull, Pull, validate
 from cadence.sources.connector import PullContext
 from cadence.sources.ics import client, mapping
 from cadence.sources.ics.mapping import IcsProblem
-from cadence.sources.ics.settings import DEFAULT_WEEKS_AHEAD, DEFAULT_WEEKS_BACK, SOURCE
+from cadence.sources.ics.settings import (
+    DEFAULT_WEEKS_AHEAD,
+    DEFAULT_WEEKS_BACK,
+    MAX_FILE_MB,
+    MAX_OCCURRENCES_PER_SERIES,
+    SOURCE,
+)
 from cadence.sources.ics.writer import write_ics
 from cadence.zones import iana_zone
 
@@ -78,6 +84,8 @@ def read_calendar(
     *,
     zone: str,
     strict: bool,
+    max_file_mb: float = MAX_FILE_MB,
+    max_occurrences_per_series: int = MAX_OCCURRENCES_PER_SERIES,
 ) -> _Read:
     """The occurrences in ``window`` of the files of one calendar (``owner``)."""
     lo, hi = window
@@ -88,7 +96,7 @@ def read_calendar(
     first_error: IcsError | None = None
     for file in files:
         try:
-            cal, skipped = mapping.parse(file, client.read(file), strict)
+            cal, skipped = mapping.parse(file, client.read(file, max_mb=max_file_mb), strict)
         except IcsError as exc:
             if strict:
                 raise
@@ -99,7 +107,15 @@ def read_calendar(
         problems.extend(skipped)
         file_zone = iana_zone(str(cal.get("X-WR-TIMEZONE", ""))) or zone
         for ev_row, ev_people in mapping.occurrences(
-            cal, file, owner, lo, hi, file_zone, strict, problems
+            cal,
+            file,
+            owner,
+            lo,
+            hi,
+            file_zone,
+            strict,
+            problems,
+            max_per_series=max_occurrences_per_series,
         ):
             rows.append(ev_row)
             people.extend(ev_people)
@@ -132,6 +148,8 @@ def load_ics(
     strict: bool | None = None,
     default_timezone: str = "UTC",
     max_years_back: int = 5,
+    max_file_mb: float = MAX_FILE_MB,
+    max_occurrences_per_series: int = MAX_OCCURRENCES_PER_SERIES,
 ) -> IcsImport:
     """Read ``.ics`` files and folders (their ``*.ics`` files) into normalized frames.
 
@@ -147,6 +165,10 @@ def load_ics(
         skip and list them in ``problems`` (default: when a folder is given).
     default_timezone : the zone of floating times when the file names none.
     max_years_back : how far back the default window may reach.
+    max_file_mb : a bigger file is refused (only regular files are read at all).
+    max_occurrences_per_series : at most this many occurrences of one series in the
+        window (more are listed in ``problems``); rules repeating more often than daily
+        are refused.
 
     Examples
     --------
@@ -160,7 +182,7 @@ def load_ics(
     files, folder_given = client.find_files(paths)
     if start is None:
         oldest = pd.Timestamp.now(tz="UTC").normalize() - pd.DateOffset(years=max_years_back)
-        earliest = client.earliest_start(files)
+        earliest = client.earliest_start(files, max_mb=max_file_mb)
         start = oldest if earliest is None else max(earliest, oldest)
     window = _window(start, end)
     strict = (not folder_given) if strict is None else strict
@@ -168,7 +190,15 @@ def load_ics(
     frames, attendees, problems, calendars = [], [], [], []
     for owner, group in _group(files, calendar).items():
         try:
-            got = read_calendar(group, owner, window, zone=zone, strict=strict)
+            got = read_calendar(
+                group,
+                owner,
+                window,
+                zone=zone,
+                strict=strict,
+                max_file_mb=max_file_mb,
+                max_occurrences_per_series=max_occurrences_per_series,
+            )
         except IcsError as exc:
             if strict:
                 raise
@@ -228,6 +258,8 @@ class IcsConnector:
         default_timezone: str = "UTC",
         strict: bool | None = None,
         workers: int = 2,
+        max_file_mb: float = MAX_FILE_MB,
+        max_occurrences_per_series: int = MAX_OCCURRENCES_PER_SERIES,
     ) -> None:
         if not paths:
             raise IcsError("no .ics file or folder given")
@@ -238,6 +270,8 @@ class IcsConnector:
         self.zone = iana_zone(default_timezone) or "UTC"
         self.strict = strict
         self.workers = workers
+        self.max_file_mb = max_file_mb
+        self.max_occurrences_per_series = max_occurrences_per_series
         self._files: dict[str, list[Path]] = {}
         self._strict = True
 
@@ -259,7 +293,15 @@ class IcsConnector:
     def pull_one(self, context: PullContext) -> CalendarPull:
         files = self._files[context.calendar]
         window = self.window(context.now)
-        got = read_calendar(files, context.calendar, window, zone=self.zone, strict=self._strict)
+        got = read_calendar(
+            files,
+            context.calendar,
+            window,
+            zone=self.zone,
+            strict=self._strict,
+            max_file_mb=self.max_file_mb,
+            max_occurrences_per_series=self.max_occurrences_per_series,
+        )
         ev = got.events
         return CalendarPull(
             context.calendar,
