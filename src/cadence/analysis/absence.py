@@ -1,0 +1,453 @@
+"""Absences and public holidays: when a person is away, a missed 1:1 is excused.
+
+- **absence periods** per person come from their *own* calendar: events of type
+  ``out_of_office`` (Google ``outOfOffice``, Graph ``showAs: oof``, .ics
+  ``X-MICROSOFT-CDO-BUSYSTATUS:OOF``) and, with
+  ``AnalysisSettings.all_day_busy_is_absence``, their all-day events; or a frame
+  passed to :func:`cadence.analyze` (``absences=``: ``person``, ``start``, ``end``).
+  Only the span and the type are read, never a title. Overlapping periods of one
+  person are merged.
+- **public holidays** per person from the roster's ``country`` / ``subdivision``
+  columns, else ``AnalysisSettings.holidays_country`` / ``holidays_subdivision``,
+  by the ``holidays`` package. A slot is on a holiday when its local date (in the
+  slot's own time zone) is one; for present time a holiday is that UTC day.
+- a past or future slot **cancelled or declined** while either person is away is
+  ``excused`` (see :func:`excuse`); one held anyway stays held.
+- **present time**: :func:`absent_days` measures how much of a span either person
+  of a pair was away, so gaps can be measured on the time both were there.
+
+Everything is vectorized (``merge_asof`` by person or pair); no loop over people.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cadence.analysis.outcomes import CANCELLED, DECLINED, EXCUSED, OUTCOME_DTYPE
+from cadence.analysis.settings import AnalysisSettings
+from cadence.errors import RosterError, SchemaError
+from cadence.model import TIMESTAMP
+
+__all__ = ["Absences", "absent_days", "excuse", "on_leave", "pair_periods", "periods"]
+
+DAY = pd.Timedelta(days=1)
+KIND_WORDS = {
+    "out_of_office": "out of office",
+    "all_day": "away (all-day event)",
+    "holiday": "on public holiday",
+    "given": "away",
+}
+PERIOD_COLUMNS = ["person", "start", "end", "kind", "first_day", "last_day"]
+
+
+class Absences:
+    """Every person's merged absence periods, and their public holidays (local dates)."""
+
+    def __init__(self, spans: pd.DataFrame, holidays: pd.DataFrame) -> None:
+        self.spans = spans  # PERIOD_COLUMNS, merged, no overlaps within a person
+        self.holidays = holidays  # person, day (naive date), name
+
+    @property
+    def empty(self) -> bool:
+        return self.spans.empty and self.holidays.empty
+
+    def frame(self) -> pd.DataFrame:
+        """All periods, holidays as whole UTC days: what a timeline shows."""
+        return self.spans.sort_values(["person", "start"], ignore_index=True)
+
+
+def periods(
+    events: pd.DataFrame,
+    roster: pd.DataFrame | None,
+    settings: AnalysisSettings,
+    lo: pd.Timestamp,
+    hi: pd.Timestamp,
+    aliases: dict[str, str] | None = None,
+    given: pd.DataFrame | None = None,
+) -> Absences:
+    """Absence periods and holidays of everyone, from their own calendars, the roster and
+    the settings, for the years ``lo`` … ``hi`` touch."""
+    ev = events[events["status"] != "cancelled"]
+    away = ev["event_type"] == "out_of_office"
+    if settings.all_day_busy_is_absence:
+        away |= ev["all_day"] & (ev["event_type"] == "default")
+    ev = ev[away.to_numpy()]
+    own = pd.DataFrame(
+        {
+            "person": _people(ev["calendar"], aliases),
+            "start": ev["start"].astype(TIMESTAMP).to_numpy(),
+            "end": ev["end"].astype(TIMESTAMP).to_numpy(),
+            "kind": np.where(ev["event_type"] == "out_of_office", "out_of_office", "all_day"),
+            "zone": ev["timezone"].fillna("UTC").to_numpy(dtype=object),
+        }
+    )
+    parts = [own]
+    if given is not None and len(given):
+        parts.append(_given(given, aliases))
+    holidays = _holidays(roster, settings, lo, hi)
+    if len(holidays):
+        day = pd.to_datetime(holidays["day"]).dt.tz_localize("UTC").astype(TIMESTAMP)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "person": holidays["person"].to_numpy(dtype=object),
+                    "start": day.to_numpy(),
+                    "end": (day + DAY).to_numpy(),
+                    "kind": "holiday",
+                    "zone": "UTC",
+                }
+            )
+        )
+    spans = pd.concat(parts, ignore_index=True)
+    spans = spans[spans["end"] > spans["start"]]
+    return Absences(_merge(spans, "person"), holidays)
+
+
+def _people(values: pd.Series, aliases: dict[str, str] | None) -> np.ndarray:
+    clean = values.astype("string").str.strip().str.lower().astype(object)
+    if aliases:
+        clean = clean.map(lambda e: aliases.get(e, e))
+    return np.asarray(clean.to_numpy(dtype=object))
+
+
+def _given(frame: pd.DataFrame, aliases: dict[str, str] | None) -> pd.DataFrame:
+    """An absences frame a caller passed (``person``, ``start``, ``end``; ``kind`` optional)."""
+    missing = [c for c in ("person", "start", "end") if c not in frame.columns]
+    if missing:
+        raise SchemaError(
+            f"absences frame: no {missing[0]!r} column; give person, start and end "
+            "(timezone-aware instants)",
+            column=missing[0],
+        )
+    out = {}
+    for col in ("start", "end"):
+        values = frame[col]
+        if pd.api.types.is_datetime64_dtype(values) and not isinstance(
+            values.dtype, pd.DatetimeTZDtype
+        ):
+            raise SchemaError(
+                f"absences frame: column {col!r} holds naive timestamps; give timezone-aware "
+                "instants",
+                column=col,
+            )
+        out[col] = pd.to_datetime(values, utc=True).astype(TIMESTAMP).to_numpy()
+    return pd.DataFrame(
+        {
+            "person": _people(frame["person"], aliases),
+            **out,
+            "kind": "given",
+            "zone": "UTC",
+        }
+    )
+
+
+def _holidays(
+    roster: pd.DataFrame | None, settings: AnalysisSettings, lo: pd.Timestamp, hi: pd.Timestamp
+) -> pd.DataFrame:
+    """Per person, the public holidays of their country (and subdivision) in [lo, hi]."""
+    empty = pd.DataFrame({"person": [], "day": pd.Series([], dtype="datetime64[s]"), "name": []})
+    if roster is None:
+        return empty
+    people = roster["email"].astype("string").str.strip().str.lower()
+    country = _column(roster, "country", settings.holidays_country)
+    subdiv = _column(roster, "subdivision", settings.holidays_subdivision)
+    subdiv = subdiv.where(country.notna())
+    known = country.notna().to_numpy()
+    if not known.any():
+        return empty
+    import holidays as holidays_lib  # the package's import is slow: only when asked for
+
+    years = list(range(lo.year, hi.year + 1))
+    frames = []
+    for (c, s), idx in (
+        pd.DataFrame({"c": country[known], "s": subdiv[known].fillna("")})
+        .groupby(["c", "s"])
+        .groups.items()
+    ):
+        try:
+            days = holidays_lib.country_holidays(str(c), subdiv=str(s) or None, years=years)
+        except NotImplementedError:
+            raise RosterError(
+                f"roster: country {c!r} is not one the holidays package knows; use an ISO "
+                "3166 code such as DE, US or GB (or [analysis] holidays_country)"
+            ) from None
+        except Exception as exc:  # the package raises NotImplementedError / ValueError
+            raise RosterError(
+                f"roster: subdivision {s!r} of country {c!r} is not known ({exc}); use an "
+                "ISO 3166-2 code such as BY for Bavaria, or leave it empty"
+            ) from None
+        items = sorted(days.items())
+        dates = pd.to_datetime([d for d, _ in items])
+        names = [n for _, n in items]
+        who = people.loc[idx].to_numpy(dtype=object)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "person": np.repeat(who, len(dates)),
+                    "day": np.tile(dates.to_numpy(dtype="datetime64[s]"), len(who)),
+                    "name": np.tile(np.array(names, dtype=object), len(who)),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True) if frames else empty
+
+
+def _column(roster: pd.DataFrame, name: str, default: str | None) -> pd.Series:
+    if name in roster.columns:
+        values = roster[name].astype("string").str.strip().str.upper()
+        values = values.where(values != "")
+    else:
+        values = pd.Series(pd.NA, index=roster.index, dtype="string")
+    if default:
+        values = values.fillna(default.strip().upper())
+    return values
+
+
+def _merge(spans: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Overlapping or touching periods of one ``by`` value merged into one (vectorized)."""
+    if spans.empty:
+        return pd.DataFrame(
+            {
+                by: pd.Series([], dtype=object),
+                "start": pd.Series([], dtype=TIMESTAMP),
+                "end": pd.Series([], dtype=TIMESTAMP),
+                "kind": pd.Series([], dtype=object),
+                "first_day": pd.Series([], dtype="datetime64[s]"),
+                "last_day": pd.Series([], dtype="datetime64[s]"),
+            }
+        )
+    s = spans.sort_values([by, "start"], kind="stable", ignore_index=True)
+    if "first_day" not in s.columns:
+        s["first_day"], s["last_day"] = _local_days(s)
+    ends = s["end"].array.asi8
+    run_end = pd.Series(ends).groupby(s[by].to_numpy()).cummax().to_numpy()
+    prev = pd.Series(run_end).groupby(s[by].to_numpy()).shift().to_numpy()
+    new = np.isnan(prev) | (s["start"].array.asi8 > np.nan_to_num(prev, nan=0))
+    group = np.cumsum(new) - 1
+    out = s.groupby(group, sort=False).agg(
+        **{
+            by: (by, "first"),
+            "start": ("start", "min"),
+            "end": ("end", "max"),
+            "kind": ("kind", "first"),
+            "first_day": ("first_day", "min"),
+            "last_day": ("last_day", "max"),
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+def _local_days(s: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """First and last local calendar day of each period (in its own zone)."""
+    first = pd.Series(pd.NaT, index=s.index, dtype="datetime64[s]")
+    last = first.copy()
+    for zone, idx in s.groupby(s["zone"].to_numpy(), sort=False).groups.items():
+        try:
+            start = s.loc[idx, "start"].dt.tz_convert(str(zone))
+            end = (s.loc[idx, "end"] - pd.Timedelta(microseconds=1)).dt.tz_convert(str(zone))
+        except (KeyError, ValueError, TypeError):
+            start, end = s.loc[idx, "start"], s.loc[idx, "end"] - pd.Timedelta(microseconds=1)
+        first.loc[idx] = start.dt.tz_localize(None).dt.normalize().astype("datetime64[s]")
+        last.loc[idx] = end.dt.tz_localize(None).dt.normalize().astype("datetime64[s]")
+    return first, last
+
+
+def _local_dates(start: pd.Series, zone: pd.Series) -> np.ndarray:
+    """Each instant's local date (``datetime64[s]`` midnight) in its row's zone."""
+    out = pd.Series(pd.NaT, index=start.index, dtype="datetime64[s]")
+    for z, idx in start.groupby(zone.fillna("UTC").to_numpy(), sort=False).groups.items():
+        try:
+            local = start.loc[idx].dt.tz_convert(str(z))
+        except (KeyError, ValueError, TypeError):
+            local = start.loc[idx]
+        out.loc[idx] = local.dt.tz_localize(None).dt.normalize().astype("datetime64[s]")
+    return np.asarray(out.to_numpy(dtype="datetime64[s]"))
+
+
+def _covering(people: np.ndarray, when: pd.Series, spans: pd.DataFrame) -> np.ndarray:
+    """Per query, the position in ``spans`` of the period of that person holding ``when``,
+    or -1."""
+    n = len(people)
+    if not n or spans.empty:
+        return np.full(n, -1, dtype=np.int64)
+    q = pd.DataFrame({"person": people, "t": when.to_numpy(), "q": np.arange(n)})
+    q = q.sort_values("t", kind="stable")
+    right = spans[["person", "start"]].assign(pos=np.arange(len(spans))).sort_values("start")
+    hit = pd.merge_asof(
+        q, right, left_on="t", right_on="start", by="person", direction="backward"
+    )
+    pos = hit["pos"].fillna(-1).to_numpy(dtype=np.int64)
+    inside = pos >= 0
+    ends = spans["end"].to_numpy()
+    inside[inside] = hit["t"].to_numpy()[inside] < ends[pos[inside]]
+    out = np.full(n, -1, dtype=np.int64)
+    out[hit["q"].to_numpy()] = np.where(inside, pos, -1)
+    return out
+
+
+def excuse(occ: pd.DataFrame, absences: Absences) -> pd.DataFrame:
+    """Cancelled or declined slots whose scheduled start falls while either person is away
+    (or on a public holiday, by the slot's local date) become ``excused``.
+
+    Adds ``away`` (who was away), ``away_kind``, ``away_from`` / ``away_until`` (local
+    first and last day of that absence). Held and scheduled slots are left alone.
+    """
+    n = len(occ)
+    away = np.full(n, None, dtype=object)
+    kind = np.full(n, None, dtype=object)
+    first = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
+    last = first.copy()
+    codes = occ["outcome"].cat.codes.to_numpy()
+    missed = np.flatnonzero((codes == CANCELLED) | (codes == DECLINED))
+    if len(missed) and not absences.empty:
+        sub = occ.iloc[missed]
+        when = sub["original_start"]
+        spans = absences.spans
+        day = _local_dates(when, sub["timezone"]) if len(absences.holidays) else None
+        hol = absences.holidays
+        hol_key = (
+            pd.MultiIndex.from_arrays([hol["person"], hol["day"].astype("datetime64[s]")])
+            if len(hol)
+            else None
+        )
+        for side in ("report", "manager", "person_a", "person_b"):
+            people = sub[side].astype(object).to_numpy()
+            free = away[missed] == None  # noqa: E711 — elementwise on an object array
+            known = free & pd.notna(people)
+            pos = _covering(np.where(known, people, ""), when, spans)
+            got = known & (pos >= 0)
+            rows = missed[got]
+            away[rows] = people[got]
+            kind[rows] = spans["kind"].to_numpy(dtype=object)[pos[got]]
+            first[rows] = spans["first_day"].to_numpy(dtype="datetime64[s]")[pos[got]]
+            last[rows] = spans["last_day"].to_numpy(dtype="datetime64[s]")[pos[got]]
+            if hol_key is not None and day is not None:
+                free = known & ~got
+                on = pd.MultiIndex.from_arrays([people, day]).isin(hol_key) & free
+                rows = missed[on]
+                away[rows] = people[on]
+                kind[rows] = "holiday"
+                first[rows] = day[on]
+                last[rows] = day[on]
+    out = occ
+    excused = away != None  # noqa: E711
+    out["outcome"] = pd.Categorical.from_codes(np.where(excused, EXCUSED, codes), dtype=OUTCOME_DTYPE)
+    out["away"] = pd.array(away, dtype="string")
+    out["away_kind"] = pd.array(kind, dtype="string")
+    out["away_from"] = first
+    out["away_until"] = last
+    return out
+
+
+def pair_periods(
+    keys: np.ndarray, person_a: np.ndarray, person_b: np.ndarray, absences: Absences
+) -> pd.DataFrame:
+    """Each pair's absence periods (either person away), merged, with the time away before
+    each period (``before_us``): the input of :func:`absent_days`."""
+    spans = absences.spans
+    pair = pd.DataFrame({"pair_key": keys, "a": person_a, "b": person_b})
+    parts = [
+        pair[["pair_key", side]].rename(columns={side: "person"}).merge(spans, on="person")
+        for side in ("a", "b")
+    ]
+    both = pd.concat(parts, ignore_index=True)
+    merged = _merge(both.drop(columns="person"), "pair_key")
+    dur = merged["end"].array.asi8 - merged["start"].array.asi8
+    merged["before_us"] = (
+        pd.Series(dur).groupby(merged["pair_key"].to_numpy()).cumsum().to_numpy() - dur
+    )
+    return merged
+
+
+def absent_days(pp: pd.DataFrame, keys: np.ndarray, when: pd.Series) -> np.ndarray:
+    """Days each pair (``keys``) had been away in total before ``when`` (float days).
+
+    Away time between two instants is the difference of their values.
+    """
+    n = len(keys)
+    if not n or pp.empty:
+        return np.zeros(n)
+    t = when.astype(TIMESTAMP)
+    q = pd.DataFrame({"pair_key": keys, "t": t.to_numpy(), "q": np.arange(n)}).dropna(
+        subset=["t"]
+    )
+    q = q.sort_values("t", kind="stable")
+    right = pp[["pair_key", "start", "end", "before_us"]].sort_values("start")
+    hit = pd.merge_asof(q, right, left_on="t", right_on="start", by="pair_key")
+    found = hit["start"].notna().to_numpy()
+    t_us = hit["t"].array.asi8
+    s_us = np.where(found, hit["start"].array.asi8, 0)
+    e_us = np.where(found, hit["end"].array.asi8, 0)
+    inside = np.minimum(t_us, e_us) - s_us
+    total = np.where(found, hit["before_us"].fillna(0).to_numpy() + inside, 0)
+    out = np.zeros(n)
+    out[hit["q"].to_numpy()] = total / 86_400e6
+    return out
+
+
+def on_leave(
+    people: pd.DataFrame, absences: Absences, as_of: pd.Timestamp, min_days: float
+) -> pd.DataFrame:
+    """Pairs (``people``: ``manager``, ``report``, ``person_a``, ``person_b``) one of whose
+    people is away at ``as_of`` for a period at least ``min_days`` long: ``on_leave`` and
+    the words for it (``"report out of office 1 Jun – 24 Aug"``)."""
+    n = len(people)
+    spans = absences.spans
+    long = spans[(spans["end"] - spans["start"]) >= pd.Timedelta(days=min_days)]
+    long = long[(long["start"] <= as_of) & (long["end"] > as_of)].drop_duplicates("person")
+    flag = np.zeros(n, dtype=bool)
+    text = np.full(n, "", dtype=object)
+    if n and len(long):
+        by = long.set_index("person")
+        words = _period_words(by["kind"], by["first_day"], by["last_day"])
+        for side, role in (("report", "report"), ("manager", "manager"), ("person_a", None),
+                           ("person_b", None)):
+            who = people[side].astype(object)
+            hit = who.isin(by.index).to_numpy() & ~flag
+            if hit.any():
+                label = np.full(int(hit.sum()), role, dtype=object) if role else who[hit]
+                text[hit] = (pd.Series(label).astype(str) + " " + words.reindex(who[hit]).to_numpy()).to_numpy()
+                flag |= hit
+    return pd.DataFrame({"on_leave": flag, "leave_text": text}, index=people.index)
+
+
+def _period_words(kind: pd.Series, first: pd.Series, last: pd.Series) -> pd.Series:
+    """``"out of office 12–23 Aug"``, ``"out of office 28 Jul – 3 Aug"``, ``"on public
+    holiday 25 Dec"``."""
+    f = pd.to_datetime(first)
+    la = pd.to_datetime(last)
+    one = f == la
+    same_month = (f.dt.month == la.dt.month) & (f.dt.year == la.dt.year)
+    day_f = f.dt.day.astype(str)
+    span = np.where(
+        one,
+        day_f + " " + f.dt.strftime("%b"),
+        np.where(
+            same_month,
+            day_f + "–" + la.dt.day.astype(str) + " " + la.dt.strftime("%b"),
+            day_f + " " + f.dt.strftime("%b") + " – " + la.dt.day.astype(str) + " " + la.dt.strftime("%b"),
+        ),
+    )
+    words = kind.map(KIND_WORDS).fillna("away").astype(str)
+    return pd.Series((words + " " + pd.Series(span, index=kind.index)).to_numpy(), index=kind.index)
+
+
+def excused_texts(occ: pd.DataFrame, keys: pd.Index, lo: pd.Timestamp, as_of: pd.Timestamp) -> pd.Series:
+    """Per pair key, the absences behind its excused past slots in the window, in words:
+    ``"report out of office 12–23 Aug; manager on public holiday 25 Dec"``."""
+    ex = occ[(occ["outcome"] == "excused") & (occ["start"] >= lo) & (occ["start"] < as_of)]
+    if ex.empty:
+        return pd.Series("", index=keys, dtype=object)
+    who = ex["away"].astype(object)
+    role = np.where(
+        who == ex["report"].astype(object),
+        "report",
+        np.where(who == ex["manager"].astype(object), "manager", who),
+    )
+    words = _period_words(ex["away_kind"].astype(object), ex["away_from"], ex["away_until"])
+    text = pd.Series(role, index=ex.index).astype(str) + " " + words
+    frame = pd.DataFrame({"k": ex["pair_key"].to_numpy(), "t": text.to_numpy(), "s": ex["start"].to_numpy()})
+    frame = frame.sort_values(["k", "s"]).drop_duplicates(["k", "t"])
+    joined = frame.groupby("k")["t"].agg("; ".join)
+    return joined.reindex(keys, fill_value="")
