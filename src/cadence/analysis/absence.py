@@ -11,7 +11,7 @@
   columns, else ``AnalysisSettings.holidays_country`` / ``holidays_subdivision``,
   by the ``holidays`` package. A slot is on a holiday when its local date (in the
   slot's own time zone) is one; for present time a holiday is that UTC day.
-- a past or future slot **cancelled or declined** while either person is away is
+- a past slot **cancelled or declined** while either person is away is
   ``excused`` (see :func:`excuse`); one held anyway stays held.
 - **present time**: :func:`absent_days` measures how much of a span either person
   of a pair was away, so gaps can be measured on the time both were there.
@@ -76,8 +76,8 @@ def periods(
     own = pd.DataFrame(
         {
             "person": _people(ev["calendar"], aliases),
-            "start": ev["start"].astype(TIMESTAMP).to_numpy(),
-            "end": ev["end"].astype(TIMESTAMP).to_numpy(),
+            "start": ev["start"].astype(TIMESTAMP).array,
+            "end": ev["end"].astype(TIMESTAMP).array,
             "kind": np.where(ev["event_type"] == "out_of_office", "out_of_office", "all_day"),
             "zone": ev["timezone"].fillna("UTC").to_numpy(dtype=object),
         }
@@ -92,14 +92,15 @@ def periods(
             pd.DataFrame(
                 {
                     "person": holidays["person"].to_numpy(dtype=object),
-                    "start": day.to_numpy(),
-                    "end": (day + DAY).to_numpy(),
+                    "start": day.array,
+                    "end": (day + DAY).array,
                     "kind": "holiday",
                     "zone": "UTC",
                 }
             )
         )
-    spans = pd.concat(parts, ignore_index=True)
+    spans = pd.concat([p for p in parts if len(p)] or [own], ignore_index=True)
+    spans = spans.astype({"start": TIMESTAMP, "end": TIMESTAMP})
     spans = spans[spans["end"] > spans["start"]]
     return Absences(_merge(spans, "person"), holidays)
 
@@ -131,7 +132,7 @@ def _given(frame: pd.DataFrame, aliases: dict[str, str] | None) -> pd.DataFrame:
                 "instants",
                 column=col,
             )
-        out[col] = pd.to_datetime(values, utc=True).astype(TIMESTAMP).to_numpy()
+        out[col] = pd.to_datetime(values, utc=True).astype(TIMESTAMP).array
     return pd.DataFrame(
         {
             "person": _people(frame["person"], aliases),
@@ -286,9 +287,10 @@ def _covering(people: np.ndarray, when: pd.Series, spans: pd.DataFrame) -> np.nd
     return out
 
 
-def excuse(occ: pd.DataFrame, absences: Absences) -> pd.DataFrame:
-    """Cancelled or declined slots whose scheduled start falls while either person is away
-    (or on a public holiday, by the slot's local date) become ``excused``.
+def excuse(occ: pd.DataFrame, absences: Absences, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Past cancelled or declined slots whose scheduled start falls while either person is
+    away (or on a public holiday, by the slot's local date) become ``excused``; a future
+    one stays cancelled until its time has passed, like ``held``.
 
     Adds ``away`` (who was away), ``away_kind``, ``away_from`` / ``away_until`` (local
     first and last day of that absence). Held and scheduled slots are left alone.
@@ -299,7 +301,8 @@ def excuse(occ: pd.DataFrame, absences: Absences) -> pd.DataFrame:
     first = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
     last = first.copy()
     codes = occ["outcome"].cat.codes.to_numpy()
-    missed = np.flatnonzero((codes == CANCELLED) | (codes == DECLINED))
+    past = (occ["start"] < as_of).to_numpy()
+    missed = np.flatnonzero(((codes == CANCELLED) | (codes == DECLINED)) & past)
     if len(missed) and not absences.empty:
         sub = occ.iloc[missed]
         when = sub["original_start"]

@@ -224,7 +224,7 @@ def analyze(
         aliases,
         given=absences,
     )
-    occ = absence.excuse(occ, away)
+    occ = absence.excuse(occ, away, as_of_ts)
     pp = _pair_periods(occ, away)
     occ["absent_before"] = absence.absent_days(pp, occ["pair_key"].to_numpy(), occ["start"])
     occ["rule_days"] = rhythm.rrule_days(occ["recurrence"])
@@ -455,10 +455,22 @@ def _pair_metrics(
     # present time: the days of the open gap either person was away
     gap_from = gaps["last_held"].fillna(span_start)
     k = keys.to_numpy()
-    away_days = absence.absent_days(pp, k, pd.Series(as_of, index=keys)) - absence.absent_days(
-        pp, k, gap_from
+    away_days = pd.Series(
+        absence.absent_days(pp, k, pd.Series(as_of, index=keys))
+        - absence.absent_days(pp, k, gap_from),
+        index=keys,
     )
     open_days = rhythm.days(as_of - gap_from).clip(lower=0)
+    if len(pp):  # back from a long leave: the gap counts from the return
+        long = pp[(pp["end"] - pp["start"] >= settings.on_leave_min_days * DAY)]
+        back = long[long["end"] <= as_of].groupby("pair_key")["end"].max().reindex(keys)
+        since_return = back.notna() & (back > gap_from)
+        start = gap_from.where(~since_return, back)
+        present = rhythm.days(as_of - start).clip(lower=0) - (
+            absence.absent_days(pp, k, pd.Series(as_of, index=keys))
+            - absence.absent_days(pp, k, start)
+        )
+        away_days = away_days.where(~since_return, open_days - present)
     target = targets["target_days"]
     live = past[~past["outcome"].isin(["cancelled", "excused"])]
     mid = lo + (as_of - lo) / 2
