@@ -616,8 +616,7 @@ def _finish_pairs(p: pd.DataFrame, roster: pd.DataFrame | None) -> pd.DataFrame:
         "target_days",
         "target_source",
     ]
-    drop = ("_order", "pair_key", "leave_text", "excused_text")
-    rest = [c for c in p.columns if c not in first and c not in drop]
+    rest = [c for c in p.columns if c not in first and c not in ("_order", "pair_key")]
     return p[first + rest]
 
 
