@@ -106,8 +106,14 @@ def test_a_cancelled_out_of_office_or_one_on_another_calendar_excuses_nothing() 
 def test_a_declined_slot_during_a_public_holiday_is_excused() -> None:
     # Fridays 10:00 Berlin from 27 March; Good Friday (3 April) declined by Bob
     evs, ats = weekly_series(
-        ANN, BOB, "2026-03-27", 14, uid="f", rrule="FREQ=WEEKLY;BYDAY=FR",
-        tz="Europe/Berlin", local_time="10:00",
+        ANN,
+        BOB,
+        "2026-03-27",
+        14,
+        uid="f",
+        rrule="FREQ=WEEKLY;BYDAY=FR",
+        tz="Europe/Berlin",
+        local_time="10:00",
     )
     for row in ats:
         if row["event_id"] == "f_1" and row["email"] == BOB:
@@ -127,8 +133,14 @@ def test_a_declined_slot_during_a_public_holiday_is_excused() -> None:
 def test_a_regional_holiday_needs_the_subdivision() -> None:
     # 6 January (Epiphany) is a holiday in Bavaria (DE-BY), not in Berlin (DE-BE)
     evs, ats = weekly_series(
-        ANN, BOB, "2025-12-30", 27, uid="t", rrule="FREQ=WEEKLY;BYDAY=TU",
-        tz="Europe/Berlin", local_time="10:00",
+        ANN,
+        BOB,
+        "2025-12-30",
+        27,
+        uid="t",
+        rrule="FREQ=WEEKLY;BYDAY=TU",
+        tz="Europe/Berlin",
+        local_time="10:00",
     )
     _cancel(evs, "t", 1)
     as_of = ts("2026-02-01")

@@ -10,7 +10,8 @@
 - **public holidays** per person from the roster's ``country`` / ``subdivision``
   columns, else ``AnalysisSettings.holidays_country`` / ``holidays_subdivision``,
   by the ``holidays`` package. A slot is on a holiday when its local date (in the
-  slot's own time zone) is one; for present time a holiday is that UTC day.
+  slot's own time zone) is one. Holidays excuse slots; present time leaves out only
+  the absence periods (a day's holiday in a gap would change no status).
 - a past slot **cancelled or declined** while either person is away is
   ``excused`` (see :func:`excuse`); one held anyway stays held.
 - **present time**: :func:`absent_days` measures how much of a span either person
@@ -38,23 +39,50 @@ KIND_WORDS = {
     "holiday": "on public holiday",
     "given": "away",
 }
-PERIOD_COLUMNS = ["person", "start", "end", "kind", "first_day", "last_day"]
 
 
 class Absences:
-    """Every person's merged absence periods, and their public holidays (local dates)."""
+    """Every person's merged absence periods, and the public holidays of their country.
 
-    def __init__(self, spans: pd.DataFrame, holidays: pd.DataFrame) -> None:
-        self.spans = spans  # PERIOD_COLUMNS, merged, no overlaps within a person
-        self.holidays = holidays  # person, day (naive date), name
+    ``holidays`` is one row per (country group, local date); ``group_of`` maps each
+    person with a country to their group: a holiday is shared by everyone in a
+    country, so it is never copied per person.
+    """
+
+    def __init__(
+        self, spans: pd.DataFrame, holidays: pd.DataFrame, group_of: dict[str, int]
+    ) -> None:
+        self.spans = spans  # person, start, end, kind, zone; merged, no overlaps per person
+        self.holidays = holidays  # group, day (datetime64[s]), name, country, subdivision
+        self.group_of = group_of
 
     @property
     def empty(self) -> bool:
         return self.spans.empty and self.holidays.empty
 
     def frame(self) -> pd.DataFrame:
-        """All periods, holidays as whole UTC days: what a timeline shows."""
-        return self.spans.sort_values(["person", "start"], ignore_index=True)
+        """Every person's absence periods with their first and last local day, and their
+        public holidays (one row a day): what a timeline shows."""
+        spans = self.spans.copy()
+        spans["first_day"], spans["last_day"] = _local_days(spans)
+        people = pd.DataFrame(
+            {"person": list(self.group_of), "group": list(self.group_of.values())}
+        )
+        hol = people.merge(self.holidays[["group", "day"]], on="group")
+        day = pd.to_datetime(hol["day"]).dt.tz_localize("UTC").astype(TIMESTAMP)
+        holidays = pd.DataFrame(
+            {
+                "person": hol["person"].to_numpy(dtype=object),
+                "start": day.array,
+                "end": (day + DAY).array,
+                "kind": "holiday",
+                "zone": "UTC",
+                "first_day": hol["day"].to_numpy(dtype="datetime64[s]"),
+                "last_day": hol["day"].to_numpy(dtype="datetime64[s]"),
+            }
+        )
+        out = pd.concat([p for p in (spans, holidays) if len(p)] or [spans], ignore_index=True)
+        return out.sort_values(["person", "start"], ignore_index=True)
 
 
 def periods(
@@ -85,24 +113,11 @@ def periods(
     parts = [own]
     if given is not None and len(given):
         parts.append(_given(given, aliases))
-    holidays = _holidays(roster, settings, lo, hi)
-    if len(holidays):
-        day = pd.to_datetime(holidays["day"]).dt.tz_localize("UTC").astype(TIMESTAMP)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "person": holidays["person"].to_numpy(dtype=object),
-                    "start": day.array,
-                    "end": (day + DAY).array,
-                    "kind": "holiday",
-                    "zone": "UTC",
-                }
-            )
-        )
+    holidays, group_of = _holidays(roster, settings, lo, hi)
     spans = pd.concat([p for p in parts if len(p)] or [own], ignore_index=True)
     spans = spans.astype({"start": TIMESTAMP, "end": TIMESTAMP})
     spans = spans[spans["end"] > spans["start"]]
-    return Absences(_merge(spans, "person"), holidays)
+    return Absences(_merge(spans, "person"), holidays, group_of)
 
 
 def _people(values: pd.Series, aliases: dict[str, str] | None) -> np.ndarray:
@@ -145,23 +160,26 @@ def _given(frame: pd.DataFrame, aliases: dict[str, str] | None) -> pd.DataFrame:
 
 def _holidays(
     roster: pd.DataFrame | None, settings: AnalysisSettings, lo: pd.Timestamp, hi: pd.Timestamp
-) -> pd.DataFrame:
-    """Per person, the public holidays of their country (and subdivision) in [lo, hi]."""
-    empty = pd.DataFrame({"person": [], "day": pd.Series([], dtype="datetime64[s]"), "name": []})
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The public holidays of each (country, subdivision) in [lo, hi], and who is where."""
+    empty = pd.DataFrame(
+        {"group": pd.Series([], dtype=np.int64), "day": pd.Series([], dtype="datetime64[s]")}
+    )
     if roster is None:
-        return empty
+        return empty, {}
     people = roster["email"].astype("string").str.strip().str.lower()
     country = _column(roster, "country", settings.holidays_country)
     subdiv = _column(roster, "subdivision", settings.holidays_subdivision)
     subdiv = subdiv.where(country.notna())
     known = country.notna().to_numpy()
     if not known.any():
-        return empty
+        return empty, {}
     import holidays as holidays_lib  # the package's import is slow: only when asked for
 
     years = list(range(lo.year, hi.year + 1))
     frames = []
-    for (c, s), idx in (
+    group_of: dict[str, int] = {}
+    for g, ((c, s), idx) in enumerate(
         pd.DataFrame({"c": country[known], "s": subdiv[known].fillna("")})
         .groupby(["c", "s"])
         .groups.items()
@@ -178,20 +196,12 @@ def _holidays(
                 f"roster: subdivision {s!r} of country {c!r} is not known ({exc}); use an "
                 "ISO 3166-2 code such as BY for Bavaria, or leave it empty"
             ) from None
-        items = sorted(days.items())
-        dates = pd.to_datetime([d for d, _ in items])
-        names = [n for _, n in items]
-        who = people.loc[idx].to_numpy(dtype=object)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "person": np.repeat(who, len(dates)),
-                    "day": np.tile(dates.to_numpy(dtype="datetime64[s]"), len(who)),
-                    "name": np.tile(np.array(names, dtype=object), len(who)),
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True) if frames else empty
+        dates = pd.to_datetime(sorted(days.keys()))
+        dates = dates[(dates >= lo.tz_localize(None).normalize()) & (dates <= hi.tz_localize(None))]
+        for person in people.loc[idx]:
+            group_of[str(person)] = g
+        frames.append(pd.DataFrame({"group": g, "day": dates.to_numpy(dtype="datetime64[s]")}))
+    return (pd.concat(frames, ignore_index=True) if frames else empty), group_of
 
 
 def _column(roster: pd.DataFrame, name: str, default: str | None) -> pd.Series:
@@ -214,29 +224,20 @@ def _merge(spans: pd.DataFrame, by: str) -> pd.DataFrame:
                 "start": pd.Series([], dtype=TIMESTAMP),
                 "end": pd.Series([], dtype=TIMESTAMP),
                 "kind": pd.Series([], dtype=object),
-                "first_day": pd.Series([], dtype="datetime64[s]"),
-                "last_day": pd.Series([], dtype="datetime64[s]"),
+                "zone": pd.Series([], dtype=object),
             }
         )
     s = spans.sort_values([by, "start"], kind="stable", ignore_index=True)
-    if "first_day" not in s.columns:
-        s["first_day"], s["last_day"] = _local_days(s)
-    ends = s["end"].array.asi8
-    run_end = pd.Series(ends).groupby(s[by].to_numpy()).cummax().to_numpy()
-    prev = pd.Series(run_end).groupby(s[by].to_numpy()).shift().to_numpy()
-    new = np.isnan(prev) | (s["start"].array.asi8 > np.nan_to_num(prev, nan=0))
-    group = np.cumsum(new) - 1
-    out = s.groupby(group, sort=False).agg(
-        **{
-            by: (by, "first"),
-            "start": ("start", "min"),
-            "end": ("end", "max"),
-            "kind": ("kind", "first"),
-            "first_day": ("first_day", "min"),
-            "last_day": ("last_day", "max"),
-        }
-    )
-    return out.reset_index(drop=True)
+    key = s[by].to_numpy()
+    starts, ends = s["start"].array.asi8, s["end"].array.asi8
+    run_end = pd.Series(ends).groupby(key).cummax().to_numpy()
+    first_of_key = np.r_[True, key[1:] != key[:-1]]
+    prev = np.r_[np.iinfo(np.int64).min, run_end[:-1]]
+    at = np.flatnonzero(first_of_key | (starts > prev))  # where a merged period begins
+    out = s.iloc[at][[by, "kind", "zone"]].reset_index(drop=True)
+    out.insert(1, "start", s["start"].iloc[at].to_numpy())
+    out.insert(2, "end", pd.to_datetime(np.maximum.reduceat(ends, at), unit="us", utc=True))
+    return out.astype({"start": TIMESTAMP, "end": TIMESTAMP})
 
 
 def _local_days(s: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
@@ -275,9 +276,7 @@ def _covering(people: np.ndarray, when: pd.Series, spans: pd.DataFrame) -> np.nd
     q = pd.DataFrame({"person": people, "t": when.to_numpy(), "q": np.arange(n)})
     q = q.sort_values("t", kind="stable")
     right = spans[["person", "start"]].assign(pos=np.arange(len(spans))).sort_values("start")
-    hit = pd.merge_asof(
-        q, right, left_on="t", right_on="start", by="person", direction="backward"
-    )
+    hit = pd.merge_asof(q, right, left_on="t", right_on="start", by="person", direction="backward")
     pos = hit["pos"].fillna(-1).to_numpy(dtype=np.int64)
     inside = pos >= 0
     ends = spans["end"].to_numpy()
@@ -292,8 +291,9 @@ def excuse(occ: pd.DataFrame, absences: Absences, as_of: pd.Timestamp) -> pd.Dat
     away (or on a public holiday, by the slot's local date) become ``excused``; a future
     one stays cancelled until its time has passed, like ``held``.
 
-    Adds ``away`` (who was away), ``away_kind``, ``away_from`` / ``away_until`` (local
-    first and last day of that absence). Held and scheduled slots are left alone.
+    Adds ``away`` (who was away: the report before the manager), ``away_kind``,
+    ``away_from`` / ``away_until`` (first and last local day of that absence). Held and
+    scheduled slots are left alone.
     """
     n = len(occ)
     away = np.full(n, None, dtype=object)
@@ -307,35 +307,44 @@ def excuse(occ: pd.DataFrame, absences: Absences, as_of: pd.Timestamp) -> pd.Dat
         sub = occ.iloc[missed]
         when = sub["original_start"]
         spans = absences.spans
-        day = _local_dates(when, sub["timezone"]) if len(absences.holidays) else None
         hol = absences.holidays
-        hol_key = (
-            pd.MultiIndex.from_arrays([hol["person"], hol["day"].astype("datetime64[s]")])
-            if len(hol)
-            else None
+        day = _local_dates(when, sub["timezone"]) if len(hol) else None
+        hol_key = pd.MultiIndex.from_arrays([hol["group"], hol["day"].astype("datetime64[s]")])
+        # the report first (else the first of the two), then the other person
+        one = sub["report"].astype(object).fillna(sub["person_a"].astype(object)).to_numpy()
+        other = np.where(
+            one == sub["person_a"].astype(object).to_numpy(),
+            sub["person_b"].astype(object),
+            sub["person_a"].astype(object),
         )
-        for side in ("report", "manager", "person_a", "person_b"):
-            people = sub[side].astype(object).to_numpy()
+        hit_pos = np.full(len(missed), -1, dtype=np.int64)
+        for people in (one, other):
             free = away[missed] == None  # noqa: E711 — elementwise on an object array
-            known = free & pd.notna(people)
-            pos = _covering(np.where(known, people, ""), when, spans)
-            got = known & (pos >= 0)
-            rows = missed[got]
-            away[rows] = people[got]
-            kind[rows] = spans["kind"].to_numpy(dtype=object)[pos[got]]
-            first[rows] = spans["first_day"].to_numpy(dtype="datetime64[s]")[pos[got]]
-            last[rows] = spans["last_day"].to_numpy(dtype="datetime64[s]")[pos[got]]
-            if hol_key is not None and day is not None:
-                free = known & ~got
-                on = pd.MultiIndex.from_arrays([people, day]).isin(hol_key) & free
+            pos = _covering(np.where(free, people, ""), when, spans)
+            got = free & (pos >= 0)
+            away[missed[got]] = people[got]
+            hit_pos[got] = pos[got]
+            if day is not None:
+                group = pd.Series(people).map(absences.group_of).fillna(-1).to_numpy(np.int64)
+                on = free & ~got & pd.MultiIndex.from_arrays([group, day]).isin(hol_key)
                 rows = missed[on]
                 away[rows] = people[on]
                 kind[rows] = "holiday"
                 first[rows] = day[on]
                 last[rows] = day[on]
+        got = hit_pos >= 0
+        if got.any():
+            used, inverse = np.unique(hit_pos[got], return_inverse=True)
+            f, la = _local_days(spans.iloc[used].reset_index(drop=True))
+            rows = missed[got]
+            kind[rows] = spans["kind"].to_numpy(dtype=object)[hit_pos[got]]
+            first[rows] = f.to_numpy(dtype="datetime64[s]")[inverse]
+            last[rows] = la.to_numpy(dtype="datetime64[s]")[inverse]
     out = occ
     excused = away != None  # noqa: E711
-    out["outcome"] = pd.Categorical.from_codes(np.where(excused, EXCUSED, codes), dtype=OUTCOME_DTYPE)
+    out["outcome"] = pd.Categorical.from_codes(
+        np.where(excused, EXCUSED, codes), dtype=OUTCOME_DTYPE
+    )
     out["away"] = pd.array(away, dtype="string")
     out["away_kind"] = pd.array(kind, dtype="string")
     out["away_from"] = first
@@ -372,9 +381,7 @@ def absent_days(pp: pd.DataFrame, keys: np.ndarray, when: pd.Series) -> np.ndarr
     if not n or pp.empty:
         return np.zeros(n)
     t = when.astype(TIMESTAMP)
-    q = pd.DataFrame({"pair_key": keys, "t": t.to_numpy(), "q": np.arange(n)}).dropna(
-        subset=["t"]
-    )
+    q = pd.DataFrame({"pair_key": keys, "t": t.to_numpy(), "q": np.arange(n)}).dropna(subset=["t"])
     q = q.sort_values("t", kind="stable")
     right = pp[["pair_key", "start", "end", "before_us"]].sort_values("start")
     hit = pd.merge_asof(q, right, left_on="t", right_on="start", by="pair_key")
@@ -399,18 +406,26 @@ def on_leave(
     spans = absences.spans
     long = spans[(spans["end"] - spans["start"]) >= pd.Timedelta(days=min_days)]
     long = long[(long["start"] <= as_of) & (long["end"] > as_of)].drop_duplicates("person")
+    long = long.reset_index(drop=True)
+    long["first_day"], long["last_day"] = _local_days(long)
     flag = np.zeros(n, dtype=bool)
     text = np.full(n, "", dtype=object)
     if n and len(long):
         by = long.set_index("person")
         words = _period_words(by["kind"], by["first_day"], by["last_day"])
-        for side, role in (("report", "report"), ("manager", "manager"), ("person_a", None),
-                           ("person_b", None)):
+        for side, role in (
+            ("report", "report"),
+            ("manager", "manager"),
+            ("person_a", None),
+            ("person_b", None),
+        ):
             who = people[side].astype(object)
             hit = who.isin(by.index).to_numpy() & ~flag
             if hit.any():
                 label = np.full(int(hit.sum()), role, dtype=object) if role else who[hit]
-                text[hit] = (pd.Series(label).astype(str) + " " + words.reindex(who[hit]).to_numpy()).to_numpy()
+                text[hit] = (
+                    pd.Series(label).astype(str) + " " + words.reindex(who[hit]).to_numpy()
+                ).to_numpy()
                 flag |= hit
     return pd.DataFrame({"on_leave": flag, "leave_text": text}, index=people.index)
 
@@ -429,14 +444,22 @@ def _period_words(kind: pd.Series, first: pd.Series, last: pd.Series) -> pd.Seri
         np.where(
             same_month,
             day_f + "–" + la.dt.day.astype(str) + " " + la.dt.strftime("%b"),
-            day_f + " " + f.dt.strftime("%b") + " – " + la.dt.day.astype(str) + " " + la.dt.strftime("%b"),
+            day_f
+            + " "
+            + f.dt.strftime("%b")
+            + " – "
+            + la.dt.day.astype(str)
+            + " "
+            + la.dt.strftime("%b"),
         ),
     )
     words = kind.map(KIND_WORDS).fillna("away").astype(str)
     return pd.Series((words + " " + pd.Series(span, index=kind.index)).to_numpy(), index=kind.index)
 
 
-def excused_texts(occ: pd.DataFrame, keys: pd.Index, lo: pd.Timestamp, as_of: pd.Timestamp) -> pd.Series:
+def excused_texts(
+    occ: pd.DataFrame, keys: pd.Index, lo: pd.Timestamp, as_of: pd.Timestamp
+) -> pd.Series:
     """Per pair key, the absences behind its excused past slots in the window, in words:
     ``"report out of office 12–23 Aug; manager on public holiday 25 Dec"``."""
     ex = occ[(occ["outcome"] == "excused") & (occ["start"] >= lo) & (occ["start"] < as_of)]
@@ -450,7 +473,9 @@ def excused_texts(occ: pd.DataFrame, keys: pd.Index, lo: pd.Timestamp, as_of: pd
     )
     words = _period_words(ex["away_kind"].astype(object), ex["away_from"], ex["away_until"])
     text = pd.Series(role, index=ex.index).astype(str) + " " + words
-    frame = pd.DataFrame({"k": ex["pair_key"].to_numpy(), "t": text.to_numpy(), "s": ex["start"].to_numpy()})
+    frame = pd.DataFrame(
+        {"k": ex["pair_key"].to_numpy(), "t": text.to_numpy(), "s": ex["start"].to_numpy()}
+    )
     frame = frame.sort_values(["k", "s"]).drop_duplicates(["k", "t"])
     joined = frame.groupby("k")["t"].agg("; ".join)
     return joined.reindex(keys, fill_value="")

@@ -215,18 +215,16 @@ def analyze(
     copies = one_on_ones(coded, rel, include_peers=settings.include_peers)
     occ = classify(coded, copies, as_of_ts, late_cancel_hours=settings.late_cancel_hours)
     occ = _decode_people(occ, coded.emails)
-    away = absence.periods(
-        ev,
-        roster,
-        settings,
-        lo - pd.Timedelta(days=400),
-        as_of_ts + pd.Timedelta(days=400),
-        aliases,
-        given=absences,
-    )
+    first = occ["start"].min() if len(occ) else lo
+    away = absence.periods(ev, roster, settings, min(first, lo), as_of_ts, aliases, given=absences)
     occ = absence.excuse(occ, away, as_of_ts)
     pp = _pair_periods(occ, away)
-    occ["absent_before"] = absence.absent_days(pp, occ["pair_key"].to_numpy(), occ["start"])
+    occ["absent_before"] = 0.0  # days away before each held 1:1: gaps on present time
+    if len(pp):
+        held = (occ["outcome"] == "held").to_numpy()
+        occ.loc[held, "absent_before"] = absence.absent_days(
+            pp, occ["pair_key"].to_numpy()[held], occ["start"][held]
+        )
     occ["rule_days"] = rhythm.rrule_days(occ["recurrence"])
     occ["target_days"] = rhythm.occurrence_targets(occ)
     targets = rhythm.pair_targets(occ, as_of_ts, settings)

@@ -823,9 +823,9 @@ def _noise(
             # after as_of: an absence to come excuses nothing yet (the leave model is
             # generate(absences=True)), so these change no figure
             ahead_days = int((hi - as_of) / DAY)
-            start = as_of.normalize().value // 1000 + (
-                1 + day_no % max(1, ahead_days - 6)
-            ) * US_PER_DAY
+            start = (
+                as_of.normalize().value // 1000 + (1 + day_no % max(1, ahead_days - 6)) * US_PER_DAY
+            )
         start += rng.integers(16, 30, size=len(who)) * 1_800_000_000
         keys = base + np.arange(len(who))
         ev.append(
@@ -1041,9 +1041,9 @@ def _truth_occurrences(
     # replaced: the missed slot an ad-hoc catch-up stood in for
     repl = occ[occ["replaces_uid"].notna()]
     stood_in = pd.MultiIndex.from_arrays([repl["replaces_uid"], repl["replaces_us"]])
-    out["replaced"] = pd.MultiIndex.from_arrays([occ["ical_uid"], occ["original_us"]]).isin(
-        stood_in
-    ) & ~excused  # an excused slot is no miss to make up for
+    out["replaced"] = (
+        pd.MultiIndex.from_arrays([occ["ical_uid"], occ["original_us"]]).isin(stood_in) & ~excused
+    )  # an excused slot is no miss to make up for
     return out
 
 
@@ -1119,7 +1119,9 @@ def _leave(
         begin = (as_of - pd.Timedelta(weeks=8)).tz_localize(None).normalize()
         begin -= pd.Timedelta(days=int(begin.day_of_week))
         ls = _localize(pd.Series([begin]), pd.Series([tzs[i]]))
-        le = _localize(pd.Series([begin + pd.Timedelta(weeks=LONG_LEAVE_WEEKS)]), pd.Series([tzs[i]]))
+        le = _localize(
+            pd.Series([begin + pd.Timedelta(weeks=LONG_LEAVE_WEEKS)]), pd.Series([tzs[i]])
+        )
         periods = pd.concat(
             [
                 periods,
@@ -1143,9 +1145,13 @@ def _leave(
         dates = pd.to_datetime(days).to_numpy(dtype="datetime64[s]")
         who_c = emails[np.asarray(idx)]
         frames.append(
-            pd.DataFrame({"person": np.repeat(who_c, len(dates)), "day": np.tile(dates, len(who_c))})
+            pd.DataFrame(
+                {"person": np.repeat(who_c, len(dates)), "day": np.tile(dates, len(who_c))}
+            )
         )
-    hol = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"person": [], "day": []})
+    hol = (
+        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"person": [], "day": []})
+    )
     return Leave(periods, hol, tuple(long))
 
 
