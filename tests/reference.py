@@ -133,8 +133,8 @@ def absences(
         if row["status"] == "cancelled":
             continue
         ooo = row["event_type"] == "out_of_office"
-        all_day = settings.all_day_busy_is_absence and row["all_day"] and (
-            row["event_type"] == "default"
+        all_day = (
+            settings.all_day_busy_is_absence and row["all_day"] and (row["event_type"] == "default")
         )
         if ooo or all_day:
             person = email(row["calendar"], aliases)
@@ -278,10 +278,14 @@ def pair_counts(
             "moved": int(past["moved"].sum()),
             # an excused cancellation is no miss, late or not
             "late_cancelled": sum(
-                1 for x, o in zip(late, past["outcome"], strict=True) if x is True and o != "excused"
+                1
+                for x, o in zip(late, past["outcome"], strict=True)
+                if x is True and o != "excused"
             ),
             "late_unknown": sum(
-                1 for x, o in zip(late, past["outcome"], strict=True) if x is None and o != "excused"
+                1
+                for x, o in zip(late, past["outcome"], strict=True)
+                if x is None and o != "excused"
             ),
             "upcoming": int(((group["start"] >= as_of) & (group["outcome"] == "scheduled")).sum()),
         }

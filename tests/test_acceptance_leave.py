@@ -21,8 +21,6 @@ Graph) and ``.ics`` in Google's and Outlook's dialects must give these numbers.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 

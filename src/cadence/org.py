@@ -19,7 +19,16 @@ from cadence.model import STRING
 
 __all__ = ["ROSTER_COLUMNS", "RosterError", "alias_map", "check_roster", "load_roster", "relations"]
 
-ROSTER_COLUMNS = ["email", "manager_email", "name", "department", "team", "aliases"]
+ROSTER_COLUMNS = [
+    "email",
+    "manager_email",
+    "name",
+    "department",
+    "team",
+    "aliases",
+    "country",  # public holidays (ISO 3166 code), see docs/analysis.md "Leave"
+    "subdivision",
+]
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 

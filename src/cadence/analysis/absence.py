@@ -22,6 +22,8 @@ Everything is vectorized (``merge_asof`` by person or pair); no loop over people
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
 
@@ -96,11 +98,12 @@ def periods(
 ) -> Absences:
     """Absence periods and holidays of everyone, from their own calendars, the roster and
     the settings, for the years ``lo`` … ``hi`` touch."""
-    ev = events[events["status"] != "cancelled"]
-    away = ev["event_type"] == "out_of_office"
+    away = events["event_type"] == "out_of_office"
     if settings.all_day_busy_is_absence:
-        away |= ev["all_day"] & (ev["event_type"] == "default")
-    ev = ev[away.to_numpy()]
+        away |= events["all_day"] & (events["event_type"] == "default")
+    away &= events["status"] != "cancelled"
+    cols = ["calendar", "start", "end", "event_type", "timezone"]
+    ev = events.loc[away.to_numpy(), cols]  # only the rows and columns read
     own = pd.DataFrame(
         {
             "person": _people(ev["calendar"], aliases),
@@ -179,11 +182,9 @@ def _holidays(
     years = list(range(lo.year, hi.year + 1))
     frames = []
     group_of: dict[str, int] = {}
-    for g, ((c, s), idx) in enumerate(
-        pd.DataFrame({"c": country[known], "s": subdiv[known].fillna("")})
-        .groupby(["c", "s"])
-        .groups.items()
-    ):
+    places = pd.DataFrame({"c": country[known], "s": subdiv[known].fillna("")})
+    for g, (place, idx) in enumerate(places.groupby(["c", "s"]).groups.items()):
+        c, s = (str(x) for x in cast(tuple[str, str], place))
         try:
             days = holidays_lib.country_holidays(str(c), subdiv=str(s) or None, years=years)
         except NotImplementedError:
@@ -267,23 +268,52 @@ def _local_dates(start: pd.Series, zone: pd.Series) -> np.ndarray:
     return np.asarray(out.to_numpy(dtype="datetime64[s]"))
 
 
+def _last_start(
+    group: np.ndarray, start_us: np.ndarray, q_group: np.ndarray, q_us: np.ndarray
+) -> np.ndarray:
+    """Per query, the position of the last period of its group starting at or before it
+    (periods sorted by group, then start; groups integer codes), or -1.
+
+    One ``searchsorted`` on a (group, second) key; exact to the microsecond.
+    """
+    n = len(q_group)
+    if not n or not len(group):
+        return np.full(n, -1, dtype=np.int64)
+    t0 = min(int(start_us.min()), int(q_us.min())) // 1_000_000
+    span = max(int(start_us.max()), int(q_us.max())) // 1_000_000 - t0 + 2
+    if span * (int(max(group.max(), q_group.max())) + 2) >= 2**62:  # too wide: merge_asof
+        q = pd.DataFrame({"g": q_group, "t": q_us, "q": np.arange(n)}).sort_values("t")
+        right = pd.DataFrame({"g": group, "t": start_us, "pos": np.arange(len(group))})
+        hit = pd.merge_asof(q, right.sort_values("t"), on="t", by="g")
+        out = np.full(n, -1, dtype=np.int64)
+        out[hit["q"].to_numpy()] = hit["pos"].fillna(-1).to_numpy(dtype=np.int64)
+        return out
+    key = group.astype(np.int64) * span + (start_us // 1_000_000 - t0)
+    q_key = q_group.astype(np.int64) * span + (q_us // 1_000_000 - t0)
+    pos = np.searchsorted(key, q_key, side="right") - 1
+    # within the same second: a period starting after the query's microsecond is not before
+    later = (pos >= 0) & (start_us[np.maximum(pos, 0)] > q_us)
+    pos = np.where(later, pos - 1, pos)
+    ok = (pos >= 0) & (group[np.maximum(pos, 0)] == q_group)
+    return np.where(ok, pos, -1)
+
+
 def _covering(people: np.ndarray, when: pd.Series, spans: pd.DataFrame) -> np.ndarray:
-    """Per query, the position in ``spans`` of the period of that person holding ``when``,
-    or -1."""
+    """Per query, the position in ``spans`` (sorted by person, then start) of the period of
+    that person holding ``when``, or -1."""
     n = len(people)
     if not n or spans.empty:
         return np.full(n, -1, dtype=np.int64)
-    q = pd.DataFrame({"person": people, "t": when.to_numpy(), "q": np.arange(n)})
-    q = q.sort_values("t", kind="stable")
-    right = spans[["person", "start"]].assign(pos=np.arange(len(spans))).sort_values("start")
-    hit = pd.merge_asof(q, right, left_on="t", right_on="start", by="person", direction="backward")
-    pos = hit["pos"].fillna(-1).to_numpy(dtype=np.int64)
-    inside = pos >= 0
-    ends = spans["end"].to_numpy()
-    inside[inside] = hit["t"].to_numpy()[inside] < ends[pos[inside]]
-    out = np.full(n, -1, dtype=np.int64)
-    out[hit["q"].to_numpy()] = np.where(inside, pos, -1)
-    return out
+    names = spans["person"].to_numpy(dtype=object)
+    index = pd.Index(pd.unique(names))
+    group = index.get_indexer(names)
+    q_group = index.get_indexer(pd.Index(people, dtype=object))
+    q_us = np.asarray(when.astype(TIMESTAMP).array.asi8)
+    pos = _last_start(group, np.asarray(spans["start"].array.asi8), q_group, q_us)
+    pos = np.where(q_group >= 0, pos, -1)
+    ends = np.asarray(spans["end"].array.asi8)
+    inside = (pos >= 0) & (q_us < ends[np.maximum(pos, 0)])
+    return np.where(inside, pos, -1)
 
 
 def excuse(occ: pd.DataFrame, absences: Absences, as_of: pd.Timestamp) -> pd.DataFrame:
@@ -304,19 +334,21 @@ def excuse(occ: pd.DataFrame, absences: Absences, as_of: pd.Timestamp) -> pd.Dat
     past = (occ["start"] < as_of).to_numpy()
     missed = np.flatnonzero(((codes == CANCELLED) | (codes == DECLINED)) & past)
     if len(missed) and not absences.empty:
-        sub = occ.iloc[missed]
-        when = sub["original_start"]
+
+        def col(name: str) -> pd.Series:  # one column's missed rows, not the whole frame
+            return occ[name].iloc[missed].reset_index(drop=True)
+
+        when = col("original_start")
         spans = absences.spans
         hol = absences.holidays
-        day = _local_dates(when, sub["timezone"]) if len(hol) else None
+        day = _local_dates(when, col("timezone")) if len(hol) else None
         hol_key = pd.MultiIndex.from_arrays([hol["group"], hol["day"].astype("datetime64[s]")])
+        known = pd.Index(list(absences.group_of), dtype=object)
+        groups = np.r_[np.fromiter(absences.group_of.values(), dtype=np.int64), -1]
         # the report first (else the first of the two), then the other person
-        one = sub["report"].astype(object).fillna(sub["person_a"].astype(object)).to_numpy()
-        other = np.where(
-            one == sub["person_a"].astype(object).to_numpy(),
-            sub["person_b"].astype(object),
-            sub["person_a"].astype(object),
-        )
+        a, b = col("person_a").astype(object), col("person_b").astype(object)
+        one = col("report").astype(object).fillna(a).to_numpy()
+        other = np.where(one == a.to_numpy(), b.to_numpy(), a.to_numpy())
         hit_pos = np.full(len(missed), -1, dtype=np.int64)
         for people in (one, other):
             free = away[missed] == None  # noqa: E711 — elementwise on an object array
@@ -325,7 +357,7 @@ def excuse(occ: pd.DataFrame, absences: Absences, as_of: pd.Timestamp) -> pd.Dat
             away[missed[got]] = people[got]
             hit_pos[got] = pos[got]
             if day is not None:
-                group = pd.Series(people).map(absences.group_of).fillna(-1).to_numpy(np.int64)
+                group = groups[known.get_indexer(pd.Index(people, dtype=object))]
                 on = free & ~got & pd.MultiIndex.from_arrays([group, day]).isin(hol_key)
                 rows = missed[on]
                 away[rows] = people[on]
@@ -380,20 +412,17 @@ def absent_days(pp: pd.DataFrame, keys: np.ndarray, when: pd.Series) -> np.ndarr
     n = len(keys)
     if not n or pp.empty:
         return np.zeros(n)
-    t = when.astype(TIMESTAMP)
-    q = pd.DataFrame({"pair_key": keys, "t": t.to_numpy(), "q": np.arange(n)}).dropna(subset=["t"])
-    q = q.sort_values("t", kind="stable")
-    right = pp[["pair_key", "start", "end", "before_us"]].sort_values("start")
-    hit = pd.merge_asof(q, right, left_on="t", right_on="start", by="pair_key")
-    found = hit["start"].notna().to_numpy()
-    t_us = hit["t"].array.asi8
-    s_us = np.where(found, hit["start"].array.asi8, 0)
-    e_us = np.where(found, hit["end"].array.asi8, 0)
-    inside = np.minimum(t_us, e_us) - s_us
-    total = np.where(found, hit["before_us"].fillna(0).to_numpy() + inside, 0)
-    out = np.zeros(n)
-    out[hit["q"].to_numpy()] = total / 86_400e6
-    return out
+    t_us = np.asarray(when.astype(TIMESTAMP).array.asi8)
+    missing = t_us == np.iinfo(np.int64).min
+    t_us = np.where(missing, 0, t_us)
+    group = pp["pair_key"].to_numpy(dtype=np.int64)
+    shift = -int(min(group.min(), np.min(keys))) if len(group) else 0  # silent pairs are < 0
+    s_us, e_us = np.asarray(pp["start"].array.asi8), np.asarray(pp["end"].array.asi8)
+    pos = _last_start(group + shift, s_us, np.asarray(keys, dtype=np.int64) + shift, t_us)
+    p = np.maximum(pos, 0)
+    inside = np.minimum(t_us, e_us[p]) - s_us[p]
+    total = np.where(pos >= 0, pp["before_us"].to_numpy(dtype=np.int64)[p] + inside, 0)
+    return np.where(missing, 0.0, total / 86_400e6)
 
 
 def on_leave(
@@ -430,31 +459,28 @@ def on_leave(
     return pd.DataFrame({"on_leave": flag, "leave_text": text}, index=people.index)
 
 
+_MONTHS = np.array(
+    ["", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
+    dtype=object,
+)
+
+
 def _period_words(kind: pd.Series, first: pd.Series, last: pd.Series) -> pd.Series:
     """``"out of office 12–23 Aug"``, ``"out of office 28 Jul – 3 Aug"``, ``"on public
     holiday 25 Dec"``."""
-    f = pd.to_datetime(first)
-    la = pd.to_datetime(last)
-    one = f == la
-    same_month = (f.dt.month == la.dt.month) & (f.dt.year == la.dt.year)
-    day_f = f.dt.day.astype(str)
+    f = pd.DatetimeIndex(pd.to_datetime(first.to_numpy()))
+    la = pd.DatetimeIndex(pd.to_datetime(last.to_numpy()))
+    fd, ld = f.day.astype(str).to_numpy(dtype=object), la.day.astype(str).to_numpy(dtype=object)
+    fm, lm = _MONTHS[f.month.to_numpy()], _MONTHS[la.month.to_numpy()]
+    one = np.asarray(f == la)
+    same_month = np.asarray((f.month == la.month) & (f.year == la.year))
     span = np.where(
         one,
-        day_f + " " + f.dt.strftime("%b"),
-        np.where(
-            same_month,
-            day_f + "–" + la.dt.day.astype(str) + " " + la.dt.strftime("%b"),
-            day_f
-            + " "
-            + f.dt.strftime("%b")
-            + " – "
-            + la.dt.day.astype(str)
-            + " "
-            + la.dt.strftime("%b"),
-        ),
+        fd + " " + fm,
+        np.where(same_month, fd + "–" + ld + " " + lm, fd + " " + fm + " – " + ld + " " + lm),
     )
-    words = kind.map(KIND_WORDS).fillna("away").astype(str)
-    return pd.Series((words + " " + pd.Series(span, index=kind.index)).to_numpy(), index=kind.index)
+    words = kind.map(KIND_WORDS).fillna("away").astype(str).to_numpy(dtype=object)
+    return pd.Series(words + " " + span, index=kind.index)
 
 
 def excused_texts(
@@ -471,11 +497,29 @@ def excused_texts(
         "report",
         np.where(who == ex["manager"].astype(object), "manager", who),
     )
-    words = _period_words(ex["away_kind"].astype(object), ex["away_from"], ex["away_until"])
-    text = pd.Series(role, index=ex.index).astype(str) + " " + words
     frame = pd.DataFrame(
-        {"k": ex["pair_key"].to_numpy(), "t": text.to_numpy(), "s": ex["start"].to_numpy()}
+        {
+            "k": ex["pair_key"].to_numpy(),
+            "role": role,
+            "kind": ex["away_kind"].astype(object).to_numpy(),
+            "f": ex["away_from"].to_numpy(),
+            "l": ex["away_until"].to_numpy(),
+        }
+    ).drop_duplicates()  # one absence excuses several slots: worded once
+    frame = frame.sort_values(["k", "f"], kind="stable")
+    words = _period_words(
+        frame["kind"].reset_index(drop=True),
+        frame["f"].reset_index(drop=True),
+        frame["l"].reset_index(drop=True),
     )
-    frame = frame.sort_values(["k", "s"]).drop_duplicates(["k", "t"])
-    joined = frame.groupby("k")["t"].agg("; ".join)
-    return joined.reindex(keys, fill_value="")
+    text = frame["role"].astype(str).to_numpy() + " " + words.to_numpy()
+    # up to three absences per pair, joined without a Python loop over pairs
+    k = frame["k"].to_numpy()
+    rank = frame.groupby("k").cumcount().to_numpy()
+    out = pd.Series("", index=keys, dtype=object)
+    for r in range(3):
+        part = pd.Series(text[rank == r], index=k[rank == r]).reindex(keys)
+        sep = "" if r == 0 else "; "
+        out = out.where(part.isna(), out + sep + part.fillna(""))
+    more = pd.Series(rank >= 3, index=k).groupby(level=0).any().reindex(keys, fill_value=False)
+    return out.where(~more, out + "; …")

@@ -100,9 +100,14 @@ class Analysis:
     settings: AnalysisSettings
     roster: pd.DataFrame | None = None
     meta: dict[str, Any] = field(default_factory=dict)
-    # every person's absence periods (out of office, public holidays), merged: see
-    # :mod:`cadence.analysis.absence`; empty without absence data
-    absences: pd.DataFrame | None = None
+    away: absence.Absences | None = field(default=None, repr=False)
+
+    @property
+    def absences(self) -> pd.DataFrame | None:
+        """Every person's absence periods (out of office, merged) and public holidays (one
+        row a day), with their first and last local day: what excused a slot
+        (:mod:`cadence.analysis.absence`); empty without absence data."""
+        return None if self.away is None else self.away.frame()
 
     def for_leader(self, leader: str, *, indirect: bool = False) -> Analysis:
         """The part of this analysis one leader is responsible for.
@@ -255,7 +260,7 @@ def analyze(
         settings=settings,
         roster=roster,
         meta={"event_rows": len(ev), "attendee_rows": len(at), "copies": len(copies)},
-        absences=away.frame(),
+        away=away,
     )
 
 

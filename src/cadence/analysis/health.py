@@ -90,13 +90,14 @@ def score(p: pd.DataFrame, settings: AnalysisSettings) -> pd.DataFrame:
     ratio = since / target
     ramp = (ratio - s.open_gap_from) / (s.open_gap_full - s.open_gap_from)
     lost = (w.open_gap * ramp.clip(0, 1)).fillna(0.0)
-    present = pd.Series(
+    present: pd.Series = pd.Series(
         np.where(
             away > 0,
             " present (" + display.counts(total) + " in all, " + display.counts(away) + " away)",
             "",
         ),
         index=p.index,
+        dtype=object,
     )
     days = display.counts(since)
     silent = p["never_met"].astype(bool)
