@@ -190,6 +190,7 @@ TIMELINE_KINDS = {
     "cancelled": ("#D55E00", "x", "cancelled"),
     "late-cancelled": ("#D55E00", "x-thin-open", "cancelled late"),
     "scheduled": ("#56B4E9", "circle-open", "scheduled"),
+    "excused": ("#CC79A7", "square-open", "excused (someone away)"),
 }
 # A week's state in the heatmap, by name; the order is the colour scale's (and "worst wins"
 # is not it: a week with a held 1:1 is held, even if another slot that week was missed).
