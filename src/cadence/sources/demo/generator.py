@@ -1207,8 +1207,12 @@ def _miss_while_away(
 def _with_leave_events(
     noise: tuple[pd.DataFrame, pd.DataFrame], away: Leave
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Each out-of-office period as an event on the person's own calendar."""
+    """Each out-of-office period as an event on the person's own calendar (they replace the
+    noise's out-of-office blocks, which lie after ``as_of``)."""
     nev, nat = noise
+    plain = (nev["event_type"] != "out_of_office").to_numpy()
+    nat = nat[nat["key"].isin(nev.loc[plain, "key"])]
+    nev = nev[plain]
     p = away.periods
     base = int(nev["key"].max()) + 1 if len(nev) else 0
     keys = base + np.arange(len(p))
