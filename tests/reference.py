@@ -86,6 +86,7 @@ def occurrences(
             by_instance[(c.row["ical_uid"], c.row["original_start"])].append(c)
 
     oriented = _relations(roster, settings)
+    away = absences(events, aliases, settings)
     out = []
     for instance in by_instance.values():
         people = set()
@@ -106,11 +107,40 @@ def occurrences(
                 relation = "peer"
             else:
                 continue
-        out.append(_classify(instance, a, b, manager, report, relation, as_of, settings))
+        row = _classify(instance, a, b, manager, report, relation, as_of, settings)
+        if row["outcome"] in ("cancelled", "declined") and row["start"] < as_of:
+            # excused: either person away at the slot's scheduled start (report first)
+            for person in (report, manager, a, b):
+                if person is not None and any(
+                    s <= row["original_start"] < e for s, e in away.get(person, [])
+                ):
+                    row["outcome"] = "excused"
+                    break
+        out.append(row)
     frame = pd.DataFrame(out)
     if frame.empty or not in_window:
         return frame
     return frame[frame["start"] >= lo].sort_values(["pair", "start"], ignore_index=True)
+
+
+def absences(
+    events: pd.DataFrame, aliases: dict[str, str], settings: AnalysisSettings
+) -> dict[str, list[tuple[pd.Timestamp, pd.Timestamp]]]:
+    """Each person's away periods: their own calendar's out-of-office events (and all-day
+    events when the settings say so) that are not cancelled. (Holidays: not modelled here.)"""
+    out: dict[str, list[tuple[pd.Timestamp, pd.Timestamp]]] = defaultdict(list)
+    for row in events.to_dict("records"):
+        if row["status"] == "cancelled":
+            continue
+        ooo = row["event_type"] == "out_of_office"
+        all_day = (
+            settings.all_day_busy_is_absence and row["all_day"] and (row["event_type"] == "default")
+        )
+        if ooo or all_day:
+            person = email(row["calendar"], aliases)
+            assert person is not None
+            out[person].append((row["start"], row["end"]))
+    return out
 
 
 def _window(text: str) -> pd.Timedelta:
@@ -244,9 +274,19 @@ def pair_counts(
             "held": int((past["outcome"] == "held").sum()),
             "cancelled": int((past["outcome"] == "cancelled").sum()),
             "declined": int((past["outcome"] == "declined").sum()),
+            "excused": int((past["outcome"] == "excused").sum()),
             "moved": int(past["moved"].sum()),
-            "late_cancelled": sum(1 for x in late if x is True),
-            "late_unknown": sum(1 for x in late if x is None),
+            # an excused cancellation is no miss, late or not
+            "late_cancelled": sum(
+                1
+                for x, o in zip(late, past["outcome"], strict=True)
+                if x is True and o != "excused"
+            ),
+            "late_unknown": sum(
+                1
+                for x, o in zip(late, past["outcome"], strict=True)
+                if x is None and o != "excused"
+            ),
             "upcoming": int(((group["start"] >= as_of) & (group["outcome"] == "scheduled")).sum()),
         }
     return pd.DataFrame.from_dict(rows, orient="index")
@@ -297,20 +337,22 @@ def health(p: dict[str, Any], s: AnalysisSettings) -> tuple[float, str, list[str
         (lost, f"{missed} of the last {slots} scheduled 1:1s cancelled or declined", False)
     )
 
-    since = p["days_observed"] if pd.isna(p["days_since_last_held"]) else p["days_since_last_held"]
-    since = int(since)
+    total = p["days_observed"] if pd.isna(p["days_since_last_held"]) else p["days_since_last_held"]
+    away = int(p.get("days_away", 0) or 0)
+    since = int(total) - away  # present time: the days either person was away left out
+    present = f" present ({int(total)} in all, {away} away)" if away > 0 else ""
     ratio = since / target
     ramp = (ratio - s.open_gap_from) / (s.open_gap_full - s.open_gap_from)
     lost = w.open_gap * min(max(ramp, 0), 1)
     if p["never_met"]:
         text = (
-            f"no 1:1 at all in the {since} days observed: they never met in the window, "
-            f"{target_text}"
+            f"no 1:1 at all in the {since} days observed{present}: they never met in the "
+            f"window, {target_text}"
         )
     elif pd.isna(p["last_held"]):
-        text = f"no 1:1 held in the {since} days observed, {target_text}"
+        text = f"no 1:1 held in the {since} days observed{present}, {target_text}"
     else:
-        text = f"no 1:1 in {since} days, {target_text}"
+        text = f"no 1:1 in {since} days{present}, {target_text}"
     parts.append((lost, text, False))
 
     booked = bool(p["on_the_books"])
@@ -352,6 +394,9 @@ def health(p: dict[str, Any], s: AnalysisSettings) -> tuple[float, str, list[str
         (lost, f"{moved} of {past} 1:1s moved ({_pct(moved / past if past else 0)})", False)
     )
 
+    excused = int(p.get("excused", 0) or 0)
+    parts.append((0.0, f"{excused} excused ({p.get('excused_text', '')})", excused > 0))
+
     score = min(max(100 - sum(lost for lost, _, _ in parts), 0), 100)
 
     too_long = ratio >= s.lapsed_factor
@@ -359,9 +404,9 @@ def health(p: dict[str, Any], s: AnalysisSettings) -> tuple[float, str, list[str
     booked_gap = too_long and booked
     streak = bool(p["last_slots_missed"]) and not lapsed
     if p["never_met"]:
-        gap_rule = f"they never met in the {since} days observed"
+        gap_rule = f"they never met in the {since} days observed{present}"
     else:
-        gap_rule = f"no 1:1 for {since} days"
+        gap_rule = f"no 1:1 for {since} days{present}"
     gap_rule += f" (at least {s.lapsed_factor:g}× the {_count(target)}-day target"
     gap_rule += (", " + note[2:-1] if note else "") + ")"
     rules = [
@@ -383,6 +428,9 @@ def health(p: dict[str, Any], s: AnalysisSettings) -> tuple[float, str, list[str
         return f"{text} (−{_count(points)})" if points >= s.reason_min_points else text
 
     reasons = []
+    leave = bool(p.get("on_leave", False))
+    if leave:
+        reasons.append(f"on leave: {p.get('leave_text', '')}")
     charged = False
     for holds, text in rules:
         if holds:
@@ -393,7 +441,9 @@ def health(p: dict[str, Any], s: AnalysisSettings) -> tuple[float, str, list[str
     reasons += [costed(lost, text) for lost, text in costly]
     reasons += [text for lost, text, shown in parts if shown and lost < s.reason_min_points]
 
-    if lapsed:
+    if leave:
+        status = "on_leave"
+    elif lapsed:
         status = "lapsed"
     elif score >= s.healthy_min:
         status = "healthy"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from cadence.analysis import AnalysisSettings, analyze
@@ -43,7 +43,16 @@ OCC_COLUMNS = [
     "source",
     "copies",
 ]
-COUNTS = ["past", "held", "cancelled", "declined", "moved", "late_cancelled", "late_unknown"]
+COUNTS = [
+    "past",
+    "held",
+    "cancelled",
+    "declined",
+    "excused",
+    "moved",
+    "late_cancelled",
+    "late_unknown",
+]
 
 
 def _plain(value: object) -> object:
@@ -139,6 +148,38 @@ def test_engine_agrees_with_the_reference_on_generated_organisations(
     )
     config = AnalysisSettings(window=window, include_peers=peers)
     agree(_evidence(events, seed), attendees, org.roster if use_roster else None, org.as_of, config)
+
+
+leave_orgs = st.builds(
+    lambda seed, people, weeks, shift: demo.generate(
+        people, seed=seed, weeks=weeks, as_of=BASE + pd.Timedelta(hours=shift), absences=True
+    ),
+    seed=st.integers(0, 10**6),
+    people=st.integers(3, 20),
+    weeks=st.integers(3, 16),
+    shift=st.integers(-24 * 40, 0),
+)
+
+
+@settings(
+    max_examples=6,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
+@given(
+    org=leave_orgs,
+    window=st.sampled_from(["4w", "13w"]),
+    all_day=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_engine_agrees_with_the_reference_on_organisations_with_leave(
+    org: demo.DemoOrg, window: str, all_day: bool, seed: int
+) -> None:
+    """Out-of-office periods (the reference does not model holidays: no country column)."""
+    config = AnalysisSettings(window=window, all_day_busy_is_absence=all_day)
+    roster = org.roster.drop(columns="country")
+    agree(_evidence(org.events, seed), org.attendees, roster, org.as_of, config)
 
 
 def _case(name: str) -> tuple[pd.DataFrame, pd.DataFrame]:

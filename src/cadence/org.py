@@ -29,7 +29,16 @@ __all__ = [
     "relations",
 ]
 
-ROSTER_COLUMNS = ["email", "manager_email", "name", "department", "team", "aliases"]
+ROSTER_COLUMNS = [
+    "email",
+    "manager_email",
+    "name",
+    "department",
+    "team",
+    "aliases",
+    "country",  # public holidays (ISO 3166 code), see docs/analysis.md "Leave"
+    "subdivision",
+]
 
 
 @functools.lru_cache(maxsize=65536)

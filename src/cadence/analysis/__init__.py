@@ -4,6 +4,7 @@ This package only re-exports; a newcomer reads the modules in pipeline order:
 
 - :mod:`.pairs` — which event copies are 1:1s, between whom (integer-coded);
 - :mod:`.outcomes` — the copies of one occurrence merged, its outcome and flags;
+- :mod:`.absence` — who was away when (out of office, public holidays): excused slots;
 - :mod:`.rhythm` — targets, replacements, gaps, adherence and drift;
 - :mod:`.health` — the 0–100 score, the status and the reasons;
 - :mod:`.engine` — :func:`analyze`, which runs them in order, and :class:`Analysis`;

@@ -14,12 +14,13 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from cadence.analysis import display, rhythm
+from cadence.analysis import absence, display, rhythm
 from cadence.analysis.health import STATUS_DTYPE, score
 from cadence.analysis.outcomes import (
     CANCELLED,
     DECLINED,
     EVIDENCE,
+    EXCUSED,
     HELD,
     OUTCOMES,
     SCHEDULED,
@@ -35,7 +36,7 @@ from cadence.org import alias_map, relations
 __all__ = ["Analysis", "analyze"]
 
 DAY = pd.Timedelta(days=1)
-STATUS_ORDER = {"lapsed": 0, "at_risk": 1, "watch": 2, "healthy": 3}
+STATUS_ORDER = {"lapsed": 0, "at_risk": 1, "watch": 2, "healthy": 3, "on_leave": 4}
 OCCURRENCE_COLUMNS = [
     "pair",
     "manager",
@@ -51,6 +52,10 @@ OCCURRENCE_COLUMNS = [
     "duration",
     "timezone",
     "outcome",
+    "away",
+    "away_kind",
+    "away_from",
+    "away_until",
     "moved",
     "moved_by",
     "move_direction",
@@ -94,6 +99,14 @@ class Analysis:
     settings: AnalysisSettings
     roster: pd.DataFrame | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    away: absence.Absences | None = field(default=None, repr=False)
+
+    @property
+    def absences(self) -> pd.DataFrame | None:
+        """Every person's absence periods (out of office, merged) and public holidays (one
+        row a day), with their first and last local day: what excused a slot
+        (:mod:`cadence.analysis.absence`); empty without absence data."""
+        return None if self.away is None else self.away.frame()
 
     def for_leader(self, leader: str, *, indirect: bool = False) -> Analysis:
         """The part of this analysis one leader is responsible for.
@@ -155,6 +168,7 @@ def analyze(
     window: str | pd.Timedelta | None = None,
     settings: AnalysisSettings | None = None,
     include_peers: bool | None = None,
+    absences: pd.DataFrame | None = None,
 ) -> Analysis:
     """Find the 1:1s, classify every occurrence, measure and score every pair.
 
@@ -171,6 +185,9 @@ def analyze(
         cancelled / declined, later ones scheduled.
     window : how far back to look (default: ``settings.window``, ``"13w"``).
     settings : thresholds and weights; see :class:`AnalysisSettings`.
+    absences : optional absence periods from elsewhere (an HR system): ``person``,
+        ``start``, ``end`` (timezone-aware). Out-of-office events in the calendars and
+        the roster's public holidays are read without it (:mod:`.absence`).
 
     Examples
     --------
@@ -197,10 +214,21 @@ def analyze(
         relations(roster, skip_levels=settings.include_skip_levels) if roster is not None else None
     )
 
-    coded = encode(ev, at, alias_map(roster) if roster is not None else None)
+    aliases = alias_map(roster) if roster is not None else None
+    coded = encode(ev, at, aliases)
     copies = one_on_ones(coded, rel, include_peers=settings.include_peers)
     occ = classify(coded, copies, as_of_ts, late_cancel_hours=settings.late_cancel_hours)
     occ = _decode_people(occ, coded.emails)
+    first = occ["start"].min() if len(occ) else lo
+    away = absence.periods(ev, roster, settings, min(first, lo), as_of_ts, aliases, given=absences)
+    occ = absence.excuse(occ, away, as_of_ts)
+    pp = _pair_periods(occ, away)
+    occ["absent_before"] = 0.0  # days away before each held 1:1: gaps on present time
+    if len(pp):
+        held = (occ["outcome"] == "held").to_numpy()
+        occ.loc[held, "absent_before"] = absence.absent_days(
+            pp, occ["pair_key"].to_numpy()[held], occ["start"][held]
+        )
     occ["rule_days"] = rhythm.rrule_days(occ["recurrence"])
     occ["target_days"] = rhythm.occurrence_targets(occ)
     targets = rhythm.pair_targets(occ, as_of_ts, settings)
@@ -208,14 +236,17 @@ def analyze(
     occ["replaced"] = rhythm.mark_replaced(occ, as_of_ts, settings.replaced_within)
     occ["shortened"] = rhythm.mark_shortened(occ, settings.shortened_ratio)
 
-    metrics = _pair_metrics(occ, targets, lo, as_of_ts, settings)
+    metrics = _pair_metrics(occ, targets, lo, as_of_ts, settings, pp)
     if rel is not None:
         read = np.zeros(len(coded.emails) + 1, dtype=bool)  # last slot: not in the data
         read[coded.calendar[coded.calendar >= 0]] = True
         m = coded.emails.get_indexer(pd.Index(rel["manager"]))
         r = coded.emails.get_indexer(pd.Index(rel["report"]))
         calendar_read = read[m] | read[r]  # index -1 (unknown) reads the last, False slot
-        metrics = _add_silent_pairs(metrics, rel[calendar_read], lo, as_of_ts, settings)
+        metrics = _add_silent_pairs(metrics, rel[calendar_read], lo, as_of_ts, settings, away)
+    leave = absence.on_leave(metrics, away, as_of_ts, settings.on_leave_min_days)
+    metrics["on_leave"] = leave["on_leave"].to_numpy()
+    metrics["leave_text"] = leave["leave_text"].to_numpy()
     pairs = _finish_pairs(score(metrics, settings), roster)
     in_window = occ[occ["start"] >= lo]
     occurrences = in_window[OCCURRENCE_COLUMNS].sort_values(["pair", "start"], ignore_index=True)
@@ -228,6 +259,20 @@ def analyze(
         settings=settings,
         roster=roster,
         meta={"event_rows": len(ev), "attendee_rows": len(at), "copies": len(copies)},
+        away=away,
+    )
+
+
+def _pair_periods(occ: pd.DataFrame, away: absence.Absences) -> pd.DataFrame:
+    """Each pair's absence periods (either person away): empty without absence data."""
+    if away.spans.empty:
+        return pd.DataFrame(columns=["pair_key", "start", "end", "before_us"])
+    first = ~occ["pair_key"].duplicated()
+    return absence.pair_periods(
+        occ.loc[first, "pair_key"].to_numpy(),
+        occ.loc[first, "person_a"].astype(object).to_numpy(),
+        occ.loc[first, "person_b"].astype(object).to_numpy(),
+        away,
     )
 
 
@@ -340,6 +385,7 @@ def _pair_metrics(
     lo: pd.Timestamp,
     as_of: pd.Timestamp,
     settings: AnalysisSettings,
+    pp: pd.DataFrame,
 ) -> pd.DataFrame:
     keys = targets.index
     ident = occ.loc[
@@ -347,6 +393,7 @@ def _pair_metrics(
         ["pair_key", "pair", "manager", "report", "relation", "person_a", "person_b"],
     ].set_index("pair_key")
     ident = ident.astype({c: "object" for c in ident.columns if c != "relation"})
+    excused_text = absence.excused_texts(occ, keys, lo, as_of)
     occ = occ[
         [
             "pair_key",
@@ -361,18 +408,21 @@ def _pair_metrics(
             "timezone",
             "rule_days",
             "source",
+            "absent_before",
         ]
     ]  # a slim frame: every selection below copies only these
     window = occ[occ["start"] >= lo]
     past = window[window["start"] < as_of]
+    excused = (past["outcome"] == "excused").to_numpy()
     flags = pd.DataFrame(
         {
             "pair_key": past["pair_key"],
             **{o: past["outcome"] == o for o in OUTCOMES if o != "scheduled"},
             "moved": past["moved"],
-            # known to be late; cancelled, but whether late is unknown (NA)
-            "late_cancelled": past["late_cancel"].fillna(False).astype(bool),
-            "late_unknown": past["late_cancel"].isna(),
+            # known to be late; cancelled, but whether late is unknown (NA); an excused
+            # cancellation is no miss, late or not
+            "late_cancelled": past["late_cancel"].fillna(False).astype(bool) & ~excused,
+            "late_unknown": past["late_cancel"].isna() & ~excused,
             "replaced": past["replaced"],
             "shortened": past["shortened"],
             "past": True,
@@ -388,7 +438,8 @@ def _pair_metrics(
     expected = rhythm.expected_meetings(occ, span_start, as_of, targets["target_days"])
     gaps = rhythm.gap_metrics(occ, lo, as_of, targets["target_days"], settings).reindex(keys)
 
-    slots = past[~(past["replaced"])].sort_values("start").groupby("pair_key")
+    # excused slots are no slots a pair could have kept: left out of recent and streak
+    slots = past[~(past["replaced"]) & ~excused].sort_values("start").groupby("pair_key")
     recent = slots.tail(settings.recent_slots)
     recent_slots = recent.groupby("pair_key").size().reindex(keys, fill_value=0)
     recent_missed = (
@@ -399,12 +450,31 @@ def _pair_metrics(
     last = slots.tail(n)
     last_missed = last["outcome"].isin(["cancelled", "declined"]).groupby(last["pair_key"])
     streak = (last_missed.sum() == n) & (last_missed.size() == n)
-    unknown = past[past["late_cancel"].isna()]
+    unknown = past[past["late_cancel"].isna() & ~excused]
     unknown_sources = display.source_codes(unknown["source"], unknown["pair_key"], keys)
 
     since = rhythm.days(as_of - gaps["last_held"])
+    # present time: the days of the open gap either person was away
+    gap_from = gaps["last_held"].fillna(span_start)
+    k = keys.to_numpy()
+    away_days = pd.Series(
+        absence.absent_days(pp, k, pd.Series(as_of, index=keys))
+        - absence.absent_days(pp, k, gap_from),
+        index=keys,
+    )
+    open_days = rhythm.days(as_of - gap_from).clip(lower=0)
+    if len(pp):  # back from a long leave: the gap counts from the return
+        long = pp[(pp["end"] - pp["start"] >= settings.on_leave_min_days * DAY)]
+        back = long[long["end"] <= as_of].groupby("pair_key")["end"].max().reindex(keys)
+        since_return = back.notna() & (back > gap_from)
+        start = gap_from.where(~since_return, back)
+        present = rhythm.days(as_of - start).clip(lower=0) - (
+            absence.absent_days(pp, k, pd.Series(as_of, index=keys))
+            - absence.absent_days(pp, k, start)
+        )
+        away_days = away_days.where(~since_return, open_days - present)
     target = targets["target_days"]
-    live = past[past["outcome"] != "cancelled"]
+    live = past[~past["outcome"].isin(["cancelled", "excused"])]
     mid = lo + (as_of - lo) / 2
     early, late = live[live["start"] < mid], live[live["start"] >= mid]
     hours = rhythm.local_hour(live["start"], live["timezone"])
@@ -421,17 +491,21 @@ def _pair_metrics(
     out = ident.reindex(keys).join(targets).join(counts)
     out["upcoming"] = upcoming
     # rounded once, here: the reasons, the table and the exports all show this number
-    out["expected"] = expected.round(1)
+    # excused slots are not expected (see :mod:`.absence`)
+    out["expected"] = (expected - out["excused"]).clip(lower=0).round(1)
     shown = out["expected"].where(out["expected"] >= settings.adherence_min_expected)
     out["adherence"] = (out["held"] / shown).astype("Float64")
     out["late_unknown_sources"] = unknown_sources
     out = out.join(gaps)
-    out["longest_gap_days"] = np.fmax(out["longest_gap_days"], since)
+    out["longest_gap_days"] = np.fmax(out["longest_gap_days"], since - away_days)
     out["drift"] = out["recent_median_gap_days"] / target
     out["time_of_day_drift_hours"] = tod.reindex(keys)
     out["duration_drift_minutes"] = dur.reindex(keys)
     out["days_since_last_held"] = display.whole_days(since)
     out["days_observed"] = display.whole_days(rhythm.days(as_of - span_start).clip(lower=0))
+    out["days_away"] = (
+        display.whole_days(open_days) - display.whole_days(open_days - away_days)
+    ).astype("Int64")
     out["next_scheduled"] = next_scheduled
     out["on_the_books"] = (
         next_scheduled <= as_of + target * settings.on_the_books_factor * DAY
@@ -440,6 +514,7 @@ def _pair_metrics(
     out["recent_missed"] = recent_missed
     out["last_slots_missed"] = streak.reindex(keys, fill_value=False).astype(bool)
     out["never_met"] = False
+    out["excused_text"] = excused_text
     return out.reset_index()
 
 
@@ -449,6 +524,7 @@ def _add_silent_pairs(
     lo: pd.Timestamp,
     as_of: pd.Timestamp,
     settings: AnalysisSettings,
+    away: absence.Absences | None = None,
 ) -> pd.DataFrame:
     """Roster pairs (``cand``: those with at least one calendar read) with no 1:1 at all."""
     have = pd.MultiIndex.from_arrays(
@@ -485,10 +561,21 @@ def _add_silent_pairs(
             "late_unknown_sources": pd.array([pd.NA] * len(cand), dtype=STRING),
         }
     )
+    away_days = np.zeros(len(cand))
+    if away is not None and not away.spans.empty:
+        pp = absence.pair_periods(silent["pair_key"].to_numpy(), a, b, away)
+        k = silent["pair_key"].to_numpy()
+        away_days = absence.absent_days(pp, k, pd.Series([as_of] * len(k))) - absence.absent_days(
+            pp, k, pd.Series([lo] * len(k))
+        )
+    silent["days_away"] = (
+        silent["days_observed"] - display.whole_days(pd.Series(days - away_days))
+    ).astype("Int64")
     for col in (
         "held",
         "cancelled",
         "declined",
+        "excused",
         "moved",
         "late_cancelled",
         "late_unknown",
@@ -500,6 +587,7 @@ def _add_silent_pairs(
         "recent_missed",
     ):
         silent[col] = 0
+    silent["excused_text"] = ""
     out = pd.concat([metrics, silent], ignore_index=True)
     return out
 
@@ -557,6 +645,7 @@ def _weekly(occ: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
                 ("cancelled", CANCELLED),
                 ("declined", DECLINED),
                 ("upcoming", SCHEDULED),
+                ("excused", EXCUSED),
             )
         },
         "moved": np.bincount(dense, weights=occ["moved"].to_numpy(), minlength=len(keys)).astype(

@@ -31,7 +31,7 @@ import pyarrow as pa
 from cadence.analysis import display
 from cadence.analysis.settings import AnalysisSettings
 
-STATUS_DTYPE = pd.CategoricalDtype(["healthy", "watch", "at_risk", "lapsed"])
+STATUS_DTYPE = pd.CategoricalDtype(["healthy", "watch", "at_risk", "lapsed", "on_leave"])
 RULE_FIRST = 1e9  # sort key offset: rule reasons first, notes last
 
 
@@ -82,11 +82,23 @@ def score(p: pd.DataFrame, settings: AnalysisSettings) -> pd.DataFrame:
     )
     parts.append((lost, text, never))
 
-    # whole days, rounded down: the number the reason says is the number the rules use
-    since = p["days_since_last_held"].astype("Int64").fillna(p["days_observed"]).astype(float)
+    # whole days, rounded down: the number the reason says is the number the rules use;
+    # on present time: the days either person was away do not count (docs/analysis.md, Leave)
+    total = p["days_since_last_held"].astype("Int64").fillna(p["days_observed"]).astype(float)
+    away = _column(p, "days_away", 0).astype(float).fillna(0.0)
+    since = total - away
     ratio = since / target
     ramp = (ratio - s.open_gap_from) / (s.open_gap_full - s.open_gap_from)
     lost = (w.open_gap * ramp.clip(0, 1)).fillna(0.0)
+    present: pd.Series = pd.Series(
+        np.where(
+            away > 0,
+            " present (" + display.counts(total) + " in all, " + display.counts(away) + " away)",
+            "",
+        ),
+        index=p.index,
+        dtype=object,
+    )
     days = display.counts(since)
     silent = p["never_met"].astype(bool)
     never_held = p["last_held"].isna()
@@ -96,11 +108,13 @@ def score(p: pd.DataFrame, settings: AnalysisSettings) -> pd.DataFrame:
             [
                 "no 1:1 at all in the "
                 + days
-                + " days observed: they never met in the window, "
+                + " days observed"
+                + present
+                + ": they never met in the window, "
                 + target_text,
-                "no 1:1 held in the " + days + " days observed, " + target_text,
+                "no 1:1 held in the " + days + " days observed" + present + ", " + target_text,
             ],
-            "no 1:1 in " + days + " days, " + target_text,
+            "no 1:1 in " + days + " days" + present + ", " + target_text,
         ),
         index=p.index,
     )
@@ -154,6 +168,10 @@ def score(p: pd.DataFrame, settings: AnalysisSettings) -> pd.DataFrame:
     )
     parts.append((lost, text, never))
 
+    excused = _column(p, "excused", 0).astype(int)
+    text = excused.astype(str) + " excused (" + _column(p, "excused_text", "").astype(str) + ")"
+    parts.append((pd.Series(0.0, index=p.index), text, excused > 0))
+
     total = pd.concat([lost for lost, _, _ in parts], axis=1).sum(axis=1)
     health = (100 - total).clip(0, 100)
 
@@ -169,8 +187,8 @@ def score(p: pd.DataFrame, settings: AnalysisSettings) -> pd.DataFrame:
     inline = note.str.replace(r"^ \((.*)\)$", r", \1", regex=True)
     bound = f" (at least {s.lapsed_factor:g}× the " + display.counts(target) + "-day target"
     gap_rule = (
-        pd.Series("no 1:1 for " + days + " days", index=p.index).where(
-            ~silent, "they never met in the " + days + " days observed"
+        pd.Series("no 1:1 for " + days + " days" + present, index=p.index).where(
+            ~silent, "they never met in the " + days + " days observed" + present
         )
         + bound
         + inline
@@ -195,14 +213,19 @@ def score(p: pd.DataFrame, settings: AnalysisSettings) -> pd.DataFrame:
         cost = cap_cost.where(holds & ~charged, 0.0)
         charged |= holds
         rule_parts.append((cost, text, holds))
+    # on leave: its own status, listed first; it costs nothing and caps nothing
+    leave = _column(p, "on_leave", False).astype(bool)
+    leave_text = "on leave: " + _column(p, "leave_text", "").astype(str)
+    rule_parts.insert(0, (pd.Series(0.0, index=p.index), leave_text, leave))
     health = capped.round(1)
     status = np.select(
         [
+            leave.to_numpy(),
             lapsed.to_numpy(),
             (health >= s.healthy_min).to_numpy(),
             (health >= s.watch_min).to_numpy(),
         ],
-        ["lapsed", "healthy", "watch"],
+        ["on_leave", "lapsed", "healthy", "watch"],
         "at_risk",
     )
     out = p.copy()
@@ -210,6 +233,13 @@ def score(p: pd.DataFrame, settings: AnalysisSettings) -> pd.DataFrame:
     out["status"] = pd.Categorical(status, dtype=STATUS_DTYPE)
     out["reasons"] = _reasons(rule_parts, parts, s.reason_min_points, p.index)
     return out
+
+
+def _column(p: pd.DataFrame, name: str, default: object) -> pd.Series:
+    """A metrics column, or ``default`` for frames from before absences were known."""
+    if name in p.columns:
+        return p[name].fillna(default)  # type: ignore[arg-type]
+    return pd.Series(default, index=p.index)
 
 
 def _reasons(

@@ -30,11 +30,12 @@ import pandas as pd
 from cadence.analysis.pairs import Coded
 from cadence.model import TIMESTAMP
 
-OUTCOMES = ("held", "cancelled", "declined", "scheduled")
+# ``excused``: cancelled or declined while either person was away (see :mod:`.absence`)
+OUTCOMES = ("held", "cancelled", "declined", "scheduled", "excused")
 OUTCOME_DTYPE = pd.CategoricalDtype(list(OUTCOMES))
 # The integer code of each outcome (its position in OUTCOME_DTYPE's categories), by name:
 # kernels that build codes or read ``.cat.codes`` use these, never bare integers.
-HELD, CANCELLED, DECLINED, SCHEDULED = (OUTCOMES.index(o) for o in OUTCOMES)
+HELD, CANCELLED, DECLINED, SCHEDULED, EXCUSED = (OUTCOMES.index(o) for o in OUTCOMES)
 DIRECTIONS = ("earlier", "later")
 DIRECTION_DTYPE = pd.CategoricalDtype(list(DIRECTIONS))
 EARLIER, LATER = (DIRECTIONS.index(d) for d in DIRECTIONS)

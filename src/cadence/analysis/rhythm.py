@@ -8,7 +8,8 @@ Vocabulary (``shared/DESIGN.md``):
 - **replaced**: a missed (cancelled or declined) past occurrence followed by an
   ad-hoc 1:1 of the same pair within ``replaced_within`` (half) of the target interval.
 - **shortened**: scheduled shorter than ``shortened_ratio`` × the series' usual length.
-- **gap**: days between consecutive held 1:1s (ad-hoc ones count).
+- **gap**: days between consecutive held 1:1s (ad-hoc ones count), measured on
+  present time: the days either person was away (:mod:`.absence`) left out.
 - **adherence**: held 1:1s in the window ÷ the 1:1s the targets in force expect.
 - **drift**: recent median gap ÷ target; also how the local start time and the
   scheduled length moved between the first and the second half of the window.
@@ -221,10 +222,11 @@ def gap_metrics(
     settings: AnalysisSettings,
 ) -> pd.DataFrame:
     """Per pair: median and longest gap, regularity, recent median gap, last held, days since."""
-    held = occ.loc[occ["outcome"] == "held", ["pair_key", "start"]].sort_values(
-        ["pair_key", "start"]
-    )
+    cols = ["pair_key", "start"] + (["absent_before"] if "absent_before" in occ.columns else [])
+    held = occ.loc[occ["outcome"] == "held", cols].sort_values(["pair_key", "start"])
     gap = days(held.groupby("pair_key")["start"].diff())
+    if "absent_before" in held.columns:  # present time: the days either person was away
+        gap = gap - held.groupby("pair_key")["absent_before"].diff()
     in_window = (held["start"] >= lo) & gap.notna()
     g = pd.DataFrame({"pair_key": held["pair_key"], "gap": gap, "end": held["start"]})[in_window]
     by = g.groupby("pair_key")["gap"]

@@ -118,6 +118,18 @@ class AnalysisSettings(BaseModel):
     reason_min_points: float = Field(
         0.5, ge=0, description="a reason costing fewer points than this is not listed"
     )
+    all_day_busy_is_absence: bool = Field(
+        False, description="a person's own all-day events count as absences (as out of office)"
+    )
+    holidays_country: str | None = Field(
+        None, description="public holidays of this country (ISO code) for people without one"
+    )
+    holidays_subdivision: str | None = Field(
+        None, description="with holidays_country: the state or region (ISO 3166-2 code)"
+    )
+    on_leave_min_days: float = Field(
+        14, gt=0, description="away at as_of for a period this long: the pair is on leave"
+    )
     weights: Weights = Weights()
 
     @field_validator("window")

@@ -25,7 +25,7 @@ class Summary:
     """The summary figures of one analysis (or one leader's part of it).
 
     Counts are of past 1:1 slots in the window (``past`` = ``held`` +
-    ``cancelled`` + ``declined``); ``moved`` counts past slots that moved;
+    ``cancelled`` + ``declined`` + ``excused``); ``moved`` counts past slots that moved;
     ``late_cancelled`` the cancellations known to be late and ``late_unknown``
     those whose timing the sources (``late_unknown_sources``, codes) cannot
     show. ``expected`` is the sum of the pairs' (one-decimal) expectations.
@@ -51,6 +51,10 @@ class Summary:
     at_risk: int
     watch: int
     healthy: int
+    # slots cancelled or declined while someone was away (in ``past``, not in ``expected``),
+    # and pairs one of whose people is on leave (not among the four statuses above)
+    excused: int = 0
+    on_leave: int = 0
 
     @property
     def held_share(self) -> float | None:
@@ -95,11 +99,12 @@ class Summary:
         statuses = " · ".join(
             f"{getattr(self, s)} {'to watch' if s == 'watch' else s.replace('_', ' ')}"
             for s in STATUSES
-        )
+        ) + (f" · {self.on_leave} on leave" if self.on_leave else "")
         return [
             f"1:1s held: {self.held_text()} expected ({display.pct_text(self.held_share)})",
             f"past 1:1 slots: {self.past} · held {self.held} · cancelled {self.cancelled} "
-            f"({self.late_text()}) · declined {self.declined} · moved {self.moved}",
+            f"({self.late_text()}) · declined {self.declined} · moved {self.moved}"
+            + (f" · excused {self.excused}" if self.excused else ""),
             f"{self.pairs} pairs: {statuses}",
         ]
 
@@ -123,9 +128,9 @@ def summary(analysis: Analysis) -> Summary:
     >>> import cadence
     >>> org = cadence.load_demo(30, seed=3, as_of="2026-06-30")
     >>> s = cadence.summary(cadence.analyze(org, org.roster, as_of="2026-06-30"))
-    >>> s.past == s.held + s.cancelled + s.declined
+    >>> s.past == s.held + s.cancelled + s.declined + s.excused
     True
-    >>> s.lapsed + s.at_risk + s.watch + s.healthy == s.pairs
+    >>> s.lapsed + s.at_risk + s.watch + s.healthy + s.on_leave == s.pairs
     True
     """
     p = analysis.pairs
@@ -155,6 +160,8 @@ def summary(analysis: Analysis) -> Summary:
         median_gap_days=_median(p["median_gap_days"]),
         median_target_days=_median(p["target_days"]),
         **{s: int(status.get(s, 0)) for s in STATUSES},
+        excused=total("excused") if "excused" in p.columns else 0,
+        on_leave=int(status.get("on_leave", 0)),
     )
 
 

@@ -22,18 +22,21 @@ OUTCOME_COLOURS = {
     "cancelled": "#D55E00",
     "declined": "#E69F00",
     "scheduled": "#56B4E9",
+    "excused": "#CC79A7",  # cancelled or declined while someone was away: not a miss
 }
 OUTCOME_SYMBOLS = {
     "held": "circle",
     "cancelled": "x",
     "declined": "triangle-down",
     "scheduled": "circle-open",
+    "excused": "square-open",
 }
 STATUS_COLOURS = {
     "healthy": "#009E73",
     "watch": "#E69F00",
     "at_risk": "#D55E00",
     "lapsed": "#000000",
+    "on_leave": "#0072B2",
 }
 AHEAD = pd.Timedelta(weeks=4)  # how far past ``as_of`` the time charts look
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
@@ -122,7 +125,7 @@ def outcomes_by_pair(analysis: Analysis, limit: int = 40) -> go.Figure:
     )
 
 
-PAST_OUTCOMES = ("held", "cancelled", "declined")
+PAST_OUTCOMES = ("held", "cancelled", "declined", "excused")
 
 
 def weekly_outcomes_data(analysis: Analysis) -> pd.DataFrame:
@@ -226,6 +229,7 @@ TIMELINE_KINDS = {
     "cancelled": ("#D55E00", "x", "cancelled"),
     "late-cancelled": ("#D55E00", "x-thin-open", "cancelled late"),
     "scheduled": ("#56B4E9", "circle-open", "scheduled"),
+    "excused": ("#CC79A7", "square-open", "excused (someone away)"),
 }
 # The timeline's legend as text marks (the report shows it above the chart, where it wraps
 # on a phone): kind → the mark that looks like the chart's marker.

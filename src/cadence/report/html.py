@@ -183,6 +183,8 @@ def render(
         attention=_attention_rows(attention.head(ATTENTION_LIMIT), people_names(shown)),
         attention_more=max(0, len(attention) - ATTENTION_LIMIT),
         rest={"healthy": int(rest.get("healthy", 0)), "watch": int(rest.get("watch", 0))},
+        # on leave: grouped apart, never under "needs attention"
+        on_leave=_attention_rows(p[p["status"] == "on_leave"]),
         total_pairs=len(p),
         charts=charts,
         drift_charts=drift_charts,

@@ -260,6 +260,7 @@ def generate(
     ahead_weeks: int = 8,
     history_pulls: int = 4,
     noise: bool = True,
+    absences: bool = False,
 ) -> DemoOrg:
     """Generate a demo organisation of ``people`` people.
 
@@ -268,6 +269,13 @@ def generate(
     precede the final one, so the store can observe changes. ``noise=False``
     leaves out everything that is not a 1:1 (team meetings, all-day, out of
     office, focus time): benchmarks use it to size the analysis by 1:1s.
+
+    ``absences=True`` adds leave with known truth: a ``country`` roster column (public
+    holidays by the ``holidays`` package), one or two vacations of one or two weeks per
+    person, one report on a twelve-week leave around ``as_of``; most 1:1 slots that fall
+    in them are cancelled, some held anyway. The truth then has an ``excused`` outcome
+    and an ``on_leave`` state. Without it the only out-of-office blocks lie after
+    ``as_of`` and change no figure (the default: the demo's numbers stay as they were).
 
     Examples
     --------
@@ -290,20 +298,33 @@ def generate(
     occ = _occurrences(series, pairs, rng, as_of_ts, lo, hi, np.array(pull_times))
     occ = pd.concat([occ, _replacements(occ, rng, as_of_ts), _peer_chats(roster, rng, lo, hi)])
     occ = occ.sort_values(["ical_uid", "original_us"], ignore_index=True)
-    noise_frames = _noise(roster, rng, lo, hi)
+    noise_frames = _noise(roster, rng, lo, hi, as_of_ts)
     if not noise:
         noise_frames = (noise_frames[0].iloc[:0], noise_frames[1].iloc[:0])
+    away = None
+    if absences:
+        away = _leave(roster, np.random.default_rng([seed, 19]), lo, hi, as_of_ts)
+        occ = _miss_while_away(occ, away, np.random.default_rng([seed, 20]), as_of_ts)
+        noise_frames = _with_leave_events(noise_frames, away)
+        roster = roster.assign(country=roster["timezone"].map(COUNTRY_OF_ZONE).astype(STRING))
     events, attendees = _snapshot(occ, noise_frames, as_of_ts, lo, hi)
+    truth_pairs = pairs[
+        ["manager", "report", "department", "cadence", "target_days", "state", "scenario"]
+    ].copy()
+    if away is not None:
+        leave = set(away.long_leave)
+        truth_pairs["on_leave"] = (
+            truth_pairs["manager"].isin(leave) | truth_pairs["report"].isin(leave)
+        ).to_numpy()
+        truth_pairs.loc[truth_pairs["on_leave"], "state"] = "on_leave"
     return DemoOrg(
         as_of=as_of_ts,
         window=(lo, hi),
         roster=roster.drop(columns=["level"]),
         events=events,
         attendees=attendees,
-        truth_occurrences=_truth_occurrences(occ, as_of_ts),
-        truth_pairs=pairs[
-            ["manager", "report", "department", "cadence", "target_days", "state", "scenario"]
-        ].copy(),
+        truth_occurrences=_truth_occurrences(occ, as_of_ts, away),
+        truth_pairs=truth_pairs,
         pull_times=pull_times,
         weeks=weeks,
         ahead_weeks=ahead_weeks,
@@ -711,7 +732,11 @@ def _peer_chats(
 
 
 def _noise(
-    roster: pd.DataFrame, rng: np.random.Generator, lo: pd.Timestamp, hi: pd.Timestamp
+    roster: pd.DataFrame,
+    rng: np.random.Generator,
+    lo: pd.Timestamp,
+    hi: pd.Timestamp,
+    as_of: pd.Timestamp,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """What is not a 1:1: weekly team meetings, all-day events, out-of-office, focus time."""
     emails = roster["email"].to_numpy(dtype=object)
@@ -792,7 +817,15 @@ def _noise(
         ("focus_time", max(1, weeks // 3), 2 * 60 * US_PER_MIN, "Focus time"),
     ):
         who = np.repeat(np.arange(n), per_person)
-        start = lo_day + rng.integers(0, max(1, weeks * 7), size=len(who)) * US_PER_DAY
+        day_no = rng.integers(0, max(1, weeks * 7), size=len(who))
+        start = lo_day + day_no * US_PER_DAY
+        if kind == "out_of_office":
+            # after as_of: an absence to come excuses nothing yet (the leave model is
+            # generate(absences=True)), so these change no figure
+            ahead_days = int((hi - as_of) / DAY)
+            start = (
+                as_of.normalize().value // 1000 + (1 + day_no % max(1, ahead_days - 6)) * US_PER_DAY
+            )
         start += rng.integers(16, 30, size=len(who)) * 1_800_000_000
         keys = base + np.arange(len(who))
         ev.append(
@@ -968,8 +1001,11 @@ def _snapshot(
     return validate(events, EVENTS), validate(attendees[ATTENDEES.names], ATTENDEES)
 
 
-def _truth_occurrences(occ: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
-    """What really happened to every 1:1 occurrence, as knowable at ``as_of``."""
+def _truth_occurrences(
+    occ: pd.DataFrame, as_of: pd.Timestamp, away: Leave | None = None
+) -> pd.DataFrame:
+    """What really happened to every 1:1 occurrence, as knowable at ``as_of``; with the
+    leave model, a past slot missed while either person was away is ``excused``."""
     t = as_of.value // 1000
     cancelled = occ["cancelled"].to_numpy() & (occ["cancelled_at"].to_numpy() <= t)
     declined = occ["declined"].to_numpy() & (occ["declined_at"].to_numpy() <= t) & ~cancelled
@@ -978,6 +1014,10 @@ def _truth_occurrences(occ: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     outcome = np.select(
         [cancelled, declined, start_us < t], ["cancelled", "declined", "held"], "scheduled"
     )
+    excused = np.zeros(len(occ), dtype=bool)
+    if away is not None:
+        excused = (cancelled | declined) & (start_us < t) & _away_at(occ, away)
+        outcome = np.where(excused, "excused", outcome)
     out = pd.DataFrame(
         {
             "relation": occ["relation"].to_numpy(),
@@ -1001,10 +1041,199 @@ def _truth_occurrences(occ: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     # replaced: the missed slot an ad-hoc catch-up stood in for
     repl = occ[occ["replaces_uid"].notna()]
     stood_in = pd.MultiIndex.from_arrays([repl["replaces_uid"], repl["replaces_us"]])
-    out["replaced"] = pd.MultiIndex.from_arrays([occ["ical_uid"], occ["original_us"]]).isin(
-        stood_in
-    )
+    out["replaced"] = (
+        pd.MultiIndex.from_arrays([occ["ical_uid"], occ["original_us"]]).isin(stood_in) & ~excused
+    )  # an excused slot is no miss to make up for
     return out
+
+
+# -- leave (absences=True) ----------------------------------------------------------------------
+
+COUNTRY_OF_ZONE = {
+    "Europe/Berlin": "DE",
+    "America/New_York": "US",
+    "America/Chicago": "US",
+    "Europe/London": "GB",
+    "America/Los_Angeles": "US",
+    "Europe/Paris": "FR",
+    "Asia/Kolkata": "IN",
+    "Australia/Sydney": "AU",
+    "America/Sao_Paulo": "BR",
+    "Asia/Tokyo": "JP",
+}
+LONG_LEAVE_WEEKS = 12
+
+
+@dataclass(frozen=True)
+class Leave:
+    """Who is away when: out-of-office periods (UTC µs) and public holidays (local dates)."""
+
+    periods: pd.DataFrame  # person, start_us, end_us, tz
+    holidays: pd.DataFrame  # person, day (datetime64[s])
+    long_leave: tuple[str, ...]
+
+
+def _leave(
+    roster: pd.DataFrame,
+    rng: np.random.Generator,
+    lo: pd.Timestamp,
+    hi: pd.Timestamp,
+    as_of: pd.Timestamp,
+) -> Leave:
+    """One or two vacations (Monday to Friday, one or two weeks) per person, one report on
+    a twelve-week leave that began eight weeks before ``as_of``, and public holidays."""
+    import holidays as holidays_lib
+
+    emails = roster["email"].to_numpy(dtype=object)
+    tzs = roster["timezone"].to_numpy(dtype=object)
+    n = len(emails)
+    is_manager = roster["email"].isin(roster["manager_email"].dropna()).to_numpy()
+    has_manager = roster["manager_email"].notna().to_numpy()
+    candidates = np.flatnonzero(has_manager & ~is_manager)
+    long = [emails[rng.choice(candidates)]] if len(candidates) else []
+    monday0 = (lo - pd.Timedelta(days=int(lo.day_of_week))).tz_localize(None).normalize()
+    n_weeks = max(1, int((hi - lo) / pd.Timedelta(weeks=1)) - 2)
+    first = rng.integers(0, n_weeks, size=n)
+    second = first + 4 + rng.integers(0, max(1, n_weeks), size=n)
+    two = rng.random(n) < 0.5
+    who = np.r_[np.arange(n), np.flatnonzero(two)]
+    week = np.r_[first, second[two]]
+    length = np.where(rng.random(len(who)) < 0.6, 5, 12)  # Mon–Fri, or two weeks
+    keep = ~np.isin(emails[who], long)
+    who, week, length = who[keep], week[keep], length[keep]
+    local_start = monday0 + pd.to_timedelta(week * 7, unit="D")
+    local_end = local_start + pd.to_timedelta(length, unit="D")
+    tz = pd.Series(tzs[who])
+    start = _localize(pd.Series(local_start), tz)
+    end = _localize(pd.Series(local_end), tz)
+    periods = pd.DataFrame(
+        {
+            "person": emails[who],
+            "start_us": start.array.asi8,
+            "end_us": end.array.asi8,
+            "tz": tzs[who],
+        }
+    )
+    if long:
+        i = int(np.flatnonzero(emails == long[0])[0])
+        begin = (as_of - pd.Timedelta(weeks=8)).tz_localize(None).normalize()
+        begin -= pd.Timedelta(days=int(begin.day_of_week))
+        ls = _localize(pd.Series([begin]), pd.Series([tzs[i]]))
+        le = _localize(
+            pd.Series([begin + pd.Timedelta(weeks=LONG_LEAVE_WEEKS)]), pd.Series([tzs[i]])
+        )
+        periods = pd.concat(
+            [
+                periods,
+                pd.DataFrame(
+                    {
+                        "person": [long[0]],
+                        "start_us": ls.array.asi8,
+                        "end_us": le.array.asi8,
+                        "tz": [tzs[i]],
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
+    periods = periods[periods["start_us"] < hi.value // 1000].reset_index(drop=True)
+    years = list(range(lo.year, hi.year + 1))
+    frames = []
+    country = pd.Series(tzs).map(COUNTRY_OF_ZONE)
+    for code, idx in pd.Series(np.arange(n)).groupby(country.to_numpy()).groups.items():
+        days = sorted(holidays_lib.country_holidays(str(code), years=years))
+        dates = pd.to_datetime(days).to_numpy(dtype="datetime64[s]")
+        who_c = emails[np.asarray(idx)]
+        frames.append(
+            pd.DataFrame(
+                {"person": np.repeat(who_c, len(dates)), "day": np.tile(dates, len(who_c))}
+            )
+        )
+    hol = (
+        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"person": [], "day": []})
+    )
+    return Leave(periods, hol, tuple(long))
+
+
+def _away_at(occ: pd.DataFrame, away: Leave) -> np.ndarray:
+    """Per occurrence: was its manager or report away at its scheduled start (out of office,
+    or a public holiday on the slot's local date in the series' zone)?"""
+    t = occ["original_us"].to_numpy()
+    out = np.zeros(len(occ), dtype=bool)
+    p = away.periods.sort_values("start_us")
+    local = _ts(t).dt.tz_convert("UTC")
+    day = np.full(len(occ), np.datetime64("NaT"), dtype="datetime64[s]")
+    for zone, idx in pd.Series(np.arange(len(occ))).groupby(occ["tz"].to_numpy()).groups.items():
+        ix = np.asarray(idx)
+        day[ix] = (
+            local.iloc[ix].dt.tz_convert(str(zone)).dt.tz_localize(None).dt.normalize()
+        ).to_numpy(dtype="datetime64[s]")
+    hol = pd.MultiIndex.from_arrays([away.holidays["person"], away.holidays["day"]])
+    for side in ("manager", "report"):
+        who = occ[side].to_numpy(dtype=object)
+        q = pd.DataFrame({"person": who, "t": t, "q": np.arange(len(occ))}).sort_values("t")
+        hit = pd.merge_asof(q, p, left_on="t", right_on="start_us", by="person")
+        inside = (hit["end_us"].fillna(0).to_numpy() > hit["t"].to_numpy()) & hit[
+            "start_us"
+        ].notna().to_numpy()
+        got = np.zeros(len(occ), dtype=bool)
+        got[hit["q"].to_numpy()] = inside
+        out |= got | pd.MultiIndex.from_arrays([who, day]).isin(hol)
+    return out
+
+
+def _miss_while_away(
+    occ: pd.DataFrame, away: Leave, rng: np.random.Generator, as_of: pd.Timestamp
+) -> pd.DataFrame:
+    """Most series slots that fall while someone is away are cancelled a few days ahead
+    (every one during the long leave); some are held anyway."""
+    occ = occ.copy()
+    n = len(occ)
+    during = _away_at(occ, away) & ~occ["adhoc"].to_numpy() & (occ["relation"] == "report")
+    leave = occ["manager"].isin(away.long_leave) | occ["report"].isin(away.long_leave)
+    miss = during & ((rng.random(n) < 0.85) | leave.to_numpy())
+    new = miss & ~occ["cancelled"].to_numpy() & ~occ["declined"].to_numpy()
+    lead = rng.integers(2, 11, size=n) * US_PER_DAY
+    occ.loc[new, "cancelled"] = True
+    occ.loc[new, "cancelled_at"] = occ.loc[new, "original_us"] - lead[new]
+    occ.loc[new, "late"] = False
+    occ.loc[new, "deleted"] = False
+    occ.loc[new, "moved"] = False
+    occ.loc[new, "shortened"] = False
+    # a catch-up for a slot now cancelled because someone was away would be odd: drop it
+    return occ
+
+
+def _with_leave_events(
+    noise: tuple[pd.DataFrame, pd.DataFrame], away: Leave
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each out-of-office period as an event on the person's own calendar (they replace the
+    noise's out-of-office blocks, which lie after ``as_of``)."""
+    nev, nat = noise
+    plain = (nev["event_type"] != "out_of_office").to_numpy()
+    nat = nat[nat["key"].isin(nev.loc[plain, "key"])]
+    nev = nev[plain]
+    p = away.periods
+    base = int(nev["key"].max()) + 1 if len(nev) else 0
+    keys = base + np.arange(len(p))
+    ev = pd.DataFrame(
+        {
+            "key": keys,
+            "organizer": p["person"].to_numpy(dtype=object),
+            "ical_uid": [f"leave-{i}@{DOMAIN}" for i in range(len(p))],
+            "series_id": None,
+            "start_us": p["start_us"].to_numpy(),
+            "dur_us": (p["end_us"] - p["start_us"]).to_numpy(),
+            "all_day": False,
+            "event_type": "out_of_office",
+            "recurrence": None,
+            "title": "Out of office",
+            "tz": p["tz"].to_numpy(dtype=object),
+            "created_us": nev["created_us"].iloc[0] if len(nev) else 0,
+        }
+    )
+    at = pd.DataFrame({"key": keys, "email": p["person"].to_numpy(dtype=object)})
+    return pd.concat([nev, ev], ignore_index=True), pd.concat([nat, at], ignore_index=True)
 
 
 # -- small helpers ------------------------------------------------------------------------------
