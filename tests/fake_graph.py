@@ -112,6 +112,7 @@ class FakeGraph:
     html: set[str] = field(default_factory=set)  # mailboxes answered with a proxy's HTML page
     bad_items: dict[str, list[Any]] = field(default_factory=dict)  # put first in calendarView
     log: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    sessions: list[Any] = field(default_factory=list)  # the Rewrite sessions made for this fake
     tokens: dict[str, str] = field(default_factory=dict)  # access token → "user" / "app"
     refresh_tokens: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -579,6 +580,8 @@ def serve(fake: FakeGraph | None = None, *, tls: Path | None = None) -> Iterator
     try:
         yield fake
     finally:
+        for session in fake.sessions:  # the tests' msal sessions: closed, not left to the GC
+            session.close()
         server.shutdown()
         server.server_close()
 
@@ -589,6 +592,7 @@ class Rewrite(requests.Session):
     def __init__(self, fake: FakeGraph) -> None:
         super().__init__()
         self.fake = fake
+        fake.sessions.append(self)
 
     def request(
         self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any

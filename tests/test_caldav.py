@@ -84,7 +84,7 @@ def test_objects_map_to_the_rows_the_file_import_gives() -> None:
     events, attendees, problems = mapping.map_objects("me@example.com", objects, window)
     imported = load_ics(file, calendar="me@example.com", start=window[0], end=window[1])
     assert problems == []
-    assert set(events["source"]) == {"caldav"} and events["title"].isna().all()
+    assert set(events["source"]) == {"caldav"} and "title" not in events.columns
     pd.testing.assert_frame_equal(comparable(events), comparable(imported.events))
     assert len(attendees) == len(imported.attendees)
     # EXDATE'd and cancelled slots are cancelled occurrences, moved overrides keep their slot
@@ -131,7 +131,7 @@ def test_a_full_pull_equals_importing_the_files_and_a_second_pull_writes_nothing
             expected = imported.events[~imported.events["ical_uid"].isin(refused)]
             got = store.events(source="caldav", calendars=[owner])
             pd.testing.assert_frame_equal(comparable(got), comparable(expected), obj=owner)
-        assert store.events()["title"].isna().all()  # no meeting titles are stored
+        assert "title" not in store.events().columns  # no meeting titles are stored
         before = radicale.requests()
         second = sync.pull(store, con, now=now)
         assert second.rows_written == 0 and second.full == 0 and second.failed == {}

@@ -414,7 +414,7 @@ def test_run_usage_errors_busy_store_and_unknown_leader(tmp_path: Path) -> None:
     assert busy.exit_code == 1 and "in use by another cadence run" in busy.output
     cfg.write_text(cfg.read_text().replace("org = true", 'org = true\nleader = "no@example.com"'))
     nobody = cadence(cfg, store, "run", "--as-of", AS_OF)
-    assert nobody.exit_code == 1 and "leader no@example.com: has no 1:1 pairs" in nobody.output
+    assert nobody.exit_code == 1 and "leader no@example.com: is not in the roster" in nobody.output
     assert "Traceback" not in nobody.output
 
 

@@ -58,7 +58,13 @@ def test_run_twice_in_a_week_replaces_that_week_and_adds_nothing_twice(tmp_path:
     first = job.run_week(cfg, store, as_of=AS_OF)
     assert first.status == "ok" and first.week == WEEK
     folder = tmp_path / "reports" / WEEK
-    assert first.folder == folder and [p.name for p in first.reports] == ["report.html", "org.html"]
+    names = [p.name for p in first.reports]
+    assert first.folder == folder and names[:2] == ["report.html", "org.html"]
+    with Store(store) as db:
+        roster = db.roster()
+    assert roster is not None  # the demo source brings its roster: one report per manager
+    managers = roster["manager_email"].dropna().unique()
+    assert sorted(names[2:]) == sorted(f"team-{m.split('@')[0]}.html" for m in managers)
     files = sorted(p.name for p in folder.iterdir())
     assert {
         "report.html",
@@ -119,7 +125,8 @@ def test_run_twice_with_a_failing_source_reports_it_and_is_partial(tmp_path: Pat
     assert done["status"].tolist() == ["partial", "partial"]
     assert done["summary"].iloc[-1]["sources"] == {"google": "some calendars failed"}
     assert states.set_index("calendar").loc["ann@example.com", "last_error"].startswith("HTTP 503")
-    assert counts["snapshots"] == 2  # all + org for the week, not one per run
+    leaders = org.roster["manager_email"].dropna().nunique()
+    assert counts["snapshots"] == 2 + leaders  # all + org + each leader's, not one per run
 
 
 def test_an_unknown_leader_is_named_and_the_run_is_partial_not_left_running(
@@ -133,8 +140,7 @@ def test_an_unknown_leader_is_named_and_the_run_is_partial_not_left_running(
     done = job.run_week(cfg, store, as_of=AS_OF)
     assert done.status == "partial"
     assert done.failures == [
-        "leader nobody@example.com: has no 1:1 pairs in the window; "
-        "check the leader's email address"
+        "leader nobody@example.com: is not in the roster; check the leader's email address"
     ]
     assert [p.name for p in done.reports] == ["report.html", "org.html"]  # the rest is written
     with Store(store) as db:
@@ -264,6 +270,7 @@ def test_the_org_review_keeps_group_figures_and_next_week_shows_their_change(
     html = (tmp_path / "reports" / "2026-W28" / "org.html").read_text(encoding="utf-8")
     assert "Since 30 June 2026" in html
     departments = pd.read_csv(tmp_path / "reports" / "2026-W28" / "org-departments.csv")
-    # no roster here, so no reports and no coverage (NA, not 0); the rates have a change
-    assert departments["uncovered_share"].isna().all()
+    # the demo brings its roster: coverage is known per department, with its change
+    assert departments["uncovered_share"].between(0, 1).all()
+    assert departments["Δuncovered_share"].notna().all()
     assert departments["Δcancellation_rate"].notna().all()

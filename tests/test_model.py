@@ -39,7 +39,11 @@ def test_iso_text_and_other_zones_become_utc() -> None:
         (lambda df: df.assign(timezone=42), "timezone", "must hold text"),
         (lambda df: df.assign(all_day="yes"), "all_day", "booleans"),
         (lambda df: df.assign(end=pd.Timestamp("2026-06-01 08:00", tz="UTC")), "end", "before"),
-        (lambda df: df.assign(source="outlook"), "source", "allowed: demo, google, graph, ics"),
+        (
+            lambda df: df.assign(source="outlook"),
+            "source",
+            "allowed: caldav, demo, google, graph, ics",
+        ),
     ],
 )
 def test_bad_events_name_the_column(mutate, column: str, words: str) -> None:

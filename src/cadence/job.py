@@ -15,8 +15,8 @@ Examples
 >>> settings = parse_config({"demo": {"enabled": True, "people": 12, "seed": 3},
 ...                          "report": {"out_dir": str(folder / "reports")}})
 >>> week = run_week(settings, folder / "cadence.sqlite", as_of="2026-06-30")
->>> week.week, week.status, [p.name for p in week.reports]
-('2026-W27', 'ok', ['report.html'])
+>>> week.week, week.status, [p.name for p in week.reports][:2], len(week.reports)
+('2026-W27', 'ok', ['report.html', 'team-amara.perez.html'], 5)
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import requests
 
 from cadence import logs, sync
 from cadence.analysis import Analysis, analyze, parse_window, summary
@@ -182,6 +183,7 @@ def google_connector(settings: Settings) -> google.GoogleConnector:
 def microsoft_connector(settings: Settings) -> graph.GraphConnector:
     """The ``[microsoft]`` source."""
     ms = settings.microsoft
+    sign_in_session = requests.Session()  # msal's own; the connector closes it
     return graph.GraphConnector(
         lambda: graph.auth.token_provider(
             auth=ms.auth,
@@ -193,7 +195,9 @@ def microsoft_connector(settings: Settings) -> graph.GraphConnector:
             certificate_thumbprint=ms.certificate_thumbprint,
             graph_url=ms.graph_url,
             authority_host=ms.authority_host,
+            http_client=sign_in_session,
         ),
+        sign_in_session=sign_in_session,
         mailboxes=ms.mailboxes,
         from_roster=ms.mailboxes_from_roster,
         roster_from_directory=ms.roster_from_directory,

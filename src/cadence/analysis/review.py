@@ -281,7 +281,16 @@ class _Base:
 
 
 _CACHE: dict[str, Any] = {}
-_SUMMED = ("held", "cancelled", "late_cancelled", "late_unknown", "declined", "moved", "past")
+_SUMMED = (
+    "held",
+    "cancelled",
+    "late_cancelled",
+    "late_unknown",
+    "declined",
+    "moved",
+    "excused",
+    "past",
+)
 
 
 def _base(analysis: Analysis, weeks: int) -> _Base:
@@ -379,6 +388,9 @@ def _rollup(base: _Base, key: pd.Series) -> pd.DataFrame:
             "past": sums["past"],
             "decline_rate": sums["declined"] / past,
             "moved_rate": sums["moved"] / past,
+            # slots missed while someone was away (out of office, public holiday): not misses
+            "excused": sums["excused"],
+            "excused_rate": sums["excused"] / past,
         },
         index=pd.Index(names, dtype=object),
     )

@@ -187,8 +187,8 @@ def weekly_outcomes(analysis: Analysis) -> go.Figure:
     current = data.attrs["current_week"]
     fig = go.Figure()
     for outcome, colour in OUTCOME_COLOURS.items():
-        if outcome not in data.columns:
-            continue
+        if outcome not in data.columns or (outcome == "excused" and not data[outcome].any()):
+            continue  # "excused" only where someone was away: without absences nothing changes
         fig.add_trace(
             go.Scatter(
                 x=data["week"],
@@ -241,6 +241,7 @@ TIMELINE_MARKS = {
     "cancelled": "✕",
     "late-cancelled": "╳",
     "scheduled": "○",
+    "excused": "□",
 }
 
 

@@ -700,6 +700,7 @@ ORG_FIELDS = {
     "d_cancelled": "change",
     "moved": "rescheduled",
     "declined": "declined",
+    "excused": "excused (away)",
     "late": "cancelled late",
     "newly_flagged": "newly lapsed or at risk",
     "recovered": "recovered",
@@ -799,6 +800,7 @@ def _org_table(table: pd.DataFrame, name: str, weeks: int) -> dict[str, Any]:
         "d_cancelled": signed("Δcancellation_rate"),
         "moved": pct_cells("moved_rate", 1),
         "declined": pct_cells("decline_rate", 1),
+        "excused": pct_cells("excused_rate", 1),
         "late": [[k, str(x)] for k, x in zip(keys("late_cancel_rate"), late, strict=True)],
         "newly_flagged": [
             None if pd.isna(v) else int(v) for v in t.get("newly_flagged", [None] * len(t))

@@ -80,7 +80,6 @@ def _dedupe(events: pd.DataFrame, attendees: pd.DataFrame) -> tuple[pd.DataFrame
     attendees = attendees.copy()
     events["source"] = SOURCE
     attendees["source"] = SOURCE
-    events["title"] = None  # no meeting titles are stored from CalDAV
     # one occurrence in two objects of a calendar (a copy left behind): keep the newest
     keys = list(EVENTS.key)
     events = events.sort_values("updated", na_position="first", kind="stable").drop_duplicates(

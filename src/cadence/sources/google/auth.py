@@ -56,13 +56,18 @@ def user_credentials(token_path: Path, *, token_uri: str | None = None) -> Any:
         creds = creds.with_token_uri(token_uri)
         creds.expiry = expiry  # the copy forgets when the cached access token expires
     if not creds.valid:
+        import requests
+
+        session = requests.Session()  # closed after the refresh: no socket left for the GC
         try:
-            creds.refresh(Request())
+            creds.refresh(Request(session))
         except RefreshError as exc:
             raise GoogleError(
                 f"the Google token in {token_path} could not be refreshed ({exc}); "
                 "run `cadence auth google` again"
             ) from None
+        finally:
+            session.close()
         write_private(token_path, creds.to_json())
     return creds
 

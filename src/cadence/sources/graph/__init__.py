@@ -82,6 +82,7 @@ class GraphConnector:
         timeout: float = 60.0,
         page_size: int = PAGE_SIZE,
         session: requests.Session | None = None,
+        sign_in_session: requests.Session | None = None,
     ) -> None:
         self.sign_in = sign_in
         self._token: Callable[[], str] | None = None
@@ -94,6 +95,7 @@ class GraphConnector:
         self.workers = workers
         self.timeout = timeout
         self.page_size = page_size
+        self.sign_in_session = sign_in_session  # msal's, closed with the connector
         self._own_session = session is None
         self.session = session or client.graph_session(retries, pool=max(2, workers))
 
@@ -190,3 +192,5 @@ class GraphConnector:
     def close(self) -> None:
         if self._own_session:
             self.session.close()
+        if self.sign_in_session is not None:
+            self.sign_in_session.close()

@@ -154,13 +154,17 @@ def token_provider(
     certificate_thumbprint: str | None,
     graph_url: str = DEFAULT_GRAPH,
     authority_host: str = DEFAULT_AUTHORITY,
+    http_client: Any = None,
 ) -> Callable[[], str]:
-    """A function returning a fresh access token for the configured way in."""
+    """A function returning a fresh access token for the configured way in; msal talks to
+    the sign-in server through ``http_client`` (a ``requests.Session`` its owner closes)."""
     if not client_id:
         raise ConfigError("[microsoft] client_id is missing: see docs/microsoft.md")
     if auth == "delegated":
         cache = TokenCacheFile(cache_file)
-        app = public_app(client_id, tenant, cache, authority_host=authority_host)
+        app = public_app(
+            client_id, tenant, cache, authority_host=authority_host, http_client=http_client
+        )
         return delegated_token(app, cache)
     credential: str | dict[str, str] | None = secret
     if certificate_file and certificate_thumbprint:
@@ -178,5 +182,10 @@ def token_provider(
             "[microsoft] auth = 'application' needs tenant = your directory (tenant) id or domain"
         )
     return application_token(
-        client_id, tenant, credential, graph_url=graph_url, authority_host=authority_host
+        client_id,
+        tenant,
+        credential,
+        graph_url=graph_url,
+        authority_host=authority_host,
+        http_client=http_client,
     )

@@ -653,7 +653,6 @@ def _row(
         "organizer": organizer,
         "recurrence": rule if rule is not None else _rule_text(master),
         "event_type": "out_of_office" if "OOF" in busy.upper() else "default",
-        "title": None,  # SUMMARY is never read: no title is stored from any source
         "created": _maybe(comp.get("CREATED"), event_zone),
         "updated": _maybe(comp.get("LAST-MODIFIED") or comp.get("DTSTAMP"), event_zone),
     }
