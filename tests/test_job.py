@@ -178,8 +178,13 @@ def test_the_report_is_emailed_through_a_real_smtp_server(
     monkeypatch.setenv("CADENCE_SMTP_PASSWORD", "smtp-secret-123")
     ok = job.run_week(cfg, store, as_of=AS_OF)
     assert ok.status == "ok" and ok.delivery_error is None
-    (envelope,) = received
+    (envelope,) = [e for e in received if "ada@example.com" in e.rcpt_tos]
     assert sorted(envelope.rcpt_tos) == ["ada@example.com", "hr@example.com"]
+    with Store(store) as db:
+        roster = db.roster()
+    assert roster is not None  # the demo brings its roster: each manager gets their digest
+    leaders = sorted(e.rcpt_tos[0] for e in received if e is not envelope)
+    assert leaders == sorted(roster["manager_email"].dropna().unique())
     message = message_from_bytes(envelope.content, policy=policy.default)
     assert message["Subject"] == f"1:1 health report · {WEEK}"
     (attachment,) = [part for part in message.walk() if part.get_filename()]
@@ -272,5 +277,6 @@ def test_the_org_review_keeps_group_figures_and_next_week_shows_their_change(
     departments = pd.read_csv(tmp_path / "reports" / "2026-W28" / "org-departments.csv")
     # the demo brings its roster: coverage is known per department, with its change
     assert departments["uncovered_share"].between(0, 1).all()
-    assert departments["Δuncovered_share"].notna().all()
-    assert departments["Δcancellation_rate"].notna().all()
+    named = departments[~departments["group"].str.startswith("other groups")]
+    assert len(named) >= 2  # the pooled small groups carry no change (their pool may differ)
+    assert named["Δuncovered_share"].notna().all() and named["Δcancellation_rate"].notna().all()

@@ -201,6 +201,18 @@ def test_twelve_weeks_of_leave_is_on_leave_not_lapsed() -> None:
     assert "1 on leave" in s.lines()[2]
 
 
+def test_the_digest_lists_a_pair_on_leave_apart_not_under_needs_attention() -> None:
+    from cadence.report import digest
+
+    d = digest.build(analyze(_long_leave(), ROSTER, as_of=AS_OF), title="Team", week="2026-W27")
+    assert d.pairs == [] and d.flagged == 0  # not "needs attention"
+    assert d.on_leave == ["ann → bob: report out of office 20 Apr – 12 Jul"]
+    assert d.headline.endswith("0 healthy, 0 to watch, 1 on leave.")
+    text = digest.render_text(d)
+    assert "On leave (not counted as missed):\n  - ann → bob: report out of office" in text
+    assert 'id="on-leave"' in digest.render_html(d)
+
+
 def test_after_the_return_it_lapses_only_after_three_targets_of_nothing() -> None:
     back = ts("2026-07-13")
     before = _pair(analyze(_long_leave(), ROSTER, as_of=back + pd.Timedelta(days=20)))

@@ -157,6 +157,7 @@ class Digest:
     report_file: str | None = None
     report_url: str | None = None
     invitation_urls: dict[str, str] = field(default_factory=dict)
+    on_leave: list[str] = field(default_factory=list)  # "Ann → Bob: report out of office …"
 
     @property
     def flagged(self) -> int:
@@ -183,7 +184,8 @@ class Digest:
             if self.flagged
             else f"All {plural(self.total_pairs, 'pair')} are on track"
         )
-        return f"{head}; {self.healthy} healthy, {self.watch} to watch."
+        away = f", {len(self.on_leave)} on leave" if self.on_leave else ""
+        return f"{head}; {self.healthy} healthy, {self.watch} to watch{away}."
 
     @property
     def where(self) -> str:
@@ -357,6 +359,12 @@ def build(
             )
         )
     statuses = p["status"].astype(str).value_counts()
+    away = p[p["status"].astype(str) == "on_leave"]
+    on_leave = [  # apart from "needs attention": someone is away, the pair is not going cold
+        f"{person_name(str(r['manager'] or r['person_a']), names)} → "
+        f"{person_name(str(r['report'] or r['person_b']), names)}: {r.get('leave_text') or 'away'}"
+        for r in away.to_dict("records")
+    ]
     return Digest(
         title=title,
         week=week,
@@ -372,6 +380,7 @@ def build(
         since=change.previous_as_of if change is not None else None,
         report_file=report_file,
         report_url=report_url,
+        on_leave=on_leave,
     )
 
 
@@ -429,6 +438,10 @@ def render_text(digest: Digest) -> str:
             )
     if digest.more:
         lines += ["", *wrap(f"...and {plural(digest.more, 'more pair')} in the report.")]
+    if digest.on_leave:
+        lines += ["", "On leave (not counted as missed):"]
+        for text in digest.on_leave:
+            lines += wrap(text, "    ", "  - ")
     lines += ["", "The week in numbers:"]
     for card in digest.cards:
         lines += wrap(_card_text(card, digest.since), "    ", "  - ")
