@@ -24,12 +24,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import pandas as pd
 
-from cadence.errors import ConfigError
-from cadence.model import CalendarPull, Frames
+from cadence.errors import ConfigError, SchemaError
+from cadence.model import ATTENDEES, EVENTS, CalendarPull, Frames, validate
 
 
 @dataclass(frozen=True)
@@ -115,3 +115,75 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError) or "timed out" in str(exc).lower():
         return f"timed out after retries ({name})"
     return f"{name}: {exc}"
+
+
+# -- provider items that cannot be read: skipped and listed, the rest lands -----------------
+
+
+def usable_items(
+    where: str, items: list[Any], problems: list[str], *, unit: str = "calendar"
+) -> list[dict[str, Any]]:
+    """The items that are event objects with an id; the others are listed in ``problems``.
+
+    >>> problems: list[str] = []
+    >>> usable_items("ann@x.io", [{"id": "e1"}, "junk", {}], problems)
+    [{'id': 'e1'}]
+    >>> problems[0]
+    'ann@x.io: an event: item 2 is not an object; skipped, the rest of the calendar was read'
+    """
+    out = []
+    for n, item in enumerate(items, 1):
+        if not isinstance(item, dict):
+            problems.append(skipped(where, None, f"item {n} is not an object", unit=unit))
+        elif not item.get("id") or not isinstance(item["id"], str):
+            problems.append(skipped(where, None, f"item {n} has no id", unit=unit))
+        else:
+            out.append(item)
+    return out
+
+
+def skipped(where: str, event_id: object, why: str, *, unit: str = "calendar") -> str:
+    """One line for a provider item that was skipped: calendar (or mailbox), event id, why."""
+    which = f"event {event_id}" if event_id else "an event"
+    return f"{where}: {which}: {why}; skipped, the rest of the {unit} was read"
+
+
+def unreadable(exc: BaseException) -> str:
+    """Why a provider item could not be mapped, in a few words."""
+    if isinstance(exc, KeyError):
+        return f"no {exc.args[0]!r}"
+    return f"{type(exc).__name__}: {exc}"[:200]
+
+
+def checked_frames(
+    where: str,
+    events: list[dict[str, Any]],
+    people: list[dict[str, Any]],
+    problems: list[str] | None,
+    *,
+    unit: str = "calendar",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The mapped rows as checked frames; a row that does not fit the model (found one by
+    one, only when the whole does not) is skipped and listed."""
+    try:
+        ev = validate(pd.DataFrame(events, columns=EVENTS.names), EVENTS)
+        at = validate(pd.DataFrame(people, columns=ATTENDEES.names), ATTENDEES)
+        return ev, at
+    except SchemaError:
+        if problems is None:
+            raise
+    good: list[dict[str, Any]] = []
+    for row in events:
+        try:
+            validate(pd.DataFrame([*good, row], columns=EVENTS.names), EVENTS)
+        except SchemaError as exc:
+            problems.append(skipped(where, row.get("event_id"), str(exc), unit=unit))
+        else:
+            good.append(row)
+    ids = {r["event_id"] for r in good}
+    ev = validate(pd.DataFrame(good, columns=EVENTS.names), EVENTS)
+    at = validate(
+        pd.DataFrame([p for p in people if p["event_id"] in ids], columns=ATTENDEES.names),
+        ATTENDEES,
+    )
+    return ev, at

@@ -33,7 +33,7 @@ import pandas as pd
 
 from cadence.errors import CursorExpired
 from cadence.model import CalendarPull
-from cadence.sources.connector import PullContext, listed_targets
+from cadence.sources.connector import PullContext, listed_targets, usable_items
 from cadence.sources.google import auth, client, mapping
 from cadence.sources.google.settings import (
     CALENDAR_SCOPES,
@@ -137,7 +137,7 @@ class GoogleConnector:
                 events_api, http, calendar, cursor=None, time_min=lo, retries=self.retries
             )
         problems: list[str] = []
-        items = mapping.usable_items(calendar, pages.items, problems)
+        items = usable_items(calendar, pages.items, problems)
         if items:
             stored = context.stored()
             known = mapping.known_from_frames(stored.events, stored.attendees).get(

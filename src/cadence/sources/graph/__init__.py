@@ -40,7 +40,7 @@ import requests
 
 from cadence.errors import GraphError
 from cadence.model import CalendarPull
-from cadence.sources.connector import PullContext, listed_targets
+from cadence.sources.connector import PullContext, listed_targets, usable_items
 from cadence.sources.graph import auth, client, mapping
 from cadence.sources.graph.settings import (
     DEFAULT_GRAPH,
@@ -136,10 +136,11 @@ class GraphConnector:
         )
         try:
             problems: list[str] = []
-            items = mapping.usable_items(
+            items = usable_items(
                 mailbox,
                 graph.pages(f"/users/{user}/calendarView?{query}", self.page_size),
                 problems,
+                unit="mailbox",
             )
             known = mapping.known_from_frames(context.stored().events)
             # every series in the window, also those whose occurrences are all cancelled now:

@@ -15,8 +15,9 @@ from typing import Any
 
 import pandas as pd
 
-from cadence.errors import GraphError, SchemaError
+from cadence.errors import GraphError
 from cadence.model import ATTENDEES, EVENTS, validate
+from cadence.sources.connector import checked_frames, skipped, unreadable
 from cadence.sources.graph.settings import SOURCE
 from cadence.zones import iana_zone
 
@@ -149,7 +150,11 @@ def map_items(
         except (KeyError, ValueError, TypeError, AttributeError) as exc:
             if problems is None:
                 raise
-            problems.append(skipped(mailbox, item.get("id"), f"cannot be read ({_why(exc)})"))
+            problems.append(
+                skipped(
+                    mailbox, item.get("id"), f"cannot be read ({unreadable(exc)})", unit="mailbox"
+                )
+            )
             continue
         events.append(row)
         people.extend(attendees)
@@ -162,64 +167,7 @@ def map_items(
             people.extend(attendees)
     if not events:
         return _EMPTY_EVENTS.copy(), _EMPTY_ATTENDEES.copy()
-    return checked_frames(mailbox, events, people, problems)
-
-
-def usable_items(mailbox: str, items: list[Any], problems: list[str]) -> list[dict[str, Any]]:
-    """The items that are event objects with an id; the others are listed in ``problems``."""
-    out = []
-    for n, item in enumerate(items, 1):
-        if not isinstance(item, dict):
-            problems.append(skipped(mailbox, None, f"item {n} is not an object"))
-        elif not item.get("id") or not isinstance(item["id"], str):
-            problems.append(skipped(mailbox, None, f"item {n} has no id"))
-        else:
-            out.append(item)
-    return out
-
-
-def skipped(mailbox: str, event_id: object, why: str) -> str:
-    """One line for a provider item that was skipped: mailbox, event id, why."""
-    which = f"event {event_id}" if event_id else "an event"
-    return f"{mailbox}: {which}: {why}; skipped, the rest of the mailbox was read"
-
-
-def _why(exc: BaseException) -> str:
-    if isinstance(exc, KeyError):
-        return f"no {exc.args[0]!r}"
-    return f"{type(exc).__name__}: {exc}"[:200]
-
-
-def checked_frames(
-    mailbox: str,
-    events: list[dict[str, Any]],
-    people: list[dict[str, Any]],
-    problems: list[str] | None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The mapped rows as checked frames; a row that does not fit the model (found one by
-    one, only when the whole does not) is skipped and listed."""
-    try:
-        ev = validate(pd.DataFrame(events, columns=EVENTS.names), EVENTS)
-        at = validate(pd.DataFrame(people, columns=ATTENDEES.names), ATTENDEES)
-        return ev, at
-    except SchemaError:
-        if problems is None:
-            raise
-    good: list[dict[str, Any]] = []
-    for row in events:
-        try:
-            validate(pd.DataFrame([*good, row], columns=EVENTS.names), EVENTS)
-        except SchemaError as exc:
-            problems.append(skipped(mailbox, row.get("event_id"), str(exc)))
-        else:
-            good.append(row)
-    ids = {r["event_id"] for r in good}
-    ev = validate(pd.DataFrame(good, columns=EVENTS.names), EVENTS)
-    at = validate(
-        pd.DataFrame([p for p in people if p["event_id"] in ids], columns=ATTENDEES.names),
-        ATTENDEES,
-    )
-    return ev, at
+    return checked_frames(mailbox, events, people, problems, unit="mailbox")
 
 
 def _rule_of(master: Mapping[str, Any] | None) -> str | None:
