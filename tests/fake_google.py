@@ -4,7 +4,10 @@ It speaks the wire format the real client library expects: ``events.list``
 with ``singleEvents``/``showDeleted``/``timeMin``/``syncToken``/``pageToken``
 and the ``nextPageToken``/``nextSyncToken`` rules (sync token on the last page
 only; 410 ``fullSyncRequired`` for an expired token; 400 for ``syncToken`` with
-``timeMin``), ``events.get`` of a series master, an OAuth token endpoint for
+``timeMin``), ``events.get`` of a series master, alone or as a part of a batch
+request (``POST /batch/calendar/v3``: multipart/mixed of ``application/http``
+parts, answered in order, each reply part's ``Content-ID`` ``<response-…>``; a
+fault hits a part as it would the request alone), an OAuth token endpoint for
 refresh tokens and service-account JWTs (it reads the JWT's ``sub`` and only
 lets a delegated token read that person's calendar), Google-shaped error
 bodies, and injectable faults: 403 ``rateLimitExceeded``, 429, 5xx, hangs.
@@ -18,13 +21,17 @@ disappeared into cancelled items, as Google does.
 from __future__ import annotations
 
 import base64
+import email.parser
+import email.policy
 import json
 import threading
 import urllib.parse
+import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -65,10 +72,15 @@ class FakeGoogle:
     faults: dict[str, list[int | tuple[int, str]]] = field(
         default_factory=lambda: defaultdict(list)
     )
+    # faults for a calendar's parts of batch requests only (after its list pages)
+    part_faults: dict[str, list[int | tuple[int, str]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
     hang: dict[str, float] = field(default_factory=dict)  # calendar → seconds to stall
     html: set[str] = field(default_factory=set)  # calendars answered with a proxy's HTML page
     bad_items: dict[str, list[Any]] = field(default_factory=dict)  # put first on page one
     log: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    batches: list[list[str]] = field(default_factory=list)  # each batch: its parts' paths
     tokens: dict[str, str] = field(default_factory=dict)  # access token → subject ("" = user)
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
@@ -279,7 +291,12 @@ def _handler(fake: FakeGoogle) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", 0))
-            form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
+            raw = self.rfile.read(length)
+            if self.path == "/batch/calendar/v3":
+                fake.log.append(("POST", self.path, {}))
+                self._batch(raw)
+                return
+            form = dict(urllib.parse.parse_qsl(raw.decode()))
             fake.log.append(("POST", self.path, form))
             if self.path != "/token":
                 self._send(404, _error(404, "notFound", "Not Found"))
@@ -302,64 +319,128 @@ def _handler(fake: FakeGoogle) -> type[BaseHTTPRequestHandler]:
             self._send(200, {"access_token": token, "expires_in": 3600, "token_type": "Bearer"})
 
         def do_GET(self) -> None:
-            url = urllib.parse.urlsplit(self.path)
+            self._reply(*self._answer(self.path, self.headers.get("Authorization", "")))
+
+        def _reply(
+            self, code: int, body: dict[str, Any] | bytes, headers: dict[str, str] | None = None
+        ) -> None:
+            if isinstance(body, bytes):  # a proxy's HTML page
+                self.send_response(code)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            else:
+                self._send(code, body, headers)
+
+        def _answer(
+            self, target: str, auth: str, *, part: bool = False
+        ) -> tuple[int, dict[str, Any] | bytes, dict[str, str]]:
+            """One GET (alone or a batch's part): status, JSON body (bytes: HTML), headers."""
+            url = urllib.parse.urlsplit(target)
             q = dict(urllib.parse.parse_qsl(url.query))
             fake.log.append(("GET", url.path, q))
-            auth = self.headers.get("Authorization", "")
             subject = fake.tokens.get(auth.removeprefix("Bearer "))
             if subject is None:
-                self._send(401, _error(401, "authError", "Invalid Credentials"))
-                return
+                return 401, _error(401, "authError", "Invalid Credentials"), {}
             parts = [urllib.parse.unquote(p) for p in url.path.strip("/").split("/")]
             if parts[:2] == ["admin", "directory"]:
-                self._directory(q)
-                return
+                return 200, self._directory(q), {}
             if len(parts) < 5 or parts[:3] != ["calendar", "v3", "calendars"]:
-                self._send(404, _error(404, "notFound", "Not Found"))
-                return
+                return 404, _error(404, "notFound", "Not Found"), {}
             calendar = parts[3]
             if subject and subject != calendar:
-                self._send(403, _error(403, "forbidden", "Not allowed to read this calendar"))
-                return
+                return 403, _error(403, "forbidden", "Not allowed to read this calendar"), {}
             with fake.lock:
                 fault = fake.faults[calendar].pop(0) if fake.faults[calendar] else None
+                if fault is None and part and fake.part_faults[calendar]:
+                    fault = fake.part_faults[calendar].pop(0)
                 stall = fake.hang.get(calendar, 0.0)
             if stall:
                 threading.Event().wait(stall)  # not time.sleep: tests may stub that out
             if calendar in fake.html:
-                page = b"<html><body>Proxy login required</body></html>"
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(page)))
-                self.end_headers()
-                self.wfile.write(page)
-                return
+                return 200, b"<html><body>Proxy login required</body></html>", {}
             if fault is not None:
                 code, reason = fault if isinstance(fault, tuple) else (fault, "backendError")
                 headers = {"Retry-After": "1"} if code == 429 else {}
-                self._send(code, _error(code, reason, f"injected {code} {reason}"), headers)
-                return
+                return code, _error(code, reason, f"injected {code} {reason}"), headers
             if len(parts) == 6:  # events/{id}: a series master
                 master = fake.masters.get(calendar, {}).get(parts[5])
                 if master is None:
-                    self._send(404, _error(404, "notFound", "Not Found"))
-                else:
-                    self._send(200, master)
-                return
+                    return 404, _error(404, "notFound", "Not Found"), {}
+                return 200, master, {}
             if not _fields_ok(q.get("fields")):
-                self._send(400, _error(400, "badRequest", "the fake insists on a fields mask"))
-                return
+                return 400, _error(400, "badRequest", "the fake insists on a fields mask"), {}
             code, body = fake.list_events(calendar, q)
-            self._send(code, body)
+            return code, body, {}
 
-        def _directory(self, q: dict[str, str]) -> None:
+        def _batch(self, raw: bytes) -> None:
+            """``POST /batch/calendar/v3``: multipart/mixed of ``application/http`` GETs, each
+            answered as if sent alone (the outer Authorization applies to parts without
+            their own), in a multipart/mixed reply in the same order, each part's
+            ``Content-ID`` ``<response-…>`` naming the request's."""
+            kind = self.headers.get("Content-Type", "")
+            message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+                b"Content-Type: " + kind.encode() + b"\r\n\r\n" + raw
+            )
+            if not message.is_multipart():
+                self._send(400, _error(400, "badRequest", "a batch is multipart/mixed"))
+                return
+            parts = list(message.iter_parts())
+            if len(parts) > 1000:
+                self._send(400, _error(400, "badRequest", "at most 1000 calls in a batch"))
+                return
+            out = []
+            paths = []
+            for part in parts:
+                if part.get_content_type() != "application/http":
+                    self._send(400, _error(400, "badRequest", "parts are application/http"))
+                    return
+                inner = part.get_payload(decode=True) or b""
+                head = inner.decode().replace("\r\n", "\n").split("\n\n", 1)[0].split("\n")
+                method, target, _ = head[0].split(" ", 2)
+                paths.append(urllib.parse.unquote(urllib.parse.urlsplit(target).path))
+                headers = dict(h.split(": ", 1) for h in head[1:] if ": " in h)
+                auth = headers.get("Authorization") or self.headers.get("Authorization", "")
+                if method != "GET":
+                    code, body, extra = 405, _error(405, "badRequest", "the fake reads only"), {}
+                else:
+                    code, body, extra = self._answer(target, auth, part=True)
+                if isinstance(body, bytes):
+                    data, ctype = body, "text/html"
+                else:
+                    data, ctype = json.dumps(body).encode(), "application/json; charset=UTF-8"
+                status = f"HTTP/1.1 {code} {HTTPStatus(code).phrase}"
+                lines = [status, f"Content-Type: {ctype}", f"Content-Length: {len(data)}"]
+                lines += [f"{k}: {v}" for k, v in extra.items()]
+                content_id = str(part.get("Content-ID", "")).strip()
+                reply_id = f"<response-{content_id.strip('<>')}>" if content_id else ""
+                out.append((reply_id, "\r\n".join(lines).encode() + b"\r\n\r\n" + data))
+            with fake.lock:
+                fake.batches.append(paths)
+            boundary = f"batch_{uuid.uuid4().hex}"
+            chunks = []
+            for reply_id, payload in out:
+                chunks.append(f"--{boundary}\r\nContent-Type: application/http\r\n".encode())
+                if reply_id:
+                    chunks.append(f"Content-ID: {reply_id}\r\n".encode())
+                chunks.append(b"\r\n" + payload + b"\r\n")
+            chunks.append(f"--{boundary}--\r\n".encode())
+            data = b"".join(chunks)
+            self.send_response(200)
+            self.send_header("Content-Type", f"multipart/mixed; boundary={boundary}")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _directory(self, q: dict[str, str]) -> dict[str, Any]:
             size = min(int(q.get("maxResults", 100)), 500, fake.page_size)
             offset = int(q.get("pageToken", "0") or 0)
             page = fake.users[offset : offset + size]
             body: dict[str, Any] = {"kind": "admin#directory#users", "users": page}
             if offset + size < len(fake.users):
                 body["nextPageToken"] = str(offset + size)
-            self._send(200, body)
+            return body
 
     return Handler
 

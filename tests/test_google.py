@@ -237,6 +237,75 @@ def test_full_pull_matches_the_source_and_an_unchanged_pull_is_one_request_per_c
     pd.testing.assert_frame_equal(got, want)
 
 
+def series_by_calendar(events: pd.DataFrame) -> pd.Series:
+    """The series each calendar's first pull meets (events ending after its timeMin)."""
+    lo = (AS_OF - pd.Timedelta(weeks=26)).floor("D")
+    seen = events[(events["end"] > lo) & events["series_id"].notna()]
+    return seen.groupby("calendar")["series_id"].nunique()
+
+
+def test_series_masters_come_in_one_batch_per_calendar_at_the_configured_root(
+    org: demo.DemoOrg, tmp_path: Path, fake: FakeGoogle
+) -> None:
+    last = org.pulls()[-1]
+    fake.load(last.events, last.attendees)
+    cals = sorted(set(last.events["calendar"]))
+    series = series_by_calendar(last.events)
+    assert len(series) > 1 and series.max() <= 50  # each calendar's masters fit one batch
+    with Store(tmp_path / "g.sqlite") as db:
+        first = pull(db, fake, cals, user_creds(fake, tmp_path))
+        stored = db.events()
+    assert first.failed == {}
+    posts = [p for m, p, _ in fake.log if m == "POST" and p != "/token"]
+    assert posts == ["/batch/calendar/v3"] * len(series)  # at the fake's root, not googleapis.com
+    by_calendar = {b[0].split("/")[4]: len(b) for b in fake.batches}
+    assert by_calendar == series.to_dict()
+    assert all(len({p.split("/")[4] for p in b}) == 1 for b in fake.batches)
+    assert first.stats["masters_fetched"] == series.sum()
+    # one list page per calendar (< 2,500 events each) and one batch per calendar with series
+    assert first.requests == len(cals) + len(series) <= 2 * len(cals)
+    # the masters' rules landed: every stored occurrence of a series has its RRULE
+    key = ["calendar", "event_id"]
+    want = last.events.dropna(subset=["series_id"]).set_index(key)["recurrence"]
+    got = stored.dropna(subset=["series_id"]).set_index(key)["recurrence"]
+    assert len(got) > 0 and got.notna().all()
+    assert got.to_dict() == want.reindex(got.index).to_dict()
+
+
+def test_batch_parts_are_retried_gone_or_fail_their_calendar_alone(
+    org: demo.DemoOrg, tmp_path: Path, fake: FakeGoogle, sleeps: list[float]
+) -> None:
+    last = org.pulls()[-1]
+    fake.load(last.events, last.attendees)
+    cals = sorted(set(last.events["calendar"]))
+    series = series_by_calendar(last.events)
+    victim, broken = [c for c in series.index if series[c] >= 3][:2]
+    gone = sorted(fake.masters[victim])[0]
+    del fake.masters[victim][gone]  # its part answers 404: the series is gone, not a failure
+    fake.part_faults[victim] += [(403, "rateLimitExceeded"), 503]  # two parts throttled
+    fake.part_faults[broken] += [500] * 100  # every part, every round
+    with Store(tmp_path / "g.sqlite") as db:
+        summary = pull(db, fake, cals, user_creds(fake, tmp_path), retries=2)
+        landed = set(db.events()["calendar"])
+    assert list(summary.failed) == [broken] and "HTTP 500" in summary.failed[broken]
+    assert landed == set(cals) - {broken}
+    mine = [len(b) for b in fake.batches if b[0].split("/")[4] == victim]
+    assert mine == [series[victim], 2]  # the two throttled parts, again, in a second batch
+    theirs = [len(b) for b in fake.batches if b[0].split("/")[4] == broken]
+    assert theirs == [series[broken]] * 3  # the first try and two retries
+    assert len(sleeps) == 1 + 2  # the library's backoff before each retry round
+    assert all(0 <= s <= 2**2 for s in sleeps)
+
+
+def test_the_batch_path_is_the_discovery_documents() -> None:
+    from googleapiclient.discovery_cache import get_static_doc
+
+    from cadence.sources.google.settings import BATCH_PATH
+
+    doc = json.loads(get_static_doc("calendar", "v3") or "{}")
+    assert doc["batchPath"] == BATCH_PATH
+
+
 def test_weekly_changes_arrive_incrementally_and_match_the_source(
     org: demo.DemoOrg, tmp_path: Path, fake: FakeGoogle
 ) -> None:

@@ -11,6 +11,8 @@ thread-safe). 403 rate limits, 429, 5xx and timeouts are retried by the library
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from cadence.sources.connector import describe
 from cadence.sources.google.settings import (
     API_PATHS,
     EVENT_FIELDS,
+    MASTER_BATCH,
     MASTER_FIELDS,
     PAGE_SIZE,
     USER_FIELDS,
@@ -159,24 +162,114 @@ def list_events(
     return out
 
 
-def get_master(
-    events_api: Any, http: Any, calendar: str, series: str, *, retries: int
-) -> dict[str, Any] | None:
-    """A series master (its RRULE, people and times), or ``None`` when it is gone (404/410)."""
+_RATE_LIMITS = ("rateLimitExceeded", "userRateLimitExceeded")
+
+
+def _retryable(status: int, content: bytes | None) -> bool:
+    """What ``execute(num_retries=…)`` retries on a single request: 429, 5xx, 403 rate limits."""
+    if status == 429 or status >= 500:
+        return True
+    if status != 403:
+        return False
+    try:
+        reasons = [e.get("reason") for e in json.loads(content or b"{}")["error"]["errors"]]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return False
+    return any(r in _RATE_LIMITS for r in reasons)
+
+
+def _backoff(attempt: int) -> None:
+    """The client library's own wait before retry ``attempt`` (1, 2, …): rand() × 2^attempt s."""
+    time.sleep(random.random() * 2**attempt)
+
+
+@dataclass
+class Masters:
+    """Series masters read in batch requests: id → master (absent: gone), and the cost."""
+
+    found: dict[str, dict[str, Any]] = field(default_factory=dict)
+    requests: int = 0  # HTTP requests (batch POSTs, retries included)
+    calls: int = 0  # inner calls: what Google's quota counts
+
+
+def get_masters(
+    events_api: Any,
+    http: Any,
+    calendar: str,
+    series: list[str],
+    *,
+    batch_uri: str,
+    retries: int,
+) -> Masters:
+    """The series masters (their RRULE, people and times), :data:`MASTER_BATCH` per batch
+    request (``BatchHttpRequest`` against ``batch_uri``, which follows ``api_root``).
+
+    Each part is judged as the single ``events.get`` it replaces: 404/410 means the series
+    is gone (left out); 429, 5xx and 403 rate limits are sent again, in a new batch after
+    the library's backoff, up to ``retries`` times, as are failures of the whole batch;
+    anything else, or a part still failing, is this calendar's :class:`GoogleError`.
+    """
+    import httplib2
     from googleapiclient.errors import HttpError
+    from googleapiclient.http import BatchHttpRequest
+
+    out = Masters()
+    todo = list(series)
+    answers: dict[str, tuple[Any, HttpError | None]] = {}  # one batch's, by part
+
+    def collect(rid: str, response: Any, exc: HttpError | None) -> None:
+        answers[rid] = (response, exc)
 
     with translated(calendar):
-        try:
-            return _page(
-                events_api.get(calendarId=calendar, eventId=series, fields=MASTER_FIELDS),
-                http,
-                retries,
-                calendar,
-            )
-        except HttpError as exc:
-            if exc.resp.status in (404, 410):
-                return None
-            raise
+        for attempt in range(retries + 1):
+            if attempt:
+                _backoff(attempt)
+            again: list[str] = []
+            for start in range(0, len(todo), MASTER_BATCH):
+                chunk = todo[start : start + MASTER_BATCH]
+                answers.clear()
+                batch = BatchHttpRequest(callback=collect, batch_uri=batch_uri)
+                for n, one in enumerate(chunk):
+                    batch.add(
+                        events_api.get(calendarId=calendar, eventId=one, fields=MASTER_FIELDS),
+                        request_id=str(n),
+                    )
+                out.requests += 1
+                out.calls += len(chunk)
+                try:
+                    batch.execute(http=http)
+                except HttpError as exc:  # the whole batch was refused
+                    if attempt == retries or not _retryable(exc.resp.status, exc.content):
+                        raise
+                    again.extend(chunk)
+                    continue
+                except (OSError, httplib2.HttpLib2Error):  # the network, as the library retries
+                    if attempt == retries:
+                        raise
+                    again.extend(chunk)
+                    continue
+                for n, one in enumerate(chunk):
+                    response, failure = answers.get(str(n), (None, None))
+                    if failure is not None:
+                        status = failure.resp.status
+                        if status in (404, 410):
+                            continue
+                        if attempt < retries and _retryable(status, failure.content):
+                            again.append(one)
+                            continue
+                        raise failure
+                    if not isinstance(response, dict):
+                        raise GoogleError(
+                            f"the API answered with something that is not JSON "
+                            f"({type(response).__name__}) for series {one}: an HTML page from a "
+                            "proxy or captive portal? check [google] api_root and the network",
+                            calendar=calendar,
+                        )
+                    out.found[one] = response
+            if not again:
+                return out
+            todo = again
+    raise AssertionError("unreachable: the last attempt raises or returns")  # pragma: no cover
 
 
 def list_users(users_api: Any, http: Any, customer: str, retries: int) -> list[dict[str, Any]]:
