@@ -8,7 +8,10 @@ masters with ``recurrence`` and ``cancelledOccurrences`` ids
 ``OID.{master}.{date}``), ``POST /$batch`` (≤ 20 requests, items answered out
 of order, throttled items inside a 200), ``/users`` with ``$expand=manager``.
 Cancelled occurrences are not in calendarView, as on the real service. Faults:
-429 with ``Retry-After``, 503, hangs.
+429 with ``Retry-After``, 503, hangs. It serves requests at once (a thread each;
+a batch's items 4 at a time, as Graph sends them to Outlook) and counts how many
+are in flight per mailbox (``most_in_flight``; ``most_own_in_flight`` for those
+that came as requests of their own, not batch items).
 
 Authority: OpenID configuration, device code and token endpoints enough for
 msal's ``PublicClientApplication`` (device flow, refresh) and
@@ -26,6 +29,7 @@ import time
 import urllib.parse
 from collections import defaultdict
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -116,6 +120,12 @@ class FakeGraph:
     tokens: dict[str, str] = field(default_factory=dict)  # access token → "user" / "app"
     refresh_tokens: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # requests being served per mailbox (batch items too: Graph runs up to 4 of a batch at
+    # once), and the most seen at once: all of them, and those sent as requests of their own
+    in_flight: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    most_in_flight: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    own_in_flight: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    most_own_in_flight: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     url: str = ""
     ca: Path | None = None
     expires_in: int = 3599
@@ -245,7 +255,37 @@ class FakeGraph:
 
     # -- Graph --------------------------------------------------------------------------------
 
+    @contextmanager
+    def serving(self, mailbox: str, own: bool) -> Iterator[None]:
+        """Count a request to ``mailbox`` as in flight while it is served."""
+        with self.lock:
+            self.in_flight[mailbox] += 1
+            self.most_in_flight[mailbox] = max(
+                self.most_in_flight[mailbox], self.in_flight[mailbox]
+            )
+            if own:
+                self.own_in_flight[mailbox] += 1
+                self.most_own_in_flight[mailbox] = max(
+                    self.most_own_in_flight[mailbox], self.own_in_flight[mailbox]
+                )
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.in_flight[mailbox] -= 1
+                if own:
+                    self.own_in_flight[mailbox] -= 1
+
     def graph_get(
+        self, path: str, q: dict[str, str], prefer: str, token: str, *, own: bool = True
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        parts = [urllib.parse.unquote(p) for p in path.strip("/").split("/")]
+        if len(parts) >= 4 and parts[:2] == ["v1.0", "users"]:
+            with self.serving(parts[2], own):
+                return self._graph_get(path, q, prefer, token)
+        return self._graph_get(path, q, prefer, token)
+
+    def _graph_get(
         self, path: str, q: dict[str, str], prefer: str, token: str
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
         if self.tokens.get(token) is None:
@@ -298,12 +338,18 @@ class FakeGraph:
             return 400, _error("BadRequest", "the fake only speaks UTC"), {}
         lo, hi = pd.Timestamp(q["startDateTime"]), pd.Timestamp(q["endDateTime"])
         chosen = set(select.split(","))
-        items = [
-            {k: v for k, v in e.items() if k in chosen or k == "id"}
+        events = [
+            e
             for e in self.mailboxes[mailbox]
             if pd.Timestamp(e["end"]["dateTime"], tz="UTC") > lo
             and pd.Timestamp(e["start"]["dateTime"], tz="UTC") < hi
         ]
+        order = q.get("$orderby")
+        if order == "start/dateTime":
+            events.sort(key=lambda e: (e["start"]["dateTime"], e["id"]))
+        elif order is not None:
+            return 400, _error("BadRequest", f"the fake cannot order by {order}"), {}
+        items = [{k: v for k, v in e.items() if k in chosen or k == "id"} for e in events]
         size = 10
         for part in prefer.split(","):
             if "odata.maxpagesize=" in part:
@@ -489,24 +535,26 @@ def _handler(fake: FakeGraph) -> type[BaseHTTPRequestHandler]:
             if len(reqs) > 20:
                 self._send(400, _error("BadRequest", "A batch may hold at most 20 requests"))
                 return
-            answers = []
-            for r in reversed(reqs):  # Graph answers in any order
+            token = self._token()
+
+            def answer(r: dict[str, Any]) -> dict[str, Any]:
                 with fake.lock:
                     fault = fake.batch_faults.pop(0) if fake.batch_faults else None
                 if fault:
-                    answers.append(
-                        {
-                            "id": r["id"],
-                            "status": fault,
-                            "headers": {"Retry-After": "1"},
-                            "body": _error("TooManyRequests", "injected"),
-                        }
-                    )
-                    continue
+                    return {
+                        "id": r["id"],
+                        "status": fault,
+                        "headers": {"Retry-After": "1"},
+                        "body": _error("TooManyRequests", "injected"),
+                    }
                 url = urllib.parse.urlsplit("/v1.0" + r["url"])
                 q = dict(urllib.parse.parse_qsl(url.query))
-                code, b, headers = fake.graph_get(url.path, q, "", self._token())
-                answers.append({"id": r["id"], "status": code, "headers": headers, "body": b})
+                code, b, headers = fake.graph_get(url.path, q, "", token, own=False)
+                return {"id": r["id"], "status": code, "headers": headers, "body": b}
+
+            # Graph sends up to 4 items of a batch to Outlook at once, and answers in any order
+            with ThreadPoolExecutor(4) as pool:
+                answers = list(pool.map(answer, reqs))[::-1]
             self._send(200, {"responses": answers})
 
     return Handler

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -362,6 +363,57 @@ def test_full_pull_matches_the_source_through_tiny_pages_and_batches(
         got = pair_counts(cadence.load_store(tmp_path / "g.sqlite"), org.roster)
         want = pair_counts(cadence.load_store(tmp_path / "d.sqlite"), org.roster)
     pd.testing.assert_frame_equal(got, want)
+
+
+def test_a_mailbox_has_several_requests_in_flight_and_never_more_than_4(
+    org: demo.DemoOrg, tmp_path: Path
+) -> None:
+    last = org.pulls()[-1]
+    boxes = sorted(set(last.events["calendar"]))
+    with serve(FakeGraph(page_size=7)) as fake:
+        fake.load(last.events, last.attendees)
+        slow = boxes[0]
+        fake.hang[slow] = 0.05  # each of its requests takes a while: the slices must overlap
+        with Store(tmp_path / "g.sqlite") as db:
+            # more workers than mailboxes' worth of slots: the bound is per mailbox, not per pull
+            first = pull(db, fake, boxes, workers=8)
+        assert first.failed == {}
+        assert max(fake.most_in_flight.values()) <= 4  # batch items counted, as Outlook does
+        assert fake.most_own_in_flight[slow] > 1  # calendarView slices read at once
+        views = [q for m, p, q in fake.log if p.endswith("/calendarView")]
+        assert all(q["$orderby"] == "start/dateTime" for q in views)
+        with Store(tmp_path / "d.sqlite") as direct:
+            direct.write_pull(last)
+        got = pair_counts(cadence.load_store(tmp_path / "g.sqlite"), org.roster)
+        want = pair_counts(cadence.load_store(tmp_path / "d.sqlite"), org.roster)
+    pd.testing.assert_frame_equal(got, want)  # slices overlap: each event kept once
+
+
+def test_slots_bound_each_mailbox_alone() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Lock
+
+    from cadence.sources.graph.client import Slots
+
+    slots, lock = Slots(4), Lock()
+    busy: dict[str, int] = {"a": 0, "b": 0}
+    most: dict[str, int] = {"a": 0, "b": 0}
+
+    def work(job: tuple[str, int]) -> None:
+        box, weight = job
+        with slots.held(box, weight):
+            with lock:
+                busy[box] += min(weight, 4)
+                most[box] = max(most[box], busy[box])
+            threading.Event().wait(0.01)
+            with lock:
+                busy[box] -= min(weight, 4)
+
+    jobs = [("a", 1), ("b", 1), ("a", 20), ("b", 3)] * 10
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(work, jobs))
+    assert most["a"] == 4  # a 20-item batch holds all 4 of its mailbox's slots, no more
+    assert 1 <= most["b"] <= 4
 
 
 def test_weekly_pulls_match_the_source(org: demo.DemoOrg, tmp_path: Path, fake: FakeGraph) -> None:

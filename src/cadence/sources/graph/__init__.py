@@ -32,8 +32,11 @@ time per mailbox (Outlook allows 4).
 
 from __future__ import annotations
 
+import threading
 import urllib.parse
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pandas as pd
 import requests
@@ -50,6 +53,7 @@ from cadence.sources.graph.settings import (
     SOURCE,
     USER_PAGE_SIZE,
     USER_QUERY,
+    VIEW_SLICES,
 )
 
 __all__ = ["GraphConnector", "auth", "client", "mapping"]
@@ -96,8 +100,12 @@ class GraphConnector:
         self.timeout = timeout
         self.page_size = page_size
         self.sign_in_session = sign_in_session  # msal's, closed with the connector
-        self._own_session = session is None
-        self.session = session or client.graph_session(retries, pool=max(2, workers))
+        self.retries = retries
+        self.session = session  # one given: used by every thread (the caller vouches for it)
+        self.slots = client.Slots()  # <= 4 requests in flight per mailbox, all threads together
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._sessions_lock = threading.Lock()
 
     def open(self) -> None:
         self._token = self.sign_in()
@@ -109,8 +117,21 @@ class GraphConnector:
         assert self._token is not None
         return self._token()
 
-    def _graph(self) -> client.Graph:
-        return client.Graph(self.session, self.token, self.graph_url, self.timeout)
+    def _session(self) -> requests.Session:
+        """This thread's session (requests sessions are not thread-safe), made on first use."""
+        if self.session is not None:
+            return self.session
+        mine: requests.Session | None = getattr(self._local, "session", None)
+        if mine is None:
+            mine = self._local.session = client.graph_session(self.retries, pool=2)
+            with self._sessions_lock:
+                self._sessions.append(mine)
+        return mine
+
+    def _graph(self, mailbox: str | None = None) -> client.Graph:
+        return client.Graph(
+            self._session, self.token, self.graph_url, self.timeout, mailbox, self.slots
+        )
 
     def window(self, now: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp]:
         """The span every pull reads: ``weeks_back`` before today to ``weeks_ahead`` after."""
@@ -123,25 +144,12 @@ class GraphConnector:
     def pull_one(self, context: PullContext) -> CalendarPull:
         """calendarView over the window, then the masters it needs, then map."""
         mailbox = context.calendar
-        graph = self._graph()
+        graph = self._graph(mailbox)
         lo, hi = window = self.window(context.now)
         user = urllib.parse.quote(mailbox, safe="@")
-        query = urllib.parse.urlencode(
-            {
-                "startDateTime": lo.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "endDateTime": hi.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "$select": EVENT_SELECT,
-            },
-            safe=",$:",
-        )
         try:
             problems: list[str] = []
-            items = usable_items(
-                mailbox,
-                graph.pages(f"/users/{user}/calendarView?{query}", self.page_size),
-                problems,
-                unit="mailbox",
-            )
+            items = usable_items(mailbox, self._view(graph, user, lo, hi), problems, unit="mailbox")
             known = mapping.known_from_frames(context.stored().events)
             # every series in the window, also those whose occurrences are all cancelled now:
             # a master's cancelledOccurrences is the only place Graph lists cancellations
@@ -173,6 +181,55 @@ class GraphConnector:
             problems=problems,
         )
 
+    def _view(
+        self, graph: client.Graph, user: str, lo: pd.Timestamp, hi: pd.Timestamp
+    ) -> list[Any]:
+        """calendarView over ``lo`` .. ``hi``, ordered by start. When the first page is not
+        all of it, the rest of the window (from the last start that page reached) is read
+        in :data:`VIEW_SLICES` slices at once, each following its own nextLinks; an event
+        overlapping two slices comes back in both and is kept once."""
+
+        def url(start: pd.Timestamp, end: pd.Timestamp) -> str:
+            query = urllib.parse.urlencode(
+                {
+                    "startDateTime": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "endDateTime": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "$select": EVENT_SELECT,
+                    "$orderby": "start/dateTime",
+                },
+                safe=",$:/",
+            )
+            return f"/users/{user}/calendarView?{query}"
+
+        first = graph.get(url(lo, hi), page_size=self.page_size)
+        items: list[Any] = list(first.get("value", []))
+        following = first.get("@odata.nextLink")
+        if not following:
+            return items
+        reached = _last_start(items)
+        if reached is None or reached >= hi:  # nothing to cut by: the nextLinks, in turn
+            return items + graph.pages(following, self.page_size)
+        # from a second before it: a zero-length event at that start is in the next slice
+        begin = max(lo, reached.floor("s") - pd.Timedelta(seconds=1))
+        cuts = [begin + (hi - begin) * k / VIEW_SLICES for k in range(VIEW_SLICES + 1)]
+        cuts = [c.ceil("s") for c in cuts[:-1]] + [hi]
+        with ThreadPoolExecutor(VIEW_SLICES, thread_name_prefix="graph-view") as pool:
+            parts = list(
+                pool.map(
+                    lambda k: graph.pages(url(cuts[k], cuts[k + 1]), self.page_size),
+                    range(VIEW_SLICES),
+                )
+            )
+        seen = {i["id"] for i in items if isinstance(i, dict) and isinstance(i.get("id"), str)}
+        for part in parts:
+            for item in part:
+                if isinstance(item, dict) and isinstance(item.get("id"), str):
+                    if item["id"] in seen:
+                        continue
+                    seen.add(item["id"])
+                items.append(item)
+        return items
+
     def directory_roster(self) -> pd.DataFrame | None:
         """The roster from Entra ID (``/users`` with their manager), when configured."""
         if not self.roster_from_directory:
@@ -184,14 +241,29 @@ class GraphConnector:
             return f"token ok; {len(self.mailboxes)} mailboxes listed"
         box = sorted(self.mailboxes)[0]
         now = pd.Timestamp.now(tz="UTC").floor("D")
-        self._graph().get(
+        self._graph(box).get(
             f"/users/{box}/calendarView?startDateTime={now:%Y-%m-%dT%H:%M:%SZ}"
             f"&endDateTime={now + pd.Timedelta(days=1):%Y-%m-%dT%H:%M:%SZ}&$select=id&$top=1"
         )
         return f"read {box}"
 
     def close(self) -> None:
-        if self._own_session:
-            self.session.close()
+        with self._sessions_lock:
+            made, self._sessions = self._sessions, []
+        for session in made:
+            session.close()
+        self._local = threading.local()
         if self.sign_in_session is not None:
             self.sign_in_session.close()
+
+
+def _last_start(items: list[Any]) -> pd.Timestamp | None:
+    """The latest start among a calendarView page's items (UTC), if any can be read."""
+    starts = []
+    for item in items:
+        try:
+            starts.append(mapping.utc(item.get("start")))
+        except (AttributeError, KeyError, TypeError, ValueError):
+            continue  # not an event: skipped and listed by the mapping, not here
+    known = [s for s in starts if s is not None]
+    return max(known) if known else None

@@ -1,5 +1,6 @@
-"""Microsoft Graph over requests: one session whose urllib3 ``Retry`` handles throttling,
-the one pager (``@odata.nextLink``), JSON ``$batch``, and errors translated in one place.
+"""Microsoft Graph over requests: sessions whose urllib3 ``Retry`` handles throttling,
+the one pager (``@odata.nextLink``), JSON ``$batch``, the per-mailbox bound on requests in
+flight (:class:`Slots`), and errors translated in one place.
 
 429 / 503 / 504 (and connection errors) are retried by urllib3's ``Retry``,
 honouring ``Retry-After``; batch items that come back 429 / 503 inside a 200
@@ -10,9 +11,12 @@ a :class:`~cadence.errors.GraphError` here.
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
@@ -21,7 +25,7 @@ from urllib3.util.retry import Retry
 
 from cadence.errors import GraphError
 from cadence.sources.connector import describe
-from cadence.sources.graph.settings import BATCH_SIZE, DEFAULT_GRAPH
+from cadence.sources.graph.settings import BATCH_SIZE, DEFAULT_GRAPH, MAILBOX_CONCURRENCY
 
 
 def graph_session(retries: int = 5, *, pool: int = 8, backoff: float = 0.5) -> requests.Session:
@@ -44,15 +48,55 @@ def graph_session(retries: int = 5, *, pool: int = 8, backoff: float = 0.5) -> r
     return session
 
 
+class Slots:
+    """At most ``limit`` requests in flight per mailbox, across every thread of a connector.
+
+    Outlook allows an app 4 concurrent requests per mailbox, and Graph sends up to 4
+    items of a ``$batch`` to Outlook at once: a batch takes ``min(items, limit)`` slots.
+    """
+
+    def __init__(self, limit: int = MAILBOX_CONCURRENCY) -> None:
+        self.limit = limit
+        self._busy: dict[str, int] = defaultdict(int)
+        self._free = threading.Condition()
+
+    @contextmanager
+    def held(self, mailbox: str | None, count: int = 1) -> Iterator[None]:
+        if mailbox is None:  # the directory, not a mailbox
+            yield
+            return
+        count = max(1, min(count, self.limit))
+        with self._free:
+            self._free.wait_for(lambda: self._busy[mailbox] + count <= self.limit)
+            self._busy[mailbox] += count
+        try:
+            yield
+        finally:
+            with self._free:
+                self._busy[mailbox] -= count
+                self._free.notify_all()
+
+
 @dataclass
 class Graph:
-    """Authenticated GET / $batch against one Graph base URL."""
+    """Authenticated GET / $batch against one Graph base URL, for one mailbox (or none).
 
-    session: requests.Session
+    ``session()`` gives the calling thread's session (requests sessions are not
+    thread-safe); ``slots`` bounds this mailbox's requests in flight.
+    """
+
+    session: Callable[[], requests.Session]
     token: Callable[[], str]
     base: str = DEFAULT_GRAPH
     timeout: float = 60.0
+    mailbox: str | None = None
+    slots: Slots = field(default_factory=Slots)
     requests: int = 0
+    _count: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def _sent(self) -> None:
+        with self._count:
+            self.requests += 1
 
     def _headers(self, page_size: int | None = None) -> dict[str, str]:
         prefer = ['outlook.timezone="UTC"']
@@ -62,9 +106,12 @@ class Graph:
 
     def get(self, url: str, *, page_size: int | None = None) -> dict[str, Any]:
         full = url if url.startswith("http") else self.base.rstrip("/") + url
-        self.requests += 1
+        self._sent()
         try:
-            resp = self.session.get(full, headers=self._headers(page_size), timeout=self.timeout)
+            with self.slots.held(self.mailbox):
+                resp = self.session().get(
+                    full, headers=self._headers(page_size), timeout=self.timeout
+                )
         except requests.RequestException as exc:
             raise GraphError(describe(exc)) from None
         if resp.status_code != 200:
@@ -105,14 +152,15 @@ class Graph:
                         {"id": str(i), "method": "GET", "url": u} for i, u in enumerate(chunk)
                     ]
                 }
-                self.requests += 1
+                self._sent()
                 try:
-                    resp = self.session.post(
-                        self.base.rstrip("/") + "/$batch",
-                        json=body,
-                        headers=self._headers(),
-                        timeout=self.timeout,
-                    )
+                    with self.slots.held(self.mailbox, len(chunk)):
+                        resp = self.session().post(
+                            self.base.rstrip("/") + "/$batch",
+                            json=body,
+                            headers=self._headers(),
+                            timeout=self.timeout,
+                        )
                 except requests.RequestException as exc:
                     raise GraphError(describe(exc)) from None
                 if resp.status_code != 200:

@@ -65,7 +65,7 @@ def known_from_frames(ev: pd.DataFrame) -> Known:
     return known
 
 
-def _utc(value: Mapping[str, Any] | None) -> pd.Timestamp | None:
+def utc(value: Mapping[str, Any] | None) -> pd.Timestamp | None:
     """Graph's ``dateTimeTimeZone`` (UTC, as the Prefer header asks) or an ISO string."""
     if not value:
         return None
@@ -190,11 +190,11 @@ def _series_uid(master: Mapping[str, Any] | None) -> str | None:
 def _map_one(
     mailbox: str, item: dict[str, Any], master: Mapping[str, Any] | None
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    start = _utc(item.get("start"))
-    end = _utc(item.get("end"))
+    start = utc(item.get("start"))
+    end = utc(item.get("end"))
     if start is None:
         raise GraphError(f"event {item.get('id')} has no start", calendar=mailbox)
-    original = _utc(item.get("originalStart")) or start
+    original = utc(item.get("originalStart")) or start
     organizer = ((item.get("organizer") or {}).get("emailAddress") or {}).get("address")
     row = {
         "source": SOURCE,
@@ -215,8 +215,8 @@ def _map_one(
         "organizer": organizer,
         "recurrence": _rule_of(master),
         "event_type": _SHOW_AS.get(item.get("showAs", ""), "default"),
-        "created": _utc(item.get("createdDateTime")),
-        "updated": _utc(item.get("lastModifiedDateTime")),
+        "created": utc(item.get("createdDateTime")),
+        "updated": utc(item.get("lastModifiedDateTime")),
     }
     own = ((item.get("responseStatus") or {}).get("response")) or "none"
     return row, _attendees(mailbox, item["id"], item.get("attendees") or [], organizer, own)
@@ -276,8 +276,8 @@ def _cancelled_from_master(
     start = master.get("start") or {}
     zone = iana_zone(master.get("originalStartTimeZone")) or iana_zone(start.get("timeZone"))
     zone = zone or "UTC"
-    first = _utc(start)
-    last = _utc(master.get("end"))
+    first = utc(start)
+    last = utc(master.get("end"))
     if first is None:
         return []
     duration = (last - first) if last is not None else pd.Timedelta(0)

@@ -9,6 +9,8 @@ DELEGATED_SCOPES = ["Calendars.ReadBasic"]
 PAGE_SIZE = 500
 USER_PAGE_SIZE = 999  # the largest page /users allows
 BATCH_SIZE = 20  # Graph's JSON batching limit
+MAILBOX_CONCURRENCY = 4  # Outlook: concurrent requests per app per mailbox (batch items count)
+VIEW_SLICES = 3  # a calendarView longer than a page: the rest of the window, read at once
 EVENT_SELECT = (
     "id,iCalUId,type,seriesMasterId,originalStart,originalStartTimeZone,start,end,isAllDay,"
     "isCancelled,showAs,organizer,attendees,responseStatus,createdDateTime,lastModifiedDateTime"
