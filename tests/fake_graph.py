@@ -411,6 +411,16 @@ def _handler(fake: FakeGraph) -> type[BaseHTTPRequestHandler]:
             url = urllib.parse.urlsplit(self.path)
             q = dict(urllib.parse.parse_qsl(url.query))
             fake.log.append(("GET", url.path, {**q, "Prefer": self.headers.get("Prefer", "")}))
+            if url.path == "/_fake/in_flight":  # for a benchmark with the fake in its process
+                with fake.lock:
+                    self._send(
+                        200,
+                        {
+                            "most": dict(fake.most_in_flight),
+                            "most_own": dict(fake.most_own_in_flight),
+                        },
+                    )
+                return
             if url.path.endswith("/.well-known/openid-configuration"):
                 tenant = url.path.strip("/").split("/")[0]
                 base = f"{fake.authority_host}/{tenant}"

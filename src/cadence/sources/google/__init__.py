@@ -172,7 +172,7 @@ class GoogleConnector:
             cursor=pages.sync_token,
             requests=pages.requests + extra + masters.requests,
             items=len(pages.items),
-            stats={"masters_fetched": masters.calls},
+            stats={"masters_fetched": masters.calls, "batches": masters.requests},
             resynced=resynced,
             problems=problems,
         )

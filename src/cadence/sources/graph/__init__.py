@@ -106,6 +106,7 @@ class GraphConnector:
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._sessions_lock = threading.Lock()
+        self._slices: ThreadPoolExecutor | None = None
 
     def open(self) -> None:
         self._token = self.sign_in()
@@ -127,6 +128,16 @@ class GraphConnector:
             with self._sessions_lock:
                 self._sessions.append(mine)
         return mine
+
+    def _slicer(self) -> ThreadPoolExecutor:
+        """The threads that read calendarView slices, for every worker (made once, so their
+        sessions and connections are reused)."""
+        with self._sessions_lock:
+            if self._slices is None:
+                self._slices = ThreadPoolExecutor(
+                    max(1, self.workers) * VIEW_SLICES, thread_name_prefix="graph-view"
+                )
+            return self._slices
 
     def _graph(self, mailbox: str | None = None) -> client.Graph:
         return client.Graph(
@@ -213,13 +224,12 @@ class GraphConnector:
         begin = max(lo, reached.floor("s") - pd.Timedelta(seconds=1))
         cuts = [begin + (hi - begin) * k / VIEW_SLICES for k in range(VIEW_SLICES + 1)]
         cuts = [c.ceil("s") for c in cuts[:-1]] + [hi]
-        with ThreadPoolExecutor(VIEW_SLICES, thread_name_prefix="graph-view") as pool:
-            parts = list(
-                pool.map(
-                    lambda k: graph.pages(url(cuts[k], cuts[k + 1]), self.page_size),
-                    range(VIEW_SLICES),
-                )
+        parts = list(
+            self._slicer().map(
+                lambda k: graph.pages(url(cuts[k], cuts[k + 1]), self.page_size),
+                range(VIEW_SLICES),
             )
+        )
         seen = {i["id"] for i in items if isinstance(i, dict) and isinstance(i.get("id"), str)}
         for part in parts:
             for item in part:
@@ -248,6 +258,10 @@ class GraphConnector:
         return f"read {box}"
 
     def close(self) -> None:
+        with self._sessions_lock:
+            slices, self._slices = self._slices, None
+        if slices is not None:
+            slices.shutdown(wait=True)
         with self._sessions_lock:
             made, self._sessions = self._sessions, []
         for session in made:
