@@ -272,6 +272,24 @@ def test_series_masters_come_in_one_batch_per_calendar_at_the_configured_root(
     assert got.to_dict() == want.reindex(got.index).to_dict()
 
 
+def test_more_series_than_a_batch_holds_take_several_batches(
+    org: demo.DemoOrg, tmp_path: Path, fake: FakeGoogle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("cadence.sources.google.client.MASTER_BATCH", 2)
+    last = org.pulls()[-1]
+    fake.load(last.events, last.attendees)
+    cals = sorted(set(last.events["calendar"]))
+    series = series_by_calendar(last.events)
+    with Store(tmp_path / "g.sqlite") as db:
+        first = pull(db, fake, cals, user_creds(fake, tmp_path))
+    batches = sum((n + 1) // 2 for n in series)  # ceil(n / 2) per calendar
+    assert first.failed == {} and sorted(len(b) for b in fake.batches) == sorted(
+        [2] * sum(n // 2 for n in series) + [1] * sum(n % 2 for n in series)
+    )
+    assert first.requests == len(cals) + batches
+    assert first.stats["masters_fetched"] == series.sum()
+
+
 def test_batch_parts_are_retried_gone_or_fail_their_calendar_alone(
     org: demo.DemoOrg, tmp_path: Path, fake: FakeGoogle, sleeps: list[float]
 ) -> None:

@@ -26,8 +26,14 @@ unchanged mailbox writes no row), because Graph's only change feed,
 ``Calendars.Read`` — more than we need to know. The masters of the series in
 the window are fetched on every pull (20 per ``$batch`` request), so new
 cancellations and rule changes are seen directly: a later pull of a mailbox
-costs its calendarView pages and one batch per 20 series. One request at a
-time per mailbox (Outlook allows 4).
+costs its calendarView pages and one batch per 20 series, as the first did.
+
+Up to 4 requests are in flight per mailbox, never more (Outlook's limit per
+app per mailbox; :class:`~.client.Slots`, shared by every worker, where a
+``$batch`` holds up to 4 places as Graph runs 4 of its items at once):
+calendarView is ordered by start, and when its first page is not all of the
+window the rest is read in :data:`~.settings.VIEW_SLICES` slices at once.
+Each thread has its own requests session.
 """
 
 from __future__ import annotations
