@@ -21,6 +21,7 @@ pull identical to what is stored writes no row.
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import os
 import socket
@@ -384,7 +385,7 @@ class Store:
         attendees = validate(pull.attendees, ATTENDEES)
         self._check_pull_scope(pull, events, attendees)
         try:
-            with self._write() as db:
+            with self._write() as db, _gc_paused():
                 _PullWriter(db, self._people, self._texts, pull, seen, run_id).write(
                     events, attendees, result
                 )
@@ -413,15 +414,6 @@ class Store:
                     f"{frame.loc[outside, 'calendar'].iloc[0]!r}; list it in Pull.calendars",
                     column="calendar",
                 )
-        keys = list(EVENTS.key)
-        orphan = attendees.merge(events[keys], on=keys, how="left", indicator=True)
-        orphan = orphan[orphan["_merge"] == "left_only"]
-        if len(orphan):
-            raise SchemaError(
-                f"attendees frame: {len(orphan)} row(s) belong to no event of the pull, "
-                f"e.g. event_id {orphan['event_id'].iloc[0]!r}",
-                column="event_id",
-            )
 
     @staticmethod
     def _save_cursor(db: sqlite3.Connection, pull: Pull, calendar: str, seen: int) -> None:
@@ -733,7 +725,7 @@ class Store:
         names = ["id", *EVENTS.key]
         if not keys_only:
             names = ["id", *EVENTS.names, *(_META_TS if include_meta else ())]
-        raw = _fetch(db, f"SELECT {_select(names)} FROM events{where}", names, params)
+        raw = _read(db, names, f"FROM events{where}", params)
         everything = not where
         people, people_codes = self._people.dtype()
         out: dict[str, Any] = {}
@@ -767,17 +759,15 @@ class Store:
 
     def _read_attendees(self, keys: _EventKeys) -> pd.DataFrame:
         db = self._db
-        raw = (
-            _fetch(db, f"SELECT {_select(_ATTENDEE_STORED)} FROM attendees", _ATTENDEE_STORED)
+        where, params = (
+            ("", ())
             if keys.everything
-            else _fetch(
-                db,
-                f"SELECT {_select(_ATTENDEE_STORED)} FROM attendees "
-                "WHERE event IN (SELECT value FROM json_each(?))",
-                _ATTENDEE_STORED,
+            else (
+                " WHERE event IN (SELECT value FROM json_each(?))",
                 (_json(keys.ids),),
             )
         )
+        raw = _read(db, _ATTENDEE_STORED, f"FROM attendees{where}", params)
         position = np.full(int(keys.ids.max(initial=0)) + 2, -1, dtype=np.int64)
         position[keys.ids] = np.arange(len(keys.ids))
         row = position[np.minimum(raw["event"], len(position) - 1)]
@@ -979,6 +969,8 @@ class _Lookup:
         self.text: dict[int, str] = {}
         self.last = 0
         self._sorted: tuple[pd.CategoricalDtype, np.ndarray] | None = None
+        self._values: pd.Index | None = None
+        self._by_position = np.zeros(0, dtype=np.int64)
 
     def refresh(self, db: sqlite3.Connection) -> None:
         rows = db.execute(
@@ -989,6 +981,7 @@ class _Lookup:
             self.ids.update((text, i) for i, text in rows)
             self.last = rows[-1][0]
             self._sorted = None
+            self._values = None
 
     def dtype(self) -> tuple[pd.CategoricalDtype, np.ndarray]:
         """Every value, sorted, as one categorical dtype, and by id each value's code in it
@@ -1016,15 +1009,24 @@ class _Lookup:
     def encode(self, db: sqlite3.Connection, values: pd.Series) -> np.ndarray:
         """The ids of ``values`` (0 where missing), adding new text to the table."""
         codes, uniques = pd.factorize(values)
-        texts = [str(u) for u in uniques]
-        new = [t for t in texts if t not in self.ids]
-        if new:
+        texts = np.asarray(uniques, dtype=object)
+        at = self._index().get_indexer(texts)
+        if (at < 0).any():
             db.executemany(
-                f"INSERT INTO {self.table} ({self.column}) VALUES (?)", [(t,) for t in new]
+                f"INSERT INTO {self.table} ({self.column}) VALUES (?)",
+                [(str(t),) for t in texts[at < 0]],
             )
             self.refresh(db)
-        ids = np.array([*(self.ids[t] for t in texts), 0], dtype=np.int64)
+            at = self._index().get_indexer(texts)
+        ids = np.append(self._by_position[at], 0)
         return ids[codes]  # code -1 (missing) takes the last entry, 0
+
+    def _index(self) -> pd.Index:
+        """Every value in id order (its hash table kept until the next new row)."""
+        if self._values is None:
+            self._values = pd.Index(list(self.text.values()), dtype=object)
+            self._by_position = np.fromiter(self.text.keys(), dtype=np.int64, count=len(self.text))
+        return self._values
 
     def known(self, texts: Iterable[str]) -> list[int]:
         return [self.ids[t] for t in texts if t in self.ids]
@@ -1073,7 +1075,52 @@ def _fetch(
     """The rows of ``sql`` (int64 columns, NULL already coalesced) as one structured array,
     read straight from the cursor (no list of tuples kept)."""
     dtype = np.dtype([(n, np.int64) for n in names])
-    return np.fromiter(db.execute(sql, params), dtype=dtype)
+    with _gc_paused():
+        return np.fromiter(db.execute(sql, params), dtype=dtype)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while rows stream through Python: each row is a new
+    tuple, and the collections that so many allocations set off would walk every object of
+    the process again and again (none of these objects forms a cycle; refcounts free them)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _read(
+    db: sqlite3.Connection, names: Sequence[str], rest: str, params: Sequence[Any] = ()
+) -> dict[str, np.ndarray]:
+    """``SELECT names rest`` as one int64 array per name (NULL as its missing code).
+
+    Ids and flags travel two to a cell (``a << 32 | b``, split again in numpy): the rows
+    come through Python's sqlite3 one object per cell, so half the cells is most of half
+    the time. Instants take a cell each.
+    """
+    small = [n for n in names if _KINDS.get(n, "int") != "ts"]
+    cells: list[tuple[str, ...]] = [(n,) for n in names if _KINDS.get(n, "int") == "ts"]
+    cells += [tuple(small[i : i + 2]) for i in range(0, len(small), 2)]
+    exprs = [
+        _select(cell) if len(cell) == 1 else f"({_select(cell[:1])} << 32) | {_select(cell[1:])}"
+        for cell in cells
+    ]
+    raw = _fetch(
+        db, f"SELECT {', '.join(exprs)} {rest}", [str(i) for i in range(len(cells))], params
+    )
+    out: dict[str, np.ndarray] = {}
+    for i, cell in enumerate(cells):
+        values = raw[str(i)]
+        if len(cell) == 1:
+            out[cell[0]] = values
+        else:
+            out[cell[0]] = values >> 32
+            out[cell[1]] = values & 0xFFFFFFFF
+    return out
 
 
 def _select(names: Sequence[str]) -> str:
@@ -1121,6 +1168,13 @@ class _PullWriter:
         # each attendee's event in the pull, and each event's fingerprint
         ev_key = (ev["calendar"] << 32) | ev["event_id"]
         at_row = pd.Index(ev_key).get_indexer((at["calendar"] << 32) | at["event_id"])
+        orphan = np.flatnonzero(at_row < 0)
+        if len(orphan):
+            raise SchemaError(
+                f"attendees frame: {len(orphan)} row(s) belong to no event of the pull, "
+                f"e.g. event_id {attendees['event_id'].iloc[orphan[0]]!r}",
+                column="event_id",
+            )
         at_hash = _hash([at[c] for c in ("email", "role", "response", "is_resource")])
         at_sum = np.zeros(len(events), dtype=np.uint64)
         np.add.at(at_sum, at_row, at_hash)
