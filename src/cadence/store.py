@@ -1009,7 +1009,7 @@ class _Lookup:
     def encode(self, db: sqlite3.Connection, values: pd.Series) -> np.ndarray:
         """The ids of ``values`` (0 where missing), adding new text to the table."""
         codes, uniques = pd.factorize(values)
-        texts = np.asarray(uniques, dtype=object)
+        texts = pd.Index(np.asarray(uniques, dtype=object), dtype=object)
         at = self._index().get_indexer(texts)
         if (at < 0).any():
             db.executemany(
