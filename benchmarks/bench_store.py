@@ -3,7 +3,8 @@
 
 Targets (issue 21): the re-pull of the unchanged events ≤ 2 s; the read-back ≤ 1.2× plain
 SQLite's ``fetchall`` of the same tables' rows, measured in the same run. The first pull has
-no target of its own: it is printed against what it took before (5.9 s on a quiet machine).
+no target of its own: it is printed against the CPU time it took before (5.3 s). Other
+sessions on the machine inflate wall times; CPU times show what a quiet machine would.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from _measure import peak_rss_mb
 from cadence.sources import demo
 from cadence.store import Store
 
-FIRST_BEFORE = 5.9  # s, the first pull before the integer-coded store (quiet machine)
+FIRST_BEFORE = 5.3  # s CPU, the first pull before the integer-coded store (5.9 s wall, quiet)
 REPULL_TARGET = 2.0  # s
 READ_RATIO_TARGET = 1.2  # × plain SQLite
 
@@ -80,13 +81,14 @@ ratio = read_t["wall"] / plain_t["wall"]
 cpu_ratio = read_t["cpu"] / plain_t["cpu"]
 print(
     f"first full pull ({rows:,} rows): {first_t['wall']:.2f} s wall, {first_t['cpu']:.2f} s CPU, "
-    f"{rows / first_t['wall']:,.0f} rows/s (before: {FIRST_BEFORE} s) "
-    f"{verdict(first_t['wall'] <= FIRST_BEFORE)}; wrote {first.rows_written:,} rows"
+    f"{rows / first_t['wall']:,.0f} rows/s (no target; CPU ≤ before, {FIRST_BEFORE} s) "
+    f"{verdict(first_t['cpu'] <= FIRST_BEFORE)}; wrote {first.rows_written:,} rows"
 )
 print(
     f"same pull again ({n_events:,} unchanged events): {again_t['wall']:.2f} s wall, "
-    f"{again_t['cpu']:.2f} s CPU (target ≤ {REPULL_TARGET} s) "
-    f"{verdict(again_t['wall'] <= REPULL_TARGET)}; wrote {again.rows_written:,} rows "
+    f"{again_t['cpu']:.2f} s CPU (target ≤ {REPULL_TARGET} s) wall "
+    f"{verdict(again_t['wall'] <= REPULL_TARGET)}, CPU {verdict(again_t['cpu'] <= REPULL_TARGET)}; "
+    f"wrote {again.rows_written:,} rows "
     f"(must be 0) {verdict(again.rows_written == 0)}"
 )
 print(
@@ -99,6 +101,7 @@ print(
 )
 print(
     f"read-back / plain SQLite: {ratio:.2f}× wall, {cpu_ratio:.2f}× CPU "
-    f"(target ≤ {READ_RATIO_TARGET}×) {verdict(ratio <= READ_RATIO_TARGET)}"
+    f"(target ≤ {READ_RATIO_TARGET}×) wall {verdict(ratio <= READ_RATIO_TARGET)}, "
+    f"CPU {verdict(cpu_ratio <= READ_RATIO_TARGET)}"
 )
 print(f"file {size:,.1f} MiB; peak memory {peak_rss_mb():,.0f} MiB")
