@@ -980,6 +980,7 @@ class _Lookup:
             self.text.update(rows)
             self.ids.update((text, i) for i, text in rows)
             self.last = rows[-1][0]
+            _check_id(self.last, self.table)
             self._sorted = None
             self._values = None
 
@@ -1047,6 +1048,17 @@ def _coded(
         else:
             out[name] = (people if name in _PEOPLE_COLS else texts).encode(db, s)
     return out
+
+
+_MAX_ID = 2**31 - 1  # ids travel two to a 64-bit cell (see _read)
+
+
+def _check_id(top: int, table: str) -> None:
+    if top > _MAX_ID:
+        raise StoreError(
+            f"store table {table} has {top:,} ids, more than the {_MAX_ID:,} this Cadence "
+            "can read; move the file aside and `cadence pull` into a new store"
+        )
 
 
 def _hash(columns: Sequence[np.ndarray]) -> np.ndarray:
@@ -1344,6 +1356,7 @@ class _PullWriter:
         )
         (top,) = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()
         ids[new_rows] = np.arange(top + 1, top + 1 + len(new_rows), dtype=np.int64)
+        _check_id(top + len(new_rows), "events")
         m_new = len(new_rows)
         db.executemany(
             f"INSERT INTO events (id, {', '.join(repr_col(c) for c in _EVENT_STORED)}, "
