@@ -14,8 +14,13 @@ One file (default under the user data dir) holds
 - ``meta``: key/value facts about the store itself.
 
 Instants are stored as INTEGER microseconds since the Unix epoch (UTC), which
-round-trips the model's ``datetime64[us, UTC]`` exactly. Writes are diffs: a
-pull identical to what is stored writes no row.
+round-trips the model's ``datetime64[us, UTC]`` exactly. Text is stored once, in
+the lookup tables ``people`` (every e-mail) and ``texts`` (every other value);
+``events`` and ``attendees`` hold integer ids, and reads turn them into
+categorical columns without touching a string per row. Writes are diffs: a
+pull identical to what is stored writes no row, and each event's fingerprint
+(a hash of its stored values and attendees) lets a pull skip the unchanged ones
+without comparing them column by column.
 """
 
 from __future__ import annotations
