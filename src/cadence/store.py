@@ -1200,20 +1200,19 @@ class _PullWriter:
         calendars = self.people.known(pull.calendars)
         stored = _fetch(
             db,
-            "SELECT id, calendar, event_id, coalesce(fingerprint, 0), fingerprint IS NOT NULL, "
-            f"coalesce(vanished_at, {_NULL_TS}) FROM events WHERE source = ? "
-            "AND calendar IN (SELECT value FROM json_each(?))",
-            ["id", "calendar", "event_id", "fingerprint", "has_fingerprint", "vanished_at"],
+            "SELECT id, (calendar << 32) | event_id, coalesce(fingerprint, 0), "
+            "(fingerprint IS NOT NULL) | ((vanished_at IS NULL) << 1) FROM events "
+            "WHERE source = ? AND calendar IN (SELECT value FROM json_each(?))",
+            ["id", "key", "fingerprint", "flags"],
             (int(source), _json(calendars)),
         )
-        at_stored = pd.Index((stored["calendar"] << 32) | stored["event_id"]).get_indexer(ev_key)
+        has_fingerprint, live = (stored["flags"] & 1) == 1, (stored["flags"] & 2) == 2
+        at_stored = pd.Index(stored["key"]).get_indexer(ev_key)
         matched = at_stored >= 0
         hit = at_stored[matched]
         clean = np.zeros(len(events), dtype=bool)
         clean[matched] = (
-            (stored["fingerprint"][hit] == fingerprint[matched])
-            & (stored["has_fingerprint"][hit] == 1)
-            & (stored["vanished_at"][hit] == _NULL_TS)
+            (stored["fingerprint"][hit] == fingerprint[matched]) & has_fingerprint[hit] & live[hit]
         )
         dirty = np.flatnonzero(~clean)
         if len(dirty):
@@ -1222,7 +1221,7 @@ class _PullWriter:
         if pull.window is not None:
             seen_rows = np.zeros(len(stored), dtype=bool)
             seen_rows[hit] = True
-            gone = stored["id"][~seen_rows & (stored["vanished_at"] == _NULL_TS)]
+            gone = stored["id"][~seen_rows & live]
             if len(gone):
                 result.vanished, recorded = self._mark_vanished(int(source), gone)
                 result.changes += recorded
