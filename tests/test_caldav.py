@@ -22,7 +22,7 @@ import pytest
 from cadence import sync
 from cadence.analysis import analyze
 from cadence.config import parse_config
-from cadence.model import EVENTS
+from cadence.model import EVENTS, STRING
 from cadence.sources import demo
 from cadence.sources.caldav import CaldavConnector, mapping
 from cadence.sources.ics import load_ics, write_ics
@@ -68,7 +68,9 @@ def fixture_calendars(server: RadicaleServer) -> dict[str, tuple[Path, list[str]
 
 
 def comparable(events: pd.DataFrame) -> pd.DataFrame:
-    return events[COMPARED].sort_values(["calendar", "event_id"], ignore_index=True)
+    out = events[COMPARED]  # the store reads text as categorical: compare the values
+    text = {c: STRING for c in COMPARED if isinstance(out[c].dtype, pd.CategoricalDtype)}
+    return out.astype(text).sort_values(["calendar", "event_id"], ignore_index=True)
 
 
 # -- the mapping: the .ics one, fed from CalDAV objects ------------------------------------------

@@ -6,13 +6,14 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cadence.errors import SchemaError, StoreError
-from cadence.model import EVENT_TYPES, Pull
+from cadence.model import EVENT_TYPES, STRING, Pull
 from cadence.sources import demo
 from cadence.store import MIGRATIONS, Store
 
@@ -288,6 +289,15 @@ def _sorted(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
     return frame.sort_values(key, ignore_index=True)
 
 
+def as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame read from the store with its categorical columns as text again."""
+    out = frame.copy()
+    for name in out.columns:
+        if isinstance(out[name].dtype, pd.CategoricalDtype):
+            out[name] = out[name].astype(STRING)
+    return out
+
+
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -300,9 +310,11 @@ def test_round_trip_is_lossless(tmp_path: Path, data: tuple[pd.DataFrame, pd.Dat
         s.write_pull(
             Pull("demo", sorted(set(e["calendar"]) | set(a["calendar"])), e, a, seen_at=SEEN)
         )
-        pd.testing.assert_frame_equal(s.events(), _sorted(e, ["source", "calendar", "event_id"]))
         pd.testing.assert_frame_equal(
-            s.attendees(), _sorted(a, ["source", "calendar", "event_id", "email"])
+            as_text(s.events()), _sorted(e, ["source", "calendar", "event_id"])
+        )
+        pd.testing.assert_frame_equal(
+            as_text(s.attendees()), _sorted(a, ["source", "calendar", "event_id", "email"])
         )
     path.unlink()
 
@@ -432,7 +444,7 @@ def test_schema_5_drops_every_stored_title_and_the_column(tmp_path: Path) -> Non
     db.execute("INSERT INTO runs (kind, started_at) VALUES ('pull', 0)")  # an old run, running
     db.close()
     with Store(path) as store:
-        assert store.schema_version == 5
+        assert store.schema_version == len(MIGRATIONS)
         columns = [r[1] for r in store._db.execute("PRAGMA table_info(events)")]
         assert "title" not in columns and len(store.events()) == 1
         store._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -446,3 +458,138 @@ def test_schema_5_drops_every_stored_title_and_the_column(tmp_path: Path) -> Non
         else path.read_bytes()
     )
     assert b"Salary talk" not in raw
+
+
+# -- schema 6: integer-coded rows, categorical frames ---------------------------------------------
+
+
+def _v5_store(path: Path, evs: pd.DataFrame, ats: pd.DataFrame) -> None:
+    """A store as Cadence wrote it at schema 5 (text in every row), holding ``evs``/``ats``
+    and one recorded change."""
+    from cadence.store import _statements
+
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    for version, script in enumerate(MIGRATIONS[:5], 1):
+        for statement in _statements(script):
+            db.execute(statement)
+        db.execute(f"PRAGMA user_version = {version}")
+
+    def cell(value: object) -> object:
+        if pd.isna(value):  # type: ignore[arg-type]
+            return None
+        if isinstance(value, pd.Timestamp):
+            return value.value // 1000
+        return int(value) if isinstance(value, (bool, np.bool_)) else value
+
+    cols = list(evs.columns)
+    for rec in evs.itertuples(index=False):
+        db.execute(
+            f"INSERT INTO events ({', '.join(f'{c!r}' for c in cols)}, first_seen, last_changed) "
+            f"VALUES ({', '.join('?' * (len(cols) + 2))})",
+            (*map(cell, rec), 5, 6),
+        )
+    for rec in ats.itertuples(index=False):
+        db.execute(
+            f"INSERT INTO attendees VALUES ({', '.join('?' * len(ats.columns))})",
+            tuple(map(cell, rec)),
+        )
+    db.execute(
+        "INSERT INTO changes (seen_at, source, calendar, event_id, kind, old_start, new_start) "
+        "VALUES (7, 'demo', 'ann@example.com', 'e1', 'moved', 1, 2)"
+    )
+    db.close()
+
+
+def test_a_schema_5_store_upgrades_in_place_with_its_rows(tmp_path: Path) -> None:
+    evs, ats = frames(
+        [
+            event(),
+            event(calendar="bob@example.com", organizer=None, timezone=None, series_id="s1"),
+            event(
+                event_id="e2", ical_uid="uid-2", status="cancelled", recurrence="RRULE:FREQ=WEEKLY"
+            ),
+        ],
+        [
+            attendee(),
+            attendee(email="bob@example.com", role="required", response="declined"),
+            attendee(calendar="bob@example.com", email="bob@example.com", role="required"),
+        ],
+    )
+    path = tmp_path / "v5.sqlite"
+    _v5_store(path, evs, ats)
+    with Store(path) as store:
+        assert store.schema_version == 6
+        got = store.events(include_meta=True)
+        want = _sorted(evs, ["source", "calendar", "event_id"])
+        pd.testing.assert_frame_equal(as_text(got[evs.columns]), want)
+        assert got["first_seen"].tolist() == [pd.Timestamp(5, unit="us", tz="UTC")] * 3
+        pd.testing.assert_frame_equal(
+            as_text(store.attendees()), _sorted(ats, ["source", "calendar", "event_id", "email"])
+        )
+        assert store.changes()[["event_id", "kind"]].to_numpy().tolist() == [["e1", "moved"]]
+        # the same rows pulled again: compared value by value (no fingerprint yet), nothing
+        # written; then fingerprinted, still nothing
+        for _ in range(2):
+            again = Pull("demo", CALS, evs, ats, seen_at=SEEN)
+            assert store.write_pull(again).rows_written == 0
+        assert store.counts()["changes"] == 1
+
+
+def test_frames_are_categorical_with_one_people_dtype(store: Store) -> None:
+    evs, ats = one_on_one_copies()
+    evs[1]["organizer"] = None
+    store.write_pull(pull(evs, ats))
+    data = store.frames()
+    ev, at = data.events, data.attendees
+    people = [ev["calendar"], ev["organizer"], at["calendar"], at["email"]]
+    assert all(s.dtype == people[0].dtype for s in people)
+    assert list(people[0].cat.categories) == CALS  # the store's people, sorted
+    both = pd.concat(people, ignore_index=True)
+    assert isinstance(both.dtype, pd.CategoricalDtype)
+    codes, uniques = pd.factorize(both)
+    assert [uniques[c] for c in codes if c >= 0] == both.dropna().tolist()
+    text_cols = ["source", "event_id", "series_id", "ical_uid", "timezone", "status"]
+    text_cols += ["recurrence", "event_type"]
+    assert all(isinstance(ev[c].dtype, pd.CategoricalDtype) for c in text_cols)
+    assert all(isinstance(at[c].dtype, pd.CategoricalDtype) for c in ("role", "response"))
+    # NA stays NA (code -1); values equal to a plain SQL read of the same rows
+    assert ev["organizer"].isna().tolist() == [False, True]
+    assert ev["organizer"].cat.codes.tolist()[1] == -1
+    plain = pd.read_sql_query(
+        "SELECT c.email AS calendar, k.value AS event_id, o.email AS organizer, "
+        "s.value AS status FROM events e JOIN people c ON c.id = e.calendar "
+        "JOIN texts k ON k.id = e.event_id LEFT JOIN people o ON o.id = e.organizer "
+        "JOIN texts s ON s.id = e.status ORDER BY c.email, k.value",
+        store._db,
+    ).astype(STRING)
+    pd.testing.assert_frame_equal(as_text(ev[list(plain.columns)]), plain)
+
+
+def test_a_rolled_back_pull_leaves_no_stale_person_behind(store: Store, monkeypatch) -> None:
+    evs, ats = one_on_one_copies()
+    store.write_pull(pull(evs, ats))
+    cat = [attendee(email="cat@example.com", role="optional")]
+
+    def boom(*args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error (simulated)")
+
+    monkeypatch.setattr(Store, "_save_cursor", staticmethod(boom))
+    with pytest.raises(StoreError):
+        store.write_pull(pull(evs, ats + cat))
+    monkeypatch.undo()
+    dan = [attendee(email="dan@example.com", role="optional")]
+    store.write_pull(pull(evs, ats + dan))  # dan takes the id cat had for a moment
+    assert set(store.attendees()["email"]) == {*CALS, "dan@example.com"}
+
+
+def test_an_attendee_change_alone_writes_the_attendee_not_the_event(store: Store) -> None:
+    evs, ats = one_on_one_copies()
+    store.write_pull(pull(evs, ats))
+    changed = [dict(a) for a in ats]
+    changed[0]["response"] = "tentative"
+    result = store.write_pull(pull(evs, changed, seen=SEEN + pd.Timedelta(hours=1)))
+    assert (result.updated, result.attendees_written, result.changes) == (0, 1, 1)
+    assert store.changes()["new_value"].tolist() == ["tentative"]
+    assert store.events(include_meta=True)["last_changed"].eq(SEEN).all()
+    assert store.write_pull(pull(evs, changed)).rows_written == 0

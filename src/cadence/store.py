@@ -14,13 +14,19 @@ One file (default under the user data dir) holds
 - ``meta``: key/value facts about the store itself.
 
 Instants are stored as INTEGER microseconds since the Unix epoch (UTC), which
-round-trips the model's ``datetime64[us, UTC]`` exactly. Writes are diffs: a
-pull identical to what is stored writes no row.
+round-trips the model's ``datetime64[us, UTC]`` exactly. Text is stored once, in
+the lookup tables ``people`` (every e-mail) and ``texts`` (every other value);
+``events`` and ``attendees`` hold integer ids, and reads turn them into
+categorical columns without touching a string per row. Writes are diffs: a
+pull identical to what is stored writes no row, and each event's fingerprint
+(a hash of its stored values and attendees) lets a pull skip the unchanged ones
+without comparing them column by column.
 """
 
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import os
 import socket
@@ -42,7 +48,6 @@ from cadence.model import (
     TIMESTAMP,
     Frames,
     Pull,
-    Schema,
     Snapshot,
     SourceHealth,
     validate,
@@ -133,17 +138,84 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE events SET title = NULL;
     ALTER TABLE events DROP COLUMN title;
     """,
+    # 6: text stored once: every person (calendars, organizers, attendees) in `people`, every
+    # other text value (sources, event ids, series, uids, zones, vocabularies) in `texts`;
+    # events and attendees hold their integer ids (read into categorical columns without
+    # touching a string per row), attendees name their event by its integer id, and each
+    # event keeps a fingerprint of what it stores (its values and its attendees) so that a
+    # re-pull can skip what did not change (NULL until the next pull of it writes one)
+    """
+    CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE);
+    CREATE TABLE texts (id INTEGER PRIMARY KEY, value TEXT NOT NULL UNIQUE);
+    INSERT INTO people (email)
+        SELECT calendar FROM events UNION SELECT organizer FROM events WHERE organizer IS NOT NULL
+        UNION SELECT calendar FROM attendees UNION SELECT email FROM attendees ORDER BY 1;
+    INSERT INTO texts (value)
+        SELECT source FROM events UNION SELECT event_id FROM events
+        UNION SELECT series_id FROM events WHERE series_id IS NOT NULL
+        UNION SELECT ical_uid FROM events
+        UNION SELECT timezone FROM events WHERE timezone IS NOT NULL
+        UNION SELECT status FROM events
+        UNION SELECT recurrence FROM events WHERE recurrence IS NOT NULL
+        UNION SELECT event_type FROM events UNION SELECT source FROM attendees
+        UNION SELECT event_id FROM attendees UNION SELECT role FROM attendees
+        UNION SELECT response FROM attendees ORDER BY 1;
+    CREATE TABLE events_v6 (
+        id INTEGER PRIMARY KEY,
+        source INTEGER NOT NULL, calendar INTEGER NOT NULL, event_id INTEGER NOT NULL,
+        series_id INTEGER, ical_uid INTEGER NOT NULL,
+        original_start INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+        timezone INTEGER, all_day INTEGER NOT NULL, status INTEGER NOT NULL,
+        organizer INTEGER, recurrence INTEGER, event_type INTEGER NOT NULL,
+        created INTEGER, updated INTEGER, cancelled_at INTEGER,
+        first_seen INTEGER NOT NULL, last_changed INTEGER NOT NULL, vanished_at INTEGER,
+        cancel_seen_after INTEGER, cancel_seen_by INTEGER, fingerprint INTEGER,
+        UNIQUE (source, calendar, event_id)
+    );
+    INSERT INTO events_v6 (
+        id, source, calendar, event_id, series_id, ical_uid, original_start, start, "end",
+        timezone, all_day, status, organizer, recurrence, event_type, created, updated,
+        cancelled_at, first_seen, last_changed, vanished_at, cancel_seen_after, cancel_seen_by
+    )
+    SELECT row_number() OVER (ORDER BY e.source, e.calendar, e.event_id),
+        (SELECT id FROM texts WHERE value = e.source),
+        (SELECT id FROM people WHERE email = e.calendar),
+        (SELECT id FROM texts WHERE value = e.event_id),
+        (SELECT id FROM texts WHERE value = e.series_id),
+        (SELECT id FROM texts WHERE value = e.ical_uid),
+        e.original_start, e.start, e."end",
+        (SELECT id FROM texts WHERE value = e.timezone),
+        e.all_day,
+        (SELECT id FROM texts WHERE value = e.status),
+        (SELECT id FROM people WHERE email = e.organizer),
+        (SELECT id FROM texts WHERE value = e.recurrence),
+        (SELECT id FROM texts WHERE value = e.event_type),
+        e.created, e.updated, e.cancelled_at, e.first_seen, e.last_changed, e.vanished_at,
+        e.cancel_seen_after, e.cancel_seen_by
+    FROM events e;
+    CREATE TABLE attendees_v6 (
+        event INTEGER NOT NULL, email INTEGER NOT NULL,
+        role INTEGER NOT NULL, response INTEGER NOT NULL, is_resource INTEGER NOT NULL,
+        PRIMARY KEY (event, email)
+    ) WITHOUT ROWID;
+    INSERT INTO attendees_v6 (event, email, role, response, is_resource)
+    SELECT e.id,
+        (SELECT id FROM people WHERE email = a.email),
+        (SELECT id FROM texts WHERE value = a.role),
+        (SELECT id FROM texts WHERE value = a.response),
+        a.is_resource
+    FROM attendees a JOIN events_v6 e
+        ON e.source = (SELECT id FROM texts WHERE value = a.source)
+        AND e.calendar = (SELECT id FROM people WHERE email = a.calendar)
+        AND e.event_id = (SELECT id FROM texts WHERE value = a.event_id);
+    DROP TABLE attendees;
+    DROP TABLE events;
+    ALTER TABLE events_v6 RENAME TO events;
+    ALTER TABLE attendees_v6 RENAME TO attendees;
+    """,
 )
 
-_EVENT_COLS = EVENTS.names
 _META_TS = ("first_seen", "last_changed", "vanished_at", "cancel_seen_after", "cancel_seen_by")
-# the last successful pull of a row's calendar (before the one being written)
-_LAST_SUCCESS = (
-    "(SELECT s.last_success FROM sync_state s "
-    "WHERE s.source = {t}.source AND s.calendar = {t}.calendar)"
-)
-_ATTENDEE_COLS = ATTENDEES.names
-_TS_EVENT_COLS = [c.name for c in EVENTS.columns if c.kind == "ts"]
 
 
 @dataclass
@@ -195,7 +267,7 @@ class Store:
     >>> import tempfile, pathlib
     >>> with Store(pathlib.Path(tempfile.mkdtemp()) / "c.sqlite") as store:
     ...     store.schema_version
-    5
+    6
     """
 
     def __init__(
@@ -207,6 +279,7 @@ class Store:
         (a worker's reader); it is still meant to be used by one thread at a time.
         """
         self.path = Path(path).expanduser()
+        self._people, self._texts = _Lookup("people", "email"), _Lookup("texts", "value")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             _create_private(self.path)
@@ -301,6 +374,10 @@ class Store:
         ``changes``; with a ``window`` (a full pull), stored occurrences the
         pull no longer contains are marked vanished, and those whose start
         was still ahead at ``seen_at`` become cancelled.
+
+        Each stored event keeps a fingerprint (a 64-bit hash of its stored values and of
+        its attendees'); only the events whose fingerprint differs from the pull's, new
+        ones and vanished ones are compared value by value and written.
         """
         seen = _ts_to_int(pull.seen_at, "seen_at")
         result = PullResult()
@@ -312,21 +389,17 @@ class Store:
         events = validate(pull.events, EVENTS)
         attendees = validate(pull.attendees, ATTENDEES)
         self._check_pull_scope(pull, events, attendees)
-        with self._write() as db:
-            _load_temp(db, "in_events", EVENTS, events)
-            _load_temp(db, "in_attendees", ATTENDEES, attendees)
-            result.changes += self._record_event_changes(db, seen, run_id)
-            result.changes += self._record_response_changes(db, seen, run_id)
-            result.inserted, result.updated = self._upsert_events(db, seen)
-            result.attendees_removed, result.attendees_written = self._upsert_attendees(db)
-            if pull.window is not None:
-                vanished, recorded = self._mark_vanished(db, pull, seen, run_id)
-                result.vanished += vanished
-                result.changes += recorded
-            for calendar in pull.calendars:
-                self._save_cursor(db, pull, calendar, seen)
-            db.execute("DROP TABLE temp.in_events")
-            db.execute("DROP TABLE temp.in_attendees")
+        try:
+            with self._write() as db, _gc_paused():
+                _PullWriter(db, self._people, self._texts, pull, seen, run_id).write(
+                    events, attendees, result
+                )
+                for calendar in pull.calendars:
+                    self._save_cursor(db, pull, calendar, seen)
+        except BaseException:
+            # ids read inside the rolled-back transaction may not exist: read them again
+            self._people, self._texts = _Lookup("people", "email"), _Lookup("texts", "value")
+            raise
         return result
 
     def _check_pull_scope(self, pull: Pull, events: pd.DataFrame, attendees: pd.DataFrame) -> None:
@@ -346,139 +419,6 @@ class Store:
                     f"{frame.loc[outside, 'calendar'].iloc[0]!r}; list it in Pull.calendars",
                     column="calendar",
                 )
-        keys = list(EVENTS.key)
-        orphan = attendees.merge(events[keys], on=keys, how="left", indicator=True)
-        orphan = orphan[orphan["_merge"] == "left_only"]
-        if len(orphan):
-            raise SchemaError(
-                f"attendees frame: {len(orphan)} row(s) belong to no event of the pull, "
-                f"e.g. event_id {orphan['event_id'].iloc[0]!r}",
-                column="event_id",
-            )
-
-    @staticmethod
-    def _record_event_changes(db: sqlite3.Connection, seen: int, run_id: int | None) -> int:
-        join = (
-            "FROM in_events i JOIN events e "
-            "ON e.source = i.source AND e.calendar = i.calendar AND e.event_id = i.event_id"
-        )
-        cols = "run_id, seen_at, source, calendar, event_id, kind, old_start, new_start, "
-        cols += "old_value, new_value"
-        n = 0
-        for kind, where in (
-            ("moved", "i.start != e.start"),
-            ("cancelled", "i.status = 'cancelled' AND e.status != 'cancelled'"),
-            (
-                "restored",
-                "i.status != 'cancelled' AND (e.status = 'cancelled' OR e.vanished_at IS NOT NULL)",
-            ),
-        ):
-            cur = db.execute(
-                f"INSERT INTO changes ({cols}) SELECT ?, ?, i.source, i.calendar, i.event_id, "
-                f"'{kind}', e.start, i.start, e.status, i.status {join} WHERE {where}",
-                (run_id, seen),
-            )
-            n += cur.rowcount
-        return n
-
-    @staticmethod
-    def _record_response_changes(db: sqlite3.Connection, seen: int, run_id: int | None) -> int:
-        cur = db.execute(
-            "INSERT INTO changes (run_id, seen_at, source, calendar, event_id, kind, email, "
-            "old_value, new_value) "
-            "SELECT ?, ?, i.source, i.calendar, i.event_id, 'response', i.email, a.response, "
-            "i.response FROM in_attendees i JOIN attendees a ON a.source = i.source "
-            "AND a.calendar = i.calendar AND a.event_id = i.event_id AND a.email = i.email "
-            "WHERE a.response != i.response",
-            (run_id, seen),
-        )
-        return cur.rowcount
-
-    @staticmethod
-    def _upsert_events(db: sqlite3.Connection, seen: int) -> tuple[int, int]:
-        before = db.execute("SELECT count(*) FROM events").fetchone()[0]
-        cols = ", ".join(f'"{c}"' for c in _EVENT_COLS)
-        updates = ", ".join(f'"{c}" = excluded."{c}"' for c in _EVENT_COLS[3:])
-        differs = " OR ".join(f'events."{c}" IS NOT excluded."{c}"' for c in _EVENT_COLS[3:])
-        # A live occurrence now reported cancelled was cancelled between the last pull of its
-        # calendar (which saw it live) and this one: that interval is evidence of when.
-        newly = "excluded.status = 'cancelled' AND events.status != 'cancelled'"
-        evidence = (
-            f"cancel_seen_after = CASE WHEN {newly} THEN {_LAST_SUCCESS.format(t='events')} "
-            "WHEN excluded.status != 'cancelled' THEN NULL ELSE events.cancel_seen_after END, "
-            f"cancel_seen_by = CASE WHEN {newly} THEN excluded.last_changed "
-            "WHEN excluded.status != 'cancelled' THEN NULL ELSE events.cancel_seen_by END"
-        )
-        cur = db.execute(
-            f"INSERT INTO events ({cols}, first_seen, last_changed, vanished_at) "
-            f"SELECT {cols}, ?, ?, NULL FROM in_events WHERE true "
-            "ON CONFLICT (source, calendar, event_id) DO UPDATE SET "
-            f"{evidence}, {updates}, last_changed = excluded.last_changed, vanished_at = NULL "
-            f"WHERE {differs} OR events.vanished_at IS NOT NULL",
-            (seen, seen),
-        )
-        after = db.execute("SELECT count(*) FROM events").fetchone()[0]
-        inserted = after - before
-        return inserted, cur.rowcount - inserted
-
-    @staticmethod
-    def _upsert_attendees(db: sqlite3.Connection) -> tuple[int, int]:
-        removed = db.execute(
-            "DELETE FROM attendees WHERE (source, calendar, event_id) IN "
-            "(SELECT source, calendar, event_id FROM in_events) AND NOT EXISTS "
-            "(SELECT 1 FROM in_attendees i WHERE i.source = attendees.source "
-            "AND i.calendar = attendees.calendar AND i.event_id = attendees.event_id "
-            "AND i.email = attendees.email)"
-        ).rowcount
-        cols = ", ".join(_ATTENDEE_COLS)
-        written = db.execute(
-            f"INSERT INTO attendees ({cols}) SELECT {cols} FROM in_attendees WHERE true "
-            "ON CONFLICT (source, calendar, event_id, email) DO UPDATE SET "
-            "role = excluded.role, response = excluded.response, "
-            "is_resource = excluded.is_resource "
-            "WHERE attendees.role IS NOT excluded.role "
-            "OR attendees.response IS NOT excluded.response "
-            "OR attendees.is_resource IS NOT excluded.is_resource"
-        ).rowcount
-        return removed, written
-
-    @staticmethod
-    def _mark_vanished(
-        db: sqlite3.Connection, pull: Pull, seen: int, run_id: int | None
-    ) -> tuple[int, int]:
-        assert pull.window is not None
-        lo = _ts_to_int(pull.window[0], "window start")
-        hi = _ts_to_int(pull.window[1], "window end")
-        db.execute("CREATE TEMP TABLE in_calendars (calendar TEXT PRIMARY KEY)")
-        db.executemany("INSERT INTO in_calendars VALUES (?)", [(c,) for c in pull.calendars])
-        gone = (
-            "e.source = ? AND e.calendar IN (SELECT calendar FROM in_calendars) "
-            'AND e.vanished_at IS NULL AND e."end" > ? AND e.start < ? AND NOT EXISTS '
-            "(SELECT 1 FROM in_events i WHERE i.source = e.source "
-            "AND i.calendar = e.calendar AND i.event_id = e.event_id)"
-        )
-        params = (pull.source, lo, hi)
-        # A cancelled occurrence that is no longer reported is old news: no change row.
-        recorded = db.execute(
-            "INSERT INTO changes (run_id, seen_at, source, calendar, event_id, kind, old_start, "
-            "new_start, old_value, new_value) "
-            "SELECT ?, ?, e.source, e.calendar, e.event_id, 'vanished', e.start, NULL, e.status, "
-            "CASE WHEN e.start > ? THEN 'cancelled' ELSE e.status END "
-            f"FROM events e WHERE {gone} AND e.status != 'cancelled'",
-            (run_id, seen, seen, *params),
-        ).rowcount
-        # gone before its start: cancelled between the calendar's last pull and this one
-        newly = "e.start > ? AND e.status != 'cancelled'"
-        vanished = db.execute(
-            "UPDATE events AS e SET vanished_at = ?, last_changed = ?, "
-            f"cancel_seen_after = CASE WHEN {newly} THEN {_LAST_SUCCESS.format(t='e')} "
-            "ELSE e.cancel_seen_after END, "
-            f"cancel_seen_by = CASE WHEN {newly} THEN ? ELSE e.cancel_seen_by END, "
-            f"status = CASE WHEN e.start > ? THEN 'cancelled' ELSE e.status END WHERE {gone}",
-            (seen, seen, seen, seen, seen, seen, *params),
-        ).rowcount
-        db.execute("DROP TABLE temp.in_calendars")
-        return vanished, recorded
 
     @staticmethod
     def _save_cursor(db: sqlite3.Connection, pull: Pull, calendar: str, seen: int) -> None:
@@ -614,8 +554,7 @@ class Store:
         """
         cut = _ts_to_int(before, "before")
         queries = {
-            "attendees": "FROM attendees WHERE (source, calendar, event_id) IN "
-            '(SELECT source, calendar, event_id FROM events WHERE "end" < ?)',
+            "attendees": 'FROM attendees WHERE event IN (SELECT id FROM events WHERE "end" < ?)',
             "events": 'FROM events WHERE "end" < ?',
             "changes": "FROM changes WHERE seen_at < ?",
             "snapshot_pairs": "FROM snapshot_pairs WHERE snapshot_id IN "
@@ -748,24 +687,124 @@ class Store:
         calendars: Iterable[str] | None = None,
         include_meta: bool = False,
     ) -> pd.DataFrame:
-        """The stored events as a normalized frame (optionally with bookkeeping columns)."""
-        cols = list(_EVENT_COLS)
-        if include_meta:
-            cols += list(_META_TS)
-        where, params = _filter(source, calendars)
-        sql = f"SELECT {', '.join(repr_col(c) for c in cols)} FROM events{where} "
-        sql += "ORDER BY source, calendar, event_id"
-        df = pd.read_sql_query(sql, self._db, params=params)
-        return _decode(df, EVENTS, extra_ts=_META_TS)
+        """The stored events as a normalized frame (optionally with bookkeeping columns),
+        ordered by (source, calendar, event_id).
+
+        Text columns are categorical (values equal to the text stored): ``calendar`` and
+        ``organizer`` share one dtype, the store's people, with the attendees' ``calendar``
+        and ``email``; the others hold the values they use. Missing is NA (code -1).
+        """
+        with self._snapshot():
+            return self._read_events(source, calendars, include_meta)[0]
 
     def attendees(
         self, *, source: str | None = None, calendars: Iterable[str] | None = None
     ) -> pd.DataFrame:
-        """The stored attendees as a normalized frame."""
-        where, params = _filter(source, calendars)
-        sql = f"SELECT {', '.join(_ATTENDEE_COLS)} FROM attendees{where} "
-        sql += "ORDER BY source, calendar, event_id, email"
-        return _decode(pd.read_sql_query(sql, self._db, params=params), ATTENDEES)
+        """The stored attendees as a normalized frame, ordered by (source, calendar,
+        event_id, email); text columns categorical as in :meth:`events`."""
+        with self._snapshot():
+            _, keys = self._read_events(source, calendars, include_meta=False, keys_only=True)
+            return self._read_attendees(keys)
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """One read transaction: rows and lookup tables read from the same state."""
+        self._db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            with suppress(sqlite3.Error):
+                self._db.execute("COMMIT")
+
+    def _read_events(
+        self,
+        source: str | None,
+        calendars: Iterable[str] | None,
+        include_meta: bool,
+        keys_only: bool = False,
+    ) -> tuple[pd.DataFrame, _EventKeys]:
+        db = self._db
+        self._people.refresh(db)
+        self._texts.refresh(db)
+        where, params = self._where(source, calendars)
+        names = ["id", *EVENTS.key]
+        if not keys_only:
+            names = ["id", *EVENTS.names, *(_META_TS if include_meta else ())]
+        raw = _read(db, names, f"FROM events{where}", params)
+        everything = not where
+        people, people_codes = self._people.dtype()
+        out: dict[str, Any] = {}
+        for name in names[1:]:
+            kind = _KINDS[name]
+            if kind == "str" and name in _PEOPLE_COLS:
+                out[name] = (people_codes[raw[name]], people)
+            elif kind == "str":
+                out[name] = self._texts.subset(raw[name])
+        order = np.lexsort(
+            (out["event_id"][0], out["calendar"][0], out["source"][0])
+        )  # the last key sorts first
+        keys = _EventKeys(
+            ids=raw["id"][order],
+            columns={c: (out[c][0][order], out[c][1]) for c in EVENTS.key},
+            everything=everything,
+        )
+        if keys_only:
+            return pd.DataFrame(), keys
+        frame: dict[str, Any] = {}
+        for name in names[1:]:
+            kind = _KINDS[name]
+            if kind == "str":
+                codes, dtype = out[name]
+                frame[name] = pd.Categorical.from_codes(codes[order], dtype=dtype, validate=False)
+            elif kind == "ts":
+                frame[name] = pd.Series(raw[name][order].view("M8[us]"), dtype=TIMESTAMP)
+            else:
+                frame[name] = raw[name][order].astype(bool)
+        return pd.DataFrame(frame), keys
+
+    def _read_attendees(self, keys: _EventKeys) -> pd.DataFrame:
+        db = self._db
+        where, params = (
+            ("", ())
+            if keys.everything
+            else (
+                " WHERE event IN (SELECT value FROM json_each(?))",
+                (_json(keys.ids),),
+            )
+        )
+        raw = _read(db, _ATTENDEE_STORED, f"FROM attendees{where}", params)
+        position = np.full(int(keys.ids.max(initial=0)) + 2, -1, dtype=np.int64)
+        position[keys.ids] = np.arange(len(keys.ids))
+        row = position[np.minimum(raw["event"], len(position) - 1)]
+        people, people_codes = self._people.dtype()
+        email = people_codes[raw["email"]]
+        order = np.argsort(row * (len(people.categories) + 1) + email, kind="stable")
+        order = order[row[order] >= 0]  # an attendee of no event (none should be) is left out
+        row = row[order]
+        frame: dict[str, Any] = {}
+        for name in ATTENDEES.names:
+            if name in keys.columns:
+                codes, dtype = keys.columns[name]
+                frame[name] = pd.Categorical.from_codes(codes[row], dtype=dtype, validate=False)
+            elif name == "email":
+                frame[name] = pd.Categorical.from_codes(email[order], dtype=people, validate=False)
+            elif name == "is_resource":
+                frame[name] = raw[name][order].astype(bool)
+            else:
+                codes, dtype = self._texts.subset(raw[name])
+                frame[name] = pd.Categorical.from_codes(codes[order], dtype=dtype, validate=False)
+        return pd.DataFrame(frame)
+
+    def _where(self, source: str | None, calendars: Iterable[str] | None) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if source is not None:
+            clauses.append("source = ?")
+            params.append(self._texts.ids.get(source, -1))
+        if calendars is not None:
+            clauses.append("calendar IN (SELECT value FROM json_each(?))")
+            params.append(_json(self._people.known(calendars)))
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def changes(self) -> pd.DataFrame:
         """Every recorded change, oldest first, with UTC timestamps."""
@@ -810,12 +849,14 @@ class Store:
         ``cancelled_before``: the source's own ``cancelled_at``, else the last pull that
         saw it live and the first that saw it cancelled or gone; ``NaT`` when nothing
         shows it), and the ``span`` the pulls have covered."""
-        events = self.events(source=source, include_meta=True)
+        with self._snapshot():
+            events, keys = self._read_events(source, None, include_meta=True)
+            attendees = self._read_attendees(keys)
         cancelled = events["status"] == "cancelled"
         own = events["cancelled_at"]
         events["cancelled_after"] = own.fillna(events["cancel_seen_after"]).where(cancelled)
         events["cancelled_before"] = own.fillna(events["cancel_seen_by"]).where(cancelled)
-        return Frames(events, self.attendees(source=source), span=self.span(source=source))
+        return Frames(events, attendees, span=self.span(source=source))
 
     def span(self, *, source: str | None = None) -> tuple[pd.Timestamp, pd.Timestamp] | None:
         """From the earliest start to the latest end that any calendar's pulls covered
@@ -857,7 +898,8 @@ class Store:
     def sources(self) -> set[str]:
         """The sources the store holds rows or cursors of."""
         rows = self._db.execute(
-            "SELECT source FROM sync_state UNION SELECT DISTINCT source FROM events"
+            "SELECT source FROM sync_state UNION "
+            "SELECT value FROM texts WHERE id IN (SELECT DISTINCT source FROM events)"
         ).fetchall()
         return {str(r[0]) for r in rows}
 
@@ -911,43 +953,545 @@ def _filter(source: str | None, calendars: Iterable[str] | None) -> tuple[str, l
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
-def _load_temp(db: sqlite3.Connection, name: str, schema: Schema, frame: pd.DataFrame) -> None:
-    """Copy a validated frame into a fresh temp table with the store's encodings."""
-    cols = ", ".join(repr_col(c) for c in schema.names)
-    db.execute(f"CREATE TEMP TABLE {name} AS SELECT {cols} FROM main.{schema.name} WHERE 0")
-    db.execute(f"CREATE UNIQUE INDEX temp.{name}_key ON {name} ({', '.join(schema.key)})")
-    placeholders = ", ".join("?" * len(schema.names))
-    db.executemany(f"INSERT INTO {name} VALUES ({placeholders})", _rows(frame, schema))
+# -- codes: text once in a lookup table, integers everywhere else --------------------------------
+
+_NULL_TS = np.iinfo(np.int64).min  # NaT's own integer; the store's NULL for an instant
+_PEOPLE_COLS = frozenset({"calendar", "organizer", "email"})
+_EVENT_STORED = [*EVENTS.names, *_META_TS]  # what an events row holds besides id, fingerprint
+_ATTENDEE_STORED = ["event", "email", "role", "response", "is_resource"]
+_KINDS = {c.name: c.kind for c in (*EVENTS.columns, *ATTENDEES.columns)} | dict.fromkeys(
+    _META_TS, "ts"
+)
 
 
-def _rows(frame: pd.DataFrame, schema: Schema) -> Iterator[tuple[Any, ...]]:
-    """Frame rows as SQLite-ready tuples: NA → None, instants → int µs, flags → 0/1."""
-    columns: list[list[Any]] = []
-    for col in schema.columns:
-        s = frame[col.name]
-        if col.kind == "ts":
-            values = np.asarray(s.array.asi8, dtype=np.int64).astype(object)
-            values[s.isna().to_numpy()] = None
-            columns.append(values.tolist())
-        elif col.kind == "bool":
-            columns.append(s.astype(int).tolist())
+class _Lookup:
+    """One lookup table of text (``people`` or ``texts``), read by a store connection once
+    and then only its new rows (rows are only ever added, never changed or removed)."""
+
+    def __init__(self, table: str, column: str) -> None:
+        self.table, self.column = table, column
+        self.ids: dict[str, int] = {}
+        self.text: dict[int, str] = {}
+        self.last = 0
+        self._sorted: tuple[pd.CategoricalDtype, np.ndarray] | None = None
+        self._values: pd.Index | None = None
+        self._by_position = np.zeros(0, dtype=np.int64)
+
+    def refresh(self, db: sqlite3.Connection) -> None:
+        rows = db.execute(
+            f"SELECT id, {self.column} FROM {self.table} WHERE id > ? ORDER BY id", (self.last,)
+        ).fetchall()
+        if rows:
+            self.text.update(rows)
+            self.ids.update((text, i) for i, text in rows)
+            self.last = rows[-1][0]
+            _check_id(self.last, self.table)
+            self._sorted = None
+            self._values = None
+
+    def dtype(self) -> tuple[pd.CategoricalDtype, np.ndarray]:
+        """Every value, sorted, as one categorical dtype, and by id each value's code in it
+        (-1 at id 0, the store's missing value): sorting by code sorts by text."""
+        if self._sorted is None:
+            ids = np.fromiter(self.text.keys(), dtype=np.int64, count=len(self.text))
+            values = np.array(list(self.text.values()), dtype=object)
+            order = np.argsort(values, kind="stable")
+            codes = np.full(self.last + 1, -1, dtype=np.int64)
+            codes[ids[order]] = np.arange(len(order))
+            self._sorted = (pd.CategoricalDtype(pd.Index(values[order], dtype=STRING)), codes)
+        return self._sorted
+
+    def subset(self, ids: np.ndarray) -> tuple[np.ndarray, pd.CategoricalDtype]:
+        """The sorted values that ``ids`` use as a categorical dtype, and each id's code in
+        it (-1 for id 0, missing)."""
+        count = np.bincount(ids, minlength=1)
+        used = np.flatnonzero(count[1:]) + 1
+        values = np.array([self.text[i] for i in used.tolist()], dtype=object)
+        order = np.argsort(values, kind="stable")
+        lut = np.full(len(count), -1, dtype=np.int64)
+        lut[used[order]] = np.arange(len(used))
+        return lut[ids], pd.CategoricalDtype(pd.Index(values[order], dtype=STRING))
+
+    def encode(self, db: sqlite3.Connection, values: pd.Series) -> np.ndarray:
+        """The ids of ``values`` (0 where missing), adding new text to the table."""
+        codes, uniques = pd.factorize(values)
+        texts = pd.Index(np.asarray(uniques, dtype=object), dtype=object)
+        at = self._index().get_indexer(texts)
+        if (at < 0).any():
+            db.executemany(
+                f"INSERT INTO {self.table} ({self.column}) VALUES (?)",
+                [(str(t),) for t in texts[at < 0]],
+            )
+            self.refresh(db)
+            at = self._index().get_indexer(texts)
+        ids = np.append(self._by_position[at], 0)
+        return ids[codes]  # code -1 (missing) takes the last entry, 0
+
+    def _index(self) -> pd.Index:
+        """Every value in id order (its hash table kept until the next new row)."""
+        if self._values is None:
+            self._values = pd.Index(list(self.text.values()), dtype=object)
+            self._by_position = np.fromiter(self.text.keys(), dtype=np.int64, count=len(self.text))
+        return self._values
+
+    def known(self, texts: Iterable[str]) -> list[int]:
+        return [self.ids[t] for t in texts if t in self.ids]
+
+
+def _coded(
+    db: sqlite3.Connection, people: _Lookup, texts: _Lookup, frame: pd.DataFrame
+) -> dict[str, np.ndarray]:
+    """A validated frame's columns as int64 arrays: text → its id (0: missing), instants →
+    µs (NaT's integer: missing), flags → 0/1."""
+    out: dict[str, np.ndarray] = {}
+    for name in frame.columns:
+        kind, s = _KINDS[name], frame[name]
+        if kind == "ts":
+            out[name] = np.asarray(s.array.asi8, dtype=np.int64)
+        elif kind == "bool":
+            out[name] = s.to_numpy(dtype=np.int64)
         else:
-            columns.append(s.astype(object).where(s.notna(), None).tolist())
-    return iter(zip(*columns, strict=True))
+            out[name] = (people if name in _PEOPLE_COLS else texts).encode(db, s)
+    return out
 
 
-def _decode(df: pd.DataFrame, schema: Schema, extra_ts: Sequence[str] = ()) -> pd.DataFrame:
-    for col in schema.columns:
-        if col.kind == "ts":
-            df[col.name] = _int_to_ts(df[col.name])
-        elif col.kind == "bool":
-            df[col.name] = df[col.name].astype(bool)
+_MAX_ID = 2**31 - 1  # ids travel two to a 64-bit cell (see _read)
+
+
+def _check_id(top: int, table: str) -> None:
+    if top > _MAX_ID:
+        raise StoreError(
+            f"store table {table} has {top:,} ids, more than the {_MAX_ID:,} this Cadence "
+            "can read; move the file aside and `cadence pull` into a new store"
+        )
+
+
+def _hash(columns: Sequence[np.ndarray]) -> np.ndarray:
+    """A 64-bit hash of each row of int64 ``columns`` (vectorized)."""
+    frame = pd.DataFrame({str(i): c for i, c in enumerate(columns)})
+    return pd.util.hash_pandas_object(frame, index=False).to_numpy()
+
+
+def _sql_rows(columns: Sequence[np.ndarray], kinds: Sequence[str]) -> list[tuple[Any, ...]]:
+    """int64 code columns as SQLite-ready tuples (the missing codes → None)."""
+    lists: list[list[Any]] = []
+    for values, kind in zip(columns, kinds, strict=True):
+        missing = values == (_NULL_TS if kind == "ts" else 0) if kind != "bool" else None
+        if missing is not None and missing.any():
+            obj = values.astype(object)
+            obj[missing] = None
+            lists.append(obj.tolist())
         else:
-            df[col.name] = df[col.name].astype(STRING)
-    for name in extra_ts:
-        if name in df.columns:
-            df[name] = _int_to_ts(df[name])
-    return df
+            lists.append(values.tolist())
+    return list(zip(*lists, strict=True))
+
+
+def _fetch(
+    db: sqlite3.Connection, sql: str, names: Sequence[str], params: Sequence[Any] = ()
+) -> np.ndarray:
+    """The rows of ``sql`` (int64 columns, NULL already coalesced) as one structured array,
+    read straight from the cursor (no list of tuples kept)."""
+    dtype = np.dtype([(n, np.int64) for n in names])
+    with _gc_paused():
+        return np.fromiter(db.execute(sql, params), dtype=dtype)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while rows stream through Python: each row is a new
+    tuple, and the collections that so many allocations set off would walk every object of
+    the process again and again (none of these objects forms a cycle; refcounts free them)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _read(
+    db: sqlite3.Connection, names: Sequence[str], rest: str, params: Sequence[Any] = ()
+) -> dict[str, np.ndarray]:
+    """``SELECT names rest`` as one int64 array per name (NULL as its missing code).
+
+    Ids and flags travel two to a cell (``a << 32 | b``, split again in numpy): the rows
+    come through Python's sqlite3 one object per cell, so half the cells is most of half
+    the time. Instants take a cell each.
+    """
+    small = [n for n in names if _KINDS.get(n, "int") != "ts"]
+    cells: list[tuple[str, ...]] = [(n,) for n in names if _KINDS.get(n, "int") == "ts"]
+    cells += [tuple(small[i : i + 2]) for i in range(0, len(small), 2)]
+    exprs = [
+        _select(cell) if len(cell) == 1 else f"({_select(cell[:1])} << 32) | {_select(cell[1:])}"
+        for cell in cells
+    ]
+    raw = _fetch(
+        db, f"SELECT {', '.join(exprs)} {rest}", [str(i) for i in range(len(cells))], params
+    )
+    out: dict[str, np.ndarray] = {}
+    for i, cell in enumerate(cells):
+        values = raw[str(i)]
+        if len(cell) == 1:
+            out[cell[0]] = values
+        else:
+            out[cell[0]] = values >> 32
+            out[cell[1]] = values & 0xFFFFFFFF
+    return out
+
+
+def _select(names: Sequence[str]) -> str:
+    """Columns for :func:`_fetch`: each NULL as its missing code."""
+    out = []
+    for name in names:
+        kind = _KINDS.get(name, "int")
+        if kind == "ts":
+            out.append(f'coalesce("{name}", {_NULL_TS})')
+        elif kind == "str":
+            out.append(f'coalesce("{name}", 0)')
+        else:
+            out.append(f'"{name}"')
+    return ", ".join(out)
+
+
+def _json(ids: np.ndarray | Sequence[int]) -> str:
+    return json.dumps([int(i) for i in ids])
+
+
+class _PullWriter:
+    """The writes of one pull, inside the store's write transaction."""
+
+    def __init__(
+        self,
+        db: sqlite3.Connection,
+        people: _Lookup,
+        texts: _Lookup,
+        pull: Pull,
+        seen: int,
+        run_id: int | None,
+    ) -> None:
+        self.db, self.people, self.texts = db, people, texts
+        self.pull, self.seen, self.run_id = pull, seen, run_id
+        people.refresh(db)
+        texts.refresh(db)
+        self.changes: list[tuple[Any, ...]] = []
+
+    def write(self, events: pd.DataFrame, attendees: pd.DataFrame, result: PullResult) -> None:
+        db, pull = self.db, self.pull
+        (source,) = self.texts.encode(db, pd.Series([pull.source]))
+        self.cancelled = int(self.texts.encode(db, pd.Series(["cancelled"]))[0])
+        ev = _coded(db, self.people, self.texts, events)
+        at = _coded(db, self.people, self.texts, attendees)
+        # each attendee's event in the pull, and each event's fingerprint
+        ev_key = (ev["calendar"] << 32) | ev["event_id"]
+        at_row = pd.Index(ev_key).get_indexer((at["calendar"] << 32) | at["event_id"])
+        orphan = np.flatnonzero(at_row < 0)
+        if len(orphan):
+            raise SchemaError(
+                f"attendees frame: {len(orphan)} row(s) belong to no event of the pull, "
+                f"e.g. event_id {attendees['event_id'].iloc[orphan[0]]!r}",
+                column="event_id",
+            )
+        at_hash = _hash([at[c] for c in ("email", "role", "response", "is_resource")])
+        at_sum = np.zeros(len(events), dtype=np.uint64)
+        np.add.at(at_sum, at_row, at_hash)
+        fingerprint = _hash([_hash([ev[c] for c in EVENTS.names]), at_sum]).view(np.int64)
+        # what is stored of the pull's calendars
+        calendars = self.people.known(pull.calendars)
+        stored = _fetch(
+            db,
+            "SELECT id, (calendar << 32) | event_id, coalesce(fingerprint, 0), "
+            "(fingerprint IS NOT NULL) | ((vanished_at IS NULL) << 1) FROM events "
+            "WHERE source = ? AND calendar IN (SELECT value FROM json_each(?))",
+            ["id", "key", "fingerprint", "flags"],
+            (int(source), _json(calendars)),
+        )
+        has_fingerprint, live = (stored["flags"] & 1) == 1, (stored["flags"] & 2) == 2
+        at_stored = pd.Index(stored["key"]).get_indexer(ev_key)
+        matched = at_stored >= 0
+        hit = at_stored[matched]
+        clean = np.zeros(len(events), dtype=bool)
+        clean[matched] = (
+            (stored["fingerprint"][hit] == fingerprint[matched]) & has_fingerprint[hit] & live[hit]
+        )
+        dirty = np.flatnonzero(~clean)
+        if len(dirty):
+            ids = np.append(stored["id"], 0)[at_stored]  # -1 (new) takes the 0
+            self._write_dirty(events, attendees, ev, at, at_row, fingerprint, ids, dirty, result)
+        if pull.window is not None:
+            seen_rows = np.zeros(len(stored), dtype=bool)
+            seen_rows[hit] = True
+            gone = stored["id"][~seen_rows & live]
+            if len(gone):
+                result.vanished, recorded = self._mark_vanished(int(source), gone)
+                result.changes += recorded
+
+    def _write_dirty(
+        self,
+        events: pd.DataFrame,
+        attendees: pd.DataFrame,
+        ev: dict[str, np.ndarray],
+        at: dict[str, np.ndarray],
+        at_row: np.ndarray,
+        fingerprint: np.ndarray,
+        ids: np.ndarray,
+        dirty: np.ndarray,
+        result: PullResult,
+    ) -> None:
+        """Compare the pull's changed, new and returning events with what is stored, record
+        the changes and write them."""
+        db = self.db
+        old_rows = dirty[ids[dirty] != 0]
+        new_rows = dirty[ids[dirty] == 0]
+        # the stored values of the changed events, aligned with old_rows
+        cols = ["id", *_EVENT_STORED]
+        st = _fetch(
+            db,
+            f"SELECT {_select(cols)} FROM events WHERE id IN (SELECT value FROM json_each(?))",
+            cols,
+            (_json(ids[old_rows]),),
+        )
+        st = st[pd.Index(st["id"]).get_indexer(ids[old_rows])]
+        new = {name: values[old_rows] for name, values in ev.items()}
+        text = self.texts.text
+        status_old = [text[s] for s in st["status"].tolist()]
+        status_new = [text[s] for s in new["status"].tolist()]
+        calendar = events["calendar"].to_numpy(dtype=object)
+        event_id = events["event_id"].to_numpy(dtype=object)
+        was_cancelled = st["status"] == self.cancelled
+        is_cancelled = new["status"] == self.cancelled
+        returning = st["vanished_at"] != _NULL_TS
+        for kind, where in (
+            ("moved", new["start"] != st["start"]),
+            ("cancelled", is_cancelled & ~was_cancelled),
+            ("restored", ~is_cancelled & (was_cancelled | returning)),
+        ):
+            for k in np.flatnonzero(where).tolist():
+                row = int(old_rows[k])
+                self.changes.append(
+                    (
+                        kind,
+                        calendar[row],
+                        event_id[row],
+                        None,
+                        int(st["start"][k]),
+                        int(new["start"][k]),
+                        status_old[k],
+                        status_new[k],
+                    )
+                )
+        # attendees: the stored ones of the changed events against the pull's
+        ast = _fetch(
+            db,
+            "SELECT event, email, role, response, is_resource FROM attendees "
+            "WHERE event IN (SELECT value FROM json_each(?))",
+            _ATTENDEE_STORED,
+            (_json(ids[old_rows]),),
+        )
+        in_dirty = np.zeros(len(events), dtype=bool)
+        in_dirty[dirty] = True
+        mine = np.flatnonzero(in_dirty[at_row])  # attendees (rows of the pull) of dirty events
+        at_event = ids[at_row[mine]]  # 0 for a new event's
+        pulled = pd.Index((at_event << 32) | at["email"][mine])
+        stored_key = (ast["event"] << 32) | ast["email"]
+        match = pd.Index(stored_key).get_indexer(pulled)
+        has = match >= 0
+        m = match[has]
+        rows_has = mine[has]
+        response_changed = ast["response"][m] != at["response"][rows_has]
+        a_calendar = attendees["calendar"].to_numpy(dtype=object)
+        a_event = attendees["event_id"].to_numpy(dtype=object)
+        a_email = attendees["email"].to_numpy(dtype=object)
+        for k in np.flatnonzero(response_changed).tolist():
+            row = int(rows_has[k])
+            self.changes.append(
+                (
+                    "response",
+                    a_calendar[row],
+                    a_event[row],
+                    a_email[row],
+                    None,
+                    None,
+                    text[int(ast["response"][m[k]])],
+                    text[int(at["response"][row])],
+                )
+            )
+        self._insert_changes()
+        result.changes += len(self.changes)
+        # events: update the changed, insert the new
+        differs = np.zeros(len(old_rows), dtype=bool)
+        for name in EVENTS.names[3:]:
+            differs |= new[name] != st[name]
+        update = differs | returning
+        last = self._last_success()
+        newly = is_cancelled & ~was_cancelled
+        after = np.where(
+            newly,
+            np.array([last.get(c, _NULL_TS) for c in calendar[old_rows]], dtype=np.int64),
+            np.where(is_cancelled, st["cancel_seen_after"], _NULL_TS),
+        )
+        by = np.where(newly, self.seen, np.where(is_cancelled, st["cancel_seen_by"], _NULL_TS))
+        u = np.flatnonzero(update)
+        n = len(u)
+        names = EVENTS.names[3:]
+        kinds = [_KINDS[c] for c in names]
+        db.executemany(
+            "UPDATE events SET "
+            + ", ".join(f'"{c}" = ?' for c in names)
+            + ", last_changed = ?, vanished_at = NULL, cancel_seen_after = ?, "
+            "cancel_seen_by = ?, fingerprint = ? WHERE id = ?",
+            _sql_rows(
+                [
+                    *(new[c][u] for c in names),
+                    np.full(n, self.seen),
+                    after[u],
+                    by[u],
+                    fingerprint[old_rows[u]],
+                    ids[old_rows[u]],
+                ],
+                [*kinds, "int", "ts", "ts", "int", "int"],
+            ),
+        )
+        # the others differ in their attendees only: a new fingerprint, nothing else
+        same = old_rows[~update]
+        db.executemany(
+            "UPDATE events SET fingerprint = ? WHERE id = ?",
+            zip(fingerprint[same].tolist(), ids[same].tolist(), strict=True),
+        )
+        (top,) = db.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()
+        ids[new_rows] = np.arange(top + 1, top + 1 + len(new_rows), dtype=np.int64)
+        _check_id(top + len(new_rows), "events")
+        m_new = len(new_rows)
+        db.executemany(
+            f"INSERT INTO events (id, {', '.join(repr_col(c) for c in _EVENT_STORED)}, "
+            f"fingerprint) VALUES ({', '.join('?' * (len(_EVENT_STORED) + 2))})",
+            _sql_rows(
+                [
+                    ids[new_rows],
+                    *(ev[c][new_rows] for c in EVENTS.names),
+                    np.full(m_new, self.seen),
+                    np.full(m_new, self.seen),
+                    np.full(m_new, _NULL_TS),
+                    np.full(m_new, _NULL_TS),
+                    np.full(m_new, _NULL_TS),
+                    fingerprint[new_rows],
+                ],
+                ["int", *(_KINDS[c] for c in EVENTS.names), "ts", "ts", "ts", "ts", "ts", "int"],
+            ),
+        )
+        result.inserted += m_new
+        result.updated += n
+        # attendees: remove the ones gone, write the new and the changed
+        at_event = ids[at_row[mine]]
+        keep = np.zeros(len(ast), dtype=bool)
+        keep[m] = True
+        gone = np.flatnonzero(~keep)
+        db.executemany(
+            "DELETE FROM attendees WHERE event = ? AND email = ?",
+            zip(ast["event"][gone].tolist(), ast["email"][gone].tolist(), strict=True),
+        )
+        changed = np.ones(len(mine), dtype=bool)
+        changed[has] = (
+            (ast["role"][m] != at["role"][rows_has])
+            | response_changed
+            | (ast["is_resource"][m] != at["is_resource"][rows_has])
+        )
+        w = np.flatnonzero(changed)
+        db.executemany(
+            "INSERT INTO attendees (event, email, role, response, is_resource) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (event, email) DO UPDATE SET "
+            "role = excluded.role, response = excluded.response, "
+            "is_resource = excluded.is_resource",
+            _sql_rows(
+                [
+                    at_event[w],
+                    *(at[c][mine[w]] for c in ("email", "role", "response", "is_resource")),
+                ],
+                ["int", "int", "int", "int", "bool"],
+            ),
+        )
+        result.attendees_removed += len(gone)
+        result.attendees_written += len(w)
+
+    def _insert_changes(self) -> None:
+        self.db.executemany(
+            "INSERT INTO changes (run_id, seen_at, source, calendar, event_id, kind, email, "
+            "old_start, new_start, old_value, new_value) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (self.run_id, self.seen, self.pull.source, cal, eid, kind, email, *rest)
+                for kind, cal, eid, email, *rest in self.changes
+            ],
+        )
+
+    def _last_success(self) -> dict[str, int]:
+        """Each calendar's last successful pull before this one (µs)."""
+        rows = self.db.execute(
+            "SELECT calendar, last_success FROM sync_state WHERE source = ? "
+            "AND last_success IS NOT NULL",
+            (self.pull.source,),
+        ).fetchall()
+        return {str(c): int(t) for c, t in rows}
+
+    def _mark_vanished(self, source: int, candidates: np.ndarray) -> tuple[int, int]:
+        """Mark vanished the stored live events of the pull's calendars it no longer holds
+        (``candidates``) that overlap its window; those whose start was still ahead become
+        cancelled. Returns (events marked, changes recorded)."""
+        assert self.pull.window is not None
+        db, seen, cancelled = self.db, self.seen, self.cancelled
+        lo = _ts_to_int(self.pull.window[0], "window start")
+        hi = _ts_to_int(self.pull.window[1], "window end")
+        db.execute("CREATE TEMP TABLE in_gone (id INTEGER PRIMARY KEY)")
+        db.executemany("INSERT INTO in_gone VALUES (?)", [(int(i),) for i in candidates])
+        gone = 'e.id IN (SELECT id FROM temp.in_gone) AND e."end" > ? AND e.start < ?'
+        last = (
+            "(SELECT s.last_success FROM sync_state s WHERE s.source = ? "
+            "AND s.calendar = (SELECT p.email FROM people p WHERE p.id = e.calendar))"
+        )
+        # A cancelled occurrence that is no longer reported is old news: no change row.
+        recorded = db.execute(
+            "INSERT INTO changes (run_id, seen_at, source, calendar, event_id, kind, old_start, "
+            "new_start, old_value, new_value) "
+            "SELECT ?, ?, ?, p.email, t.value, 'vanished', e.start, NULL, s.value, "
+            "CASE WHEN e.start > ? THEN 'cancelled' ELSE s.value END "
+            "FROM events e JOIN people p ON p.id = e.calendar JOIN texts t ON t.id = e.event_id "
+            f"JOIN texts s ON s.id = e.status WHERE {gone} AND e.status != ? "
+            "ORDER BY p.email, t.value",
+            (self.run_id, seen, self.pull.source, seen, lo, hi, cancelled),
+        ).rowcount
+        # gone before its start: cancelled between the calendar's last pull and this one
+        newly = "e.start > ? AND e.status != ?"
+        vanished = db.execute(
+            "UPDATE events AS e SET vanished_at = ?, last_changed = ?, "
+            f"cancel_seen_after = CASE WHEN {newly} THEN {last} ELSE e.cancel_seen_after END, "
+            f"cancel_seen_by = CASE WHEN {newly} THEN ? ELSE e.cancel_seen_by END, "
+            f"status = CASE WHEN e.start > ? THEN ? ELSE e.status END, fingerprint = NULL "
+            f"WHERE {gone}",
+            (
+                seen,
+                seen,
+                seen,
+                cancelled,
+                self.pull.source,
+                seen,
+                cancelled,
+                seen,
+                seen,
+                cancelled,
+                lo,
+                hi,
+            ),
+        ).rowcount
+        db.execute("DROP TABLE temp.in_gone")
+        return vanished, recorded
+
+
+@dataclass
+class _EventKeys:
+    """The ids of the events read, in the frame's order, and their key columns' codes."""
+
+    ids: np.ndarray
+    columns: dict[str, tuple[np.ndarray, pd.CategoricalDtype]]
+    everything: bool = False
 
 
 # -- files, processes, errors -------------------------------------------------------------------
