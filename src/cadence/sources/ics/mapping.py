@@ -87,6 +87,13 @@ def parse(file: Path, raw: bytes, strict: bool) -> tuple[Any, list[IcsProblem]]:
     ``file`` only names the origin in messages (any label will do, e.g. a CalDAV URL).
     Several VCALENDARs in the bytes are read as one calendar.
     """
+    cal, problems, _ = parse_checked(file, raw, strict)
+    return cal, problems
+
+
+def parse_checked(file: Path, raw: bytes, strict: bool) -> tuple[Any, list[IcsProblem], bool]:
+    """:func:`parse`, and whether icalendar read the bytes whole (no VTIMEZONE taken out,
+    not VEVENT by VEVENT)."""
     # icalendar caches the custom VTIMEZONEs it meets process-wide, and a cached one then
     # wins for every later file that names the same TZID (e.g. Exchange's "Pacific Standard
     # Time"). A file's VTIMEZONEs must apply to that file only: start each file afresh.
@@ -106,13 +113,16 @@ def parse(file: Path, raw: bytes, strict: bool) -> tuple[Any, list[IcsProblem]]:
                 raise exc
             cals = icalendar.Calendar.from_ical(repaired, multiple=True)
             problems.extend(fixed)
+            whole = False
         except Exception as again:  # still broken: not a time zone problem
             if strict:
                 raise IcsError(f"{file}: not valid iCalendar: {again}", path=file) from again
-            return _parse_piecewise(file, raw)
+            return (*_parse_piecewise(file, raw), False)
+    else:
+        whole = True
     cal = _one_calendar(file, cals)
     cal, dropped = _drop_broken(cal, file, strict)
-    return cal, problems + dropped
+    return cal, problems + dropped, whole
 
 
 _USED = frozenset(
