@@ -57,11 +57,11 @@ _SINGLE = frozenset(
     }
 )
 # a property line: a plain name, parameters whose values are quoted or plain, ':' and a value
-_LINE = re.compile(
-    r'([A-Za-z0-9-]+)((?:;[A-Za-z0-9-]+=(?:"[^"\x00-\x1f\x7f^]*"|[^";:,\s^\x7f]+)'
-    r'(?:,(?:"[^"\x00-\x1f\x7f^]*"|[^";:,\s^\x7f]+))*)*):([^"\x00-\x1f\x7f]*)'
-)
-_PARAM = re.compile(r';([A-Za-z0-9-]+)=((?:"[^"]*"|[^";:,]+)(?:,(?:"[^"]*"|[^";:,]+))*)')
+_QUOTED = r'"[^"\x00-\x1f\x7f^]*"'
+_BARE = r"[^\";:,\s^\x7f](?:[^\";:,\x00-\x1f\x7f^]*[^\";:,\s^\x7f])?"  # inner spaces only
+_VALUES = f"(?:{_QUOTED}|{_BARE})(?:,(?:{_QUOTED}|{_BARE}))*"
+_LINE = re.compile(f'([A-Za-z0-9-]+)((?:;[A-Za-z0-9-]+={_VALUES})*):([^"\\x00-\\x1f\\x7f]*)')
+_PARAM = re.compile(f";([A-Za-z0-9-]+)=({_VALUES})")
 _STAMP = re.compile(r"\d{8}T\d{6}Z?")
 _DATE = re.compile(r"\d{8}")
 _CLEAN = re.compile(r"\S(?:.*\S)?")  # no white space at either end
