@@ -66,7 +66,7 @@ def _with_plain_events(files: list[Path]) -> list[Path]:
     return out
 
 
-@pytest.mark.parametrize("strict", [False, True])
+@pytest.mark.parametrize("strict", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_every_file_reads_the_same_with_and_without_the_fast_reader(
     monkeypatch: pytest.MonkeyPatch, strict: bool
 ) -> None:

@@ -178,7 +178,7 @@ def _positions(cal: Any, plain: fast.Plain) -> dict[str, int] | None:
 
 
 def _merged(
-    found: Any, plain: tuple[pd.DataFrame, pd.DataFrame, Any], where: dict[str, int]
+    found: Any, plain: tuple[pd.DataFrame, pd.DataFrame], where: dict[str, int]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One file's rows, icalendar-read and plain, in the order of the file's VEVENTs."""
     rows: list[dict[str, Any]] = []
@@ -187,7 +187,7 @@ def _merged(
         at = where[ev_row["ical_uid"]]
         rows.append({**ev_row, "_at": at})
         people.extend({**p, "_at": at} for p in ev_people)
-    fast_events, fast_people, _ = plain
+    fast_events, fast_people = plain
     events = _concat(
         [pd.DataFrame(rows, columns=[*EVENTS.names, "_at"]), fast_events], [*EVENTS.names, "_at"]
     )

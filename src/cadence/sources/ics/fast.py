@@ -313,9 +313,9 @@ def frame(
     lo: pd.Timestamp,
     hi: pd.Timestamp,
     calendar_zone: str,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
-    """The plain events' rows in ``[lo, hi)`` (events, attendees), and each event row's
-    position in the file."""
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The plain events' rows in ``[lo, hi)`` (events, attendees), each with its VEVENT's
+    position in the file (``_at``)."""
     n = len(plain.uid)
     zone = [_zone_name(tzid) if tzid is not None else calendar_zone for _, tzid in plain.start]
     start = _instants(plain.start, zone)  # type: ignore[arg-type]
@@ -371,7 +371,7 @@ def frame(
     people["_at"] = at
     events = events[keep].reset_index(drop=True)
     events["_at"] = [plain.index[k] for k in range(n) if keep[k]]
-    return events, people, inside
+    return events, people
 
 
 def _people(
