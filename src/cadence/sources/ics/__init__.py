@@ -18,6 +18,7 @@ occurrences look deleted.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ import pandas as pd
 from cadence.errors import IcsError
 from cadence.model import ATTENDEES, EVENTS, CalendarPull, Pull, validate
 from cadence.sources.connector import PullContext
-from cadence.sources.ics import client, mapping
+from cadence.sources.ics import client, fast, mapping
 from cadence.sources.ics.mapping import IcsProblem
 from cadence.sources.ics.settings import (
     DEFAULT_WEEKS_AHEAD,
@@ -91,12 +92,14 @@ def read_calendar(
     lo, hi = window
     rows: list[dict[str, Any]] = []
     people: list[dict[str, Any]] = []
+    frames: list[tuple[pd.DataFrame, pd.DataFrame]] = []  # per file, when read fast
     problems: list[IcsProblem] = []
     read = 0
     first_error: IcsError | None = None
     for file in files:
         try:
-            cal, skipped = mapping.parse(file, client.read(file, max_mb=max_file_mb), strict)
+            raw = client.read(file, max_mb=max_file_mb)
+            cal, skipped, plain, where = _parse(file, raw, strict)
         except IcsError as exc:
             if strict:
                 raise
@@ -106,7 +109,7 @@ def read_calendar(
         read += 1
         problems.extend(skipped)
         file_zone = iana_zone(str(cal.get("X-WR-TIMEZONE", ""))) or zone
-        for ev_row, ev_people in mapping.occurrences(
+        found = mapping.occurrences(
             cal,
             file,
             owner,
@@ -116,20 +119,102 @@ def read_calendar(
             strict,
             problems,
             max_per_series=max_occurrences_per_series,
-        ):
-            rows.append(ev_row)
-            people.extend(ev_people)
+        )
+        if plain is None:
+            for ev_row, ev_people in found:
+                rows.append(ev_row)
+                people.extend(ev_people)
+            continue
+        frames.append(_merged(found, fast.frame(plain, owner, lo, hi, file_zone), where))
     if files and not read and first_error is not None:
         raise IcsError(str(first_error), path=first_error.path, calendar=owner)
     events = pd.DataFrame(rows, columns=EVENTS.names)
     attendees = pd.DataFrame(people, columns=ATTENDEES.names)
-    # the same occurrence in two files of one calendar (overlapping exports): keep the newest
+    if frames:
+        events = _concat([events, *(f[0] for f in frames)], EVENTS.names)
+        attendees = _concat([attendees, *(f[1] for f in frames)], ATTENDEES.names)
     events = events.sort_values("updated", na_position="first").drop_duplicates(
         list(EVENTS.key), keep="last"
     )
     attendees = attendees.drop_duplicates(list(ATTENDEES.key), keep="last")
     attendees = attendees.merge(events[list(EVENTS.key)], on=list(EVENTS.key))
     return _Read(validate(events, EVENTS), validate(attendees, ATTENDEES), problems, read)
+
+
+def _parse(
+    file: Path, raw: bytes, strict: bool
+) -> tuple[Any, list[IcsProblem], fast.Plain | None, dict[str, int]]:
+    """A file as (calendar of what icalendar reads, its problems, the plain events read
+    fast or None, each icalendar-read UID's position in the file)."""
+    plain = fast.split(raw) if fast.ENABLED else None
+    if plain is not None and plain.index:
+        try:
+            cal, skipped, whole = mapping.parse_checked(file, plain.rest, strict)
+        except IcsError:
+            whole = False  # the whole file says it, in its own words
+        if whole:
+            where = _positions(cal, plain)
+            if where is not None:
+                return cal, skipped, plain, where
+    cal, skipped = mapping.parse(file, raw, strict)
+    return cal, skipped, None, {}
+
+
+def _positions(cal: Any, plain: fast.Plain) -> dict[str, int] | None:
+    """Where in the file each UID icalendar read first appears (its rows go there among the
+    plain events'), or None when the VEVENTs it read cannot be told apart for sure."""
+    read = Counter(str(c.get("UID")) for c in cal.walk("VEVENT"))
+    written = Counter(u for u in plain.rest_uid if u is not None)
+    if set(read) & set(plain.uid):
+        return None
+    first: dict[str, int] = {}
+    for at, uid in zip(plain.rest_index, plain.rest_uid, strict=True):
+        if uid is not None:
+            first.setdefault(uid, at)
+    for uid, times in read.items():
+        if uid not in first or (times != written[uid] and written[uid] > 1):
+            return None
+    return first
+
+
+def _merged(
+    found: Any, plain: tuple[pd.DataFrame, pd.DataFrame], where: dict[str, int]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One file's rows, icalendar-read and plain, in the order of the file's VEVENTs."""
+    rows: list[dict[str, Any]] = []
+    people: list[dict[str, Any]] = []
+    for ev_row, ev_people in found:
+        at = where[ev_row["ical_uid"]]
+        rows.append({**ev_row, "_at": at})
+        people.extend({**p, "_at": at} for p in ev_people)
+    fast_events, fast_people = plain
+    events = _concat(
+        [pd.DataFrame(rows, columns=[*EVENTS.names, "_at"]), fast_events], [*EVENTS.names, "_at"]
+    )
+    attendees = _concat(
+        [pd.DataFrame(people, columns=[*ATTENDEES.names, "_at"]), fast_people],
+        [*ATTENDEES.names, "_at"],
+    )
+    order = events["_at"].to_numpy().argsort(kind="stable")
+    people_order = attendees["_at"].to_numpy().argsort(kind="stable")
+    return (
+        events.iloc[order].drop(columns="_at").reset_index(drop=True),
+        attendees.iloc[people_order].drop(columns="_at").reset_index(drop=True),
+    )
+
+
+def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    """Frames of rows one after the other, instants as microseconds in UTC."""
+    kept = [f for f in frames if len(f)] or frames[:1]
+    out = pd.concat(kept, ignore_index=True) if len(kept) > 1 else kept[0].reset_index(drop=True)
+    out = out.reindex(columns=columns)
+    for name in out.columns:
+        if name in _INSTANTS and len(out):
+            out[name] = pd.to_datetime(out[name], utc=True).astype("datetime64[us, UTC]")
+    return out
+
+
+_INSTANTS = frozenset({"original_start", "start", "end", "created", "updated", "cancelled_at"})
 
 
 def _group(files: list[Path], calendar: str | None) -> dict[str, list[Path]]:
