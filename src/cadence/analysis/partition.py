@@ -175,25 +175,25 @@ def _with_seq(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(**{ROW_SEQ: np.arange(len(frame), dtype=np.int64)})
 
 
-def groups(rows: pd.DataFrame) -> pd.Series:
-    """Pair id → its ``pair_key``: pairs linked by a shared ``series_id`` or ``ical_uid``
-    (the values a series is known by, :func:`~cadence.analysis.outcomes.classify`) are one
-    group, keyed by its smallest pair id."""
-    ev = rows[rows[ROW_KIND] == "event"]
-    pair = ev[PAIR].to_numpy(dtype=object)
-    links = pd.DataFrame(
+def groups(links: pd.DataFrame) -> pd.Series:
+    """Pair id → its ``pair_key``, from the 1:1 event rows' ``pair_id``, ``series_id`` and
+    ``ical_uid`` (``links``): pairs sharing a value a series is known by
+    (:func:`~cadence.analysis.outcomes.classify`) are one group, keyed by its smallest pair id.
+    """
+    pair = links[PAIR].to_numpy(dtype=object)
+    edges = pd.DataFrame(
         {
             "pair": np.r_[pair, pair],
             "node": np.r_[
-                ev["series_id"].to_numpy(dtype=object), ev["ical_uid"].to_numpy(dtype=object)
+                links["series_id"].to_numpy(dtype=object), links["ical_uid"].to_numpy(dtype=object)
             ],
         }
-    ).dropna()
-    links = links.drop_duplicates()
-    p_code, p_names = pd.factorize(links["pair"], sort=True)
-    n_code, n_names = pd.factorize(links["node"])
+    )
+    edges = edges[edges["node"].notna().to_numpy()].drop_duplicates()
+    p_code, p_names = pd.factorize(edges["pair"].to_numpy(dtype=object), sort=True)
+    n_code, n_names = pd.factorize(edges["node"].to_numpy(dtype=object))
     label = np.arange(len(p_names))
-    while True:  # the smallest pair of each component, by label propagation
+    while True:  # each component's smallest pair, by label propagation
         node = np.full(len(n_names), len(p_names), dtype=np.int64)
         np.minimum.at(node, n_code, label[p_code])
         new = label.copy()
@@ -216,6 +216,10 @@ def _people(values: pd.Series, aliases: dict[str, str] | None) -> pd.Series:
     return clean.replace(aliases) if aliases else clean
 
 
+PAIR_COLUMNS = [PAIR, "person_a", "person_b", "manager", "report"]
+LINK_COLUMNS = [PAIR, "series_id", "ical_uid"]
+
+
 def keyed_rows(
     events: pd.DataFrame,
     attendees: pd.DataFrame,
@@ -234,29 +238,42 @@ def keyed_rows(
     settings = _settings(settings, include_peers)
     events, attendees = _with_seq(events), _with_seq(attendees)
     found = one_on_one_rows(events, attendees, roster, settings)
+    ev = found[(found[ROW_KIND] == "event").to_numpy()]
     aliases = alias_map(roster) if roster is not None else None
-    read = _people(events["calendar"], aliases).dropna().unique()
-    return assemble(found, away_rows(events), read, roster, settings)
+    key_of, extra = plan(
+        ev[PAIR_COLUMNS].drop_duplicates(PAIR),
+        ev[LINK_COLUMNS],
+        away_rows(events),
+        emails([events["calendar"]], aliases),
+        roster,
+        settings,
+    )
+    found = found.assign(**{PAIR_KEY: found[PAIR].map(key_of).astype(STRING)})
+    return pd.concat([found, extra], ignore_index=True) if len(extra) else found
 
 
-def assemble(
-    found: pd.DataFrame,
+def plan(
+    pairs: pd.DataFrame,
+    links: pd.DataFrame,
     absent: pd.DataFrame,
     read: Iterable[str],
     roster: pd.DataFrame | None,
     settings: AnalysisSettings,
-) -> pd.DataFrame:
-    """The keyed rows from the 1:1 rows (:func:`one_on_one_rows`), the possible absence
-    rows and the people whose calendar was read (normalized emails)."""
-    key_of = groups(found)
-    found = found.assign(**{PAIR_KEY: found[PAIR].map(key_of).astype(STRING)})
-    ev = found[found[ROW_KIND] == "event"]
-    pairs = ev.drop_duplicates(PAIR)[[PAIR_KEY, "person_a", "person_b", "manager", "report"]]
+) -> tuple[pd.Series, pd.DataFrame]:
+    """The pair groups and the rows copied into them, from the 1:1 pairs (``pairs``:
+    ``pair_id``, ``person_a``, ``person_b``, ``manager``, ``report``), their series
+    (``links``: ``pair_id``, ``series_id``, ``ical_uid``), the possible absence rows
+    (:func:`away_rows`) and the people whose calendar was read (normalized emails).
+
+    Returns pair id → ``pair_key``, and the stacked absence and marker rows, keyed.
+    """
+    key_of = groups(links)
+    pairs = pairs.assign(**{PAIR_KEY: pairs[PAIR].map(key_of).to_numpy()})
     read_set = pd.Index(pd.unique(np.asarray(list(read), dtype=object)))
     silent = _silent(pairs, read_set, roster, settings)
     member = pd.concat(
         [
-            pd.DataFrame({PAIR_KEY: k[PAIR_KEY], "person": k[side]})
+            pd.DataFrame({PAIR_KEY: k[PAIR_KEY].to_numpy(), "person": k[side].to_numpy()})
             for k in (pairs, silent)
             for side in ("person_a", "person_b")
         ],
@@ -266,11 +283,11 @@ def assemble(
     aliases = alias_map(roster) if roster is not None else None
     away = absent.assign(person=_people(absent["calendar"], aliases).to_numpy())
     copied = away.merge(member, on="person").drop(columns="person")
-    who = member[member["person"].isin(read_set)]
-    markers = _markers(who, absent)
-    parts = [found, *(_stack(f, _no_attendees()) for f in (copied, markers) if len(f))]
-    out = pd.concat(parts, ignore_index=True)
-    return out.astype({PAIR_KEY: STRING})
+    markers = _markers(member[member["person"].isin(read_set)], absent)
+    extra = [_stack(f, _no_attendees()) for f in (copied, markers) if len(f)]
+    if not extra:
+        return key_of, pd.DataFrame()
+    return key_of, pd.concat(extra, ignore_index=True).astype({PAIR_KEY: STRING})
 
 
 def _no_attendees() -> pd.DataFrame:
