@@ -127,8 +127,12 @@ def keyed_rows(
         ev = rows[(rows[part.ROW_KIND] == "event").to_numpy() & rows[part.PAIR].notna()]
         facts = {
             "emails": part.emails(
-                [events["calendar"], events["organizer"], attendees["email"],
-                 attendees["calendar"]],
+                [
+                    events["calendar"],
+                    events["organizer"],
+                    attendees["email"],
+                    attendees["calendar"],
+                ],
                 aliases,
             ),
             "absent": part.away_rows(events),
@@ -154,7 +158,9 @@ def keyed_rows(
             at.map_partitions(_conform, meta, "attendee", meta=meta),
         ]
     )
-    stacked = stacked.assign(bucket=stacked["ical_uid"].map_partitions(_bucket, n, meta=("b", "i8")))
+    stacked = stacked.assign(
+        bucket=stacked["ical_uid"].map_partitions(_bucket, n, meta=("b", "i8"))
+    )
     by_uid = stacked.shuffle("bucket", npartitions=n)
     found_meta = part.one_on_one_rows(*part.split_rows(meta), roster, settings)
     found = by_uid.map_partitions(_one_on_ones, roster, settings, meta=found_meta)
@@ -166,7 +172,12 @@ def keyed_rows(
     cal = [events["calendar"], events["organizer"], attendees["email"], attendees["calendar"]]
     uniques = [c.dropna().unique() for c in cal]
     pairs, links, absent, first, n_ev, n_at, *people = dask.compute(
-        pairs_d, links_d, absent_d, is_ev["start"].min(), events.shape[0], attendees.shape[0],
+        pairs_d,
+        links_d,
+        absent_d,
+        is_ev["start"].min(),
+        events.shape[0],
+        attendees.shape[0],
         *uniques,
     )
     key_of, extra = part.plan(
@@ -177,7 +188,9 @@ def keyed_rows(
         roster,
         settings,
     )
-    keyed = found.map_partitions(_key, key_of, meta=found_meta.assign(**{part.PAIR_KEY: ""}).astype({part.PAIR_KEY: STRING}))
+    keyed = found.map_partitions(
+        _key, key_of, meta=found_meta.assign(**{part.PAIR_KEY: ""}).astype({part.PAIR_KEY: STRING})
+    )
     if len(extra):
         extra = extra.reindex(columns=keyed._meta.columns).astype(keyed._meta.dtypes.to_dict())
         keyed = dd.concat([keyed, dd.from_pandas(extra, npartitions=1)])

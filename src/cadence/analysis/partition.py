@@ -45,6 +45,7 @@ from cadence.model import (
     EVENTS,
     STRING,
     TIMESTAMP,
+    empty,
     normalize_email,
     validate_attendees,
     validate_events,
@@ -147,9 +148,7 @@ def one_on_one_rows(
     row_pair = np.full(len(events), -1, dtype=np.int64)
     row_pair[copies["row"].to_numpy()] = np.arange(len(copies))
     att_copy = row_pair[coded.att_row]
-    people = {
-        col: e[copies[col].to_numpy()] for col in ("a", "b", "manager", "report")
-    }  # per copy
+    people = {col: e[copies[col].to_numpy()] for col in ("a", "b", "manager", "report")}  # per copy
 
     def tag(frame: pd.DataFrame, copy: np.ndarray) -> pd.DataFrame:
         a, b = people["a"][copy], people["b"][copy]
@@ -291,8 +290,7 @@ def plan(
 
 
 def _no_attendees() -> pd.DataFrame:
-    empty = pd.DataFrame({c: pd.Series(dtype=t) for c, t in ATTENDEES.dtypes.items()})
-    return empty.assign(**{ROW_SEQ: pd.Series(dtype=np.int64)})
+    return empty(ATTENDEES).assign(**{ROW_SEQ: pd.Series(dtype=np.int64)})
 
 
 def _silent(
@@ -419,7 +417,7 @@ def combine(
     met = met.sort_values(["person_a", "person_b"])
     labels = pd.CategoricalDtype(met["pair"].astype(str).tolist())
     # never-met pairs join as text: the relation categories are then the values found
-    relation = "category" if pairs["never_met"].any() else RELATIONS
+    relation: Any = "category" if pairs["never_met"].any() else RELATIONS
     pairs["relation"] = pairs["relation"].astype(object).astype(relation)
     pairs = pairs.assign(_order=pairs["status"].map(STATUS_ORDER).astype(int))
     pairs = pairs.sort_values(["_order", "health_score", "pair"], ignore_index=True)
