@@ -41,16 +41,15 @@ def main(people: int) -> None:
         flush=True,
     )
     with (
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-        as cluster,
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
         Client(cluster),
     ):
         wall, cpu = time.perf_counter(), time.process_time()
         got = on_dask.analyze(frames, org.roster, as_of=AS_OF, window="52w", npartitions=8)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    same = all(
-        getattr(got, t).equals(getattr(one, t)) for t in ("occurrences", "pairs", "weekly")
-    )
+    same = all(getattr(got, t).equals(getattr(one, t)) for t in ("occurrences", "pairs", "weekly"))
     print(
         f"2-worker local cluster: {wall:.2f} s wall, {cpu:.2f} s CPU in this process "
         f"(keying here, combining here; the workers' CPU not counted), 8 pair partitions; "
