@@ -66,21 +66,27 @@ def analyze(
     events, attendees = _frames(data)
     _check_covered(getattr(data, "span", None), lo, as_of_ts)
     rows, facts = keyed_rows(events, attendees, roster, settings, npartitions=npartitions)
-    n = npartitions or rows.npartitions
-    by_pair = rows.shuffle(part.PAIR_KEY, npartitions=n)
+    if isinstance(rows, pd.DataFrame):  # keyed here: cut here, no shuffle needed
+        n = npartitions or 4
+        bucket = _bucket(rows[part.PAIR_KEY], n).to_numpy()
+        chunks: list[Any] = _scatter([rows[bucket == i] for i in range(n)])
+        empty = rows.iloc[:0]
+    else:  # keyed on the cluster: shuffled there
+        n = npartitions or rows.npartitions
+        chunks = rows.shuffle(part.PAIR_KEY, npartitions=n).to_delayed()
+        empty = rows._meta
     shared = dask.delayed(roster), dask.delayed(absences)
     tasks = [
-        dask.delayed(_analyze_partition)(chunk, *shared, as_of_ts, settings)
-        for chunk in by_pair.to_delayed()
+        dask.delayed(_analyze_partition)(chunk, *shared, as_of_ts, settings) for chunk in chunks
     ]
     parts = [p for p in dask.compute(*tasks) if p is not None]
     aliases = alias_map(roster) if roster is not None else None
     absent = validate_events(facts["absent"], check_key=False, normalize=False)
-    away = absence.periods(
-        absent, roster, settings, min(facts["first"], lo), as_of_ts, aliases, given=absences
-    )
+    first = facts["first"]  # the first 1:1 copy: the holidays listed start there
+    since = lo if pd.isna(first) else min(first, lo)
+    away = absence.periods(absent, roster, settings, since, as_of_ts, aliases, given=absences)
     if not parts:  # no 1:1 and no roster pair: what one machine says about empty data
-        parts = [part.analyze_partition(rows._meta, roster, as_of=as_of_ts, settings=settings)]
+        parts = [part.analyze_partition(empty, roster, as_of=as_of_ts, settings=settings)]
     return part.combine(
         parts,
         facts["emails"],
@@ -109,13 +115,14 @@ def keyed_rows(
     settings: AnalysisSettings | None = None,
     *,
     npartitions: int | None = None,
-) -> tuple[dd.DataFrame, dict[str, Any]]:
-    """The rows with their ``pair_key`` (:func:`cadence.analysis.partition.keyed_rows`) as a
-    ``dask.dataframe``, and what the whole data says that no partition sees (``emails``,
+) -> tuple[pd.DataFrame | dd.DataFrame, dict[str, Any]]:
+    """The rows with their ``pair_key`` (:func:`cadence.analysis.partition.keyed_rows`), and
+    what the whole data says that no partition sees (``emails``,
     the possible absence rows, the first 1:1 start, the row counts).
 
-    Pandas frames are keyed on this machine; dask frames on the cluster: rows bucketed by
-    ``ical_uid`` (every copy of an occurrence in one bucket), 1:1s found per bucket.
+    Pandas frames are keyed on this machine (a pandas frame back); dask frames on the
+    cluster (a dask frame back): rows bucketed by ``ical_uid`` (every copy of an occurrence
+    in one bucket), 1:1s found per bucket.
     """
     import dask
     import dask.dataframe as dd
@@ -124,7 +131,9 @@ def keyed_rows(
     aliases = alias_map(roster) if roster is not None else None
     if isinstance(events, pd.DataFrame) and isinstance(attendees, pd.DataFrame):
         rows = part.keyed_rows(events, attendees, roster, settings)
-        ev = rows[(rows[part.ROW_KIND] == "event").to_numpy() & rows[part.PAIR].notna()]
+        # the 1:1 copies: the rows copied in (absences, markers) are never timed default events
+        one = (rows[part.ROW_KIND] == "event") & (rows["event_type"] == "default")
+        ev = rows[(one & ~rows["all_day"].fillna(True)).to_numpy()]
         facts = {
             "emails": part.emails(
                 [
@@ -140,8 +149,7 @@ def keyed_rows(
             "event_rows": len(events),
             "attendee_rows": len(attendees),
         }
-        n = npartitions or 4
-        return dd.from_pandas(rows, npartitions=max(1, min(n, len(rows)))), facts
+        return rows, facts
     if isinstance(events, pd.DataFrame):
         events = dd.from_pandas(events, npartitions=npartitions or 4)
     if isinstance(attendees, pd.DataFrame):
@@ -151,7 +159,7 @@ def keyed_rows(
     at = _numbered(attendees)
     uid = ev[[*part.KEY, "ical_uid"]]
     at = at.merge(uid, on=part.KEY, how="left")
-    meta = part._stack(ev._meta, at._meta.drop(columns="ical_uid"))
+    meta = part.stack(ev._meta, at._meta.drop(columns="ical_uid"))
     stacked = dd.concat(
         [
             ev.map_partitions(_conform, meta, "event", meta=meta),
@@ -188,9 +196,7 @@ def keyed_rows(
         roster,
         settings,
     )
-    keyed = found.map_partitions(
-        _key, key_of, meta=found_meta.assign(**{part.PAIR_KEY: ""}).astype({part.PAIR_KEY: STRING})
-    )
+    keyed = found.map_partitions(_key, key_of, meta=_key(found_meta, key_of.iloc[:0]))
     if len(extra):
         extra = extra.reindex(columns=keyed._meta.columns).astype(keyed._meta.dtypes.to_dict())
         keyed = dd.concat([keyed, dd.from_pandas(extra, npartitions=1)])
@@ -204,8 +210,8 @@ def keyed_rows(
     return keyed, facts
 
 
-def _first(ev: pd.DataFrame) -> pd.Timestamp:
-    return ev["start"].min() if len(ev) else pd.Timestamp.max.tz_localize("UTC")
+def _first(ev: pd.DataFrame) -> Any:
+    return ev["start"].min() if len(ev) else pd.NaT
 
 
 def _numbered(frame: dd.DataFrame) -> dd.DataFrame:
@@ -230,8 +236,20 @@ def _conform(df: pd.DataFrame, meta: pd.DataFrame, kind: str) -> pd.DataFrame:
     return out[list(meta.columns)].astype(meta.dtypes.to_dict())
 
 
+def _scatter(chunks: list[pd.DataFrame]) -> list[Any]:
+    """The chunks sent to the workers of the active ``distributed`` client (futures), so
+    they do not travel inside the task graph; without a client, the chunks themselves."""
+    try:
+        from distributed import default_client
+
+        client = default_client()
+    except (ImportError, ValueError):  # no distributed, or no client: Dask's local threads
+        return list(chunks)
+    return list(client.scatter(chunks))
+
+
 def _bucket(uid: pd.Series, n: int) -> pd.Series:
-    """A stable bucket per ``ical_uid`` (the same on every machine)."""
+    """A stable bucket per value (the same on every machine and every run)."""
     values = uid.astype(object).to_numpy()
     return pd.Series((pd.util.hash_array(values) % np.uint64(n)).astype(np.int64), index=uid.index)
 
@@ -244,7 +262,8 @@ def _one_on_ones(
 
 
 def _key(rows: pd.DataFrame, key_of: pd.Series) -> pd.DataFrame:
-    return rows.assign(**{part.PAIR_KEY: rows[part.PAIR].map(key_of).astype(STRING)})
+    keyed = rows.assign(**{part.PAIR_KEY: rows[part.PAIR].map(key_of).astype(STRING)})
+    return keyed.drop(columns=part.PAIR_COLUMNS)
 
 
 def _frames(data: Any) -> tuple[Any, Any]:

@@ -56,11 +56,16 @@ __all__ = [
     "PAIR_KEY",
     "Part",
     "analyze_partition",
+    "away_rows",
     "combine",
+    "emails",
+    "groups",
     "keyed_rows",
     "one_on_one_rows",
     "partition_table",
+    "plan",
     "split_rows",
+    "stack",
 ]
 
 PAIR_KEY = "pair_key"  # the partition key: one pair, or the pairs one series links
@@ -94,7 +99,7 @@ def _settings(settings: AnalysisSettings | None, include_peers: bool | None) -> 
     return settings
 
 
-def _stack(events: pd.DataFrame, attendees: pd.DataFrame) -> pd.DataFrame:
+def stack(events: pd.DataFrame, attendees: pd.DataFrame) -> pd.DataFrame:
     """Events and attendees in one frame (``row_kind``); a column the other kind lacks is NA."""
     ev = events.assign(**{ROW_KIND: "event"})
     at = attendees.assign(**{ROW_KIND: "attendee"})
@@ -165,7 +170,7 @@ def one_on_one_rows(
     ev_rows = tag(events.iloc[copies["row"].to_numpy()], np.arange(len(copies)))
     keep = att_copy >= 0
     at_rows = tag(attendees[keep], att_copy[keep])
-    return _stack(ev_rows, at_rows)
+    return stack(ev_rows, at_rows)
 
 
 def _with_seq(frame: pd.DataFrame) -> pd.DataFrame:
@@ -248,6 +253,7 @@ def keyed_rows(
         settings,
     )
     found = found.assign(**{PAIR_KEY: found[PAIR].map(key_of).astype(STRING)})
+    found = found.drop(columns=PAIR_COLUMNS)  # the pair key is all a partition needs
     return pd.concat([found, extra], ignore_index=True) if len(extra) else found
 
 
@@ -283,7 +289,7 @@ def plan(
     away = absent.assign(person=_people(absent["calendar"], aliases).to_numpy())
     copied = away.merge(member, on="person").drop(columns="person")
     markers = _markers(member[member["person"].isin(read_set)], absent)
-    extra = [_stack(f, _no_attendees()) for f in (copied, markers) if len(f)]
+    extra = [stack(f, _no_attendees()) for f in (copied, markers) if len(f)]
     if not extra:
         return key_of, pd.DataFrame()
     return key_of, pd.concat(extra, ignore_index=True).astype({PAIR_KEY: STRING})
