@@ -153,19 +153,21 @@ def one_on_one_rows(
     row_pair = np.full(len(events), -1, dtype=np.int64)
     row_pair[copies["row"].to_numpy()] = np.arange(len(copies))
     att_copy = row_pair[coded.att_row]
-    people = {col: e[copies[col].to_numpy()] for col in ("a", "b", "manager", "report")}  # per copy
+    # the text of each distinct pair once, taken per row (no string built per row)
+    n = max(len(coded.emails), 1)
+    pc, _ = pd.factorize(copies["a"].to_numpy().astype(np.int64) * n + copies["b"].to_numpy())
+    one = np.unique(pc, return_index=True)[1]  # a copy of each pair
+    text = {
+        col: pd.array(e[copies[col].to_numpy()[one]], dtype=STRING)
+        for col in ("a", "b", "manager", "report")
+    }
+    text[PAIR] = pd.array(
+        e[copies["a"].to_numpy()[one]] + " " + e[copies["b"].to_numpy()[one]], dtype=STRING
+    )
+    names = {PAIR: PAIR, "a": "person_a", "b": "person_b", "manager": "manager", "report": "report"}
 
     def tag(frame: pd.DataFrame, copy: np.ndarray) -> pd.DataFrame:
-        a, b = people["a"][copy], people["b"][copy]
-        return frame.assign(
-            **{
-                PAIR: pd.array(a + " " + b, dtype=STRING),
-                "person_a": pd.array(a, dtype=STRING),
-                "person_b": pd.array(b, dtype=STRING),
-                "manager": pd.array(people["manager"][copy], dtype=STRING),
-                "report": pd.array(people["report"][copy], dtype=STRING),
-            }
-        )
+        return frame.assign(**{names[c]: text[c].take(pc[copy]) for c in names})
 
     ev_rows = tag(events.iloc[copies["row"].to_numpy()], np.arange(len(copies)))
     keep = att_copy >= 0
@@ -184,18 +186,12 @@ def groups(links: pd.DataFrame) -> pd.Series:
     ``ical_uid`` (``links``): pairs sharing a value a series is known by
     (:func:`~cadence.analysis.outcomes.classify`) are one group, keyed by its smallest pair id.
     """
-    pair = links[PAIR].to_numpy(dtype=object)
-    edges = pd.DataFrame(
-        {
-            "pair": np.r_[pair, pair],
-            "node": np.r_[
-                links["series_id"].to_numpy(dtype=object), links["ical_uid"].to_numpy(dtype=object)
-            ],
-        }
-    )
-    edges = edges[edges["node"].notna().to_numpy()].drop_duplicates()
-    p_code, p_names = pd.factorize(edges["pair"].to_numpy(dtype=object), sort=True)
-    n_code, n_names = pd.factorize(edges["node"].to_numpy(dtype=object))
+    p_code, p_names = pd.factorize(links[PAIR], sort=True)
+    n_code, n_names = pd.factorize(pd.concat([links["series_id"], links["ical_uid"]]))
+    p_code = np.r_[p_code, p_code]
+    known = n_code >= 0  # a missing series_id links nothing
+    edge = np.unique(p_code[known].astype(np.int64) * len(n_names) + n_code[known])
+    p_code, n_code = edge // max(len(n_names), 1), edge % max(len(n_names), 1)
     label = np.arange(len(p_names))
     while True:  # each component's smallest pair, by label propagation
         node = np.full(len(n_names), len(p_names), dtype=np.int64)
@@ -205,7 +201,8 @@ def groups(links: pd.DataFrame) -> pd.Series:
         if (new == label).all():
             break
         label = new
-    return pd.Series(np.asarray(p_names, dtype=object)[label], index=pd.Index(p_names))
+    names = np.asarray(p_names, dtype=object)
+    return pd.Series(names[label], index=pd.Index(names))
 
 
 def away_rows(events: pd.DataFrame) -> pd.DataFrame:
