@@ -1,7 +1,7 @@
 """Run every benchmark in its own process (so peak memory is its own) and print the figures.
 
 Usage: python benchmarks/run.py [name ...]
-(names: demo, store, analysis, report, google, graph, caldav, ics)
+(names: demo, store, analysis, report, google, graph, caldav, ics, dask)
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ BENCHES = {
     "graph": "bench_graph.py",
     "caldav": "bench_caldav.py",
     "ics": "bench_ics.py",
+    "dask": "bench_dask.py",
 }
 
 
