@@ -4,8 +4,9 @@ Issue 21's targets on the 2-core machine: ≤ 3 s and ≤ 1.5 GB peak for the wh
 and ≤ 4× the bare vectorized core (:mod:`_anchor`: sort, per-pair gaps, counts, weekly
 pivot on the same occurrences) measured in the same process. The organisation is
 generated once (1:1 calendars only, no team meetings: their rows never reach the 1:1
-logic) and written to Parquet with its dictionary-encoded (categorical) text, as the
-store hands it over; the analysis then runs in a fresh process so that its peak memory
+logic) and kept with its dictionary-encoded (categorical) text, the frames exactly as
+``Store.frames()`` hands them over (pickled: Parquet's reader alone would add ~400 MB to
+the peak that no store read costs); the analysis then runs in a fresh process so that its peak memory
 is its own. Reported: wall and CPU time, rows/s, peak memory, what the loaded input
 alone takes, the anchor and the ratio.
 
@@ -28,6 +29,7 @@ import pandas as pd
 AS_OF = pd.Timestamp("2026-06-30", tz="UTC")
 PEOPLE = 20_001  # 20,000 manager-report pairs
 TARGET_S, TARGET_MB, TARGET_RATIO = 3.0, 1_536, 4.0
+FRAMES = "frames.pkl"  # (events, attendees, roster) with categorical text
 
 
 def rss_mb() -> float:
@@ -40,9 +42,8 @@ def generate(folder: Path, absences: bool = False) -> None:
     start = time.perf_counter()
     org = demo.generate(PEOPLE, seed=7, as_of=AS_OF, weeks=52, noise=False, absences=absences)
     print(f"generated in {time.perf_counter() - start:.1f} s (not part of the figure)", flush=True)
-    org.events.to_parquet(folder / "events.parquet")
-    org.attendees.to_parquet(folder / "attendees.parquet")
-    org.roster.to_parquet(folder / "roster.parquet")
+    # one pickle: the people columns keep sharing one categories Index, as handed over
+    pd.to_pickle((org.events, org.attendees, org.roster), folder / FRAMES)
 
 
 def verdict(ok: bool) -> str:
@@ -54,9 +55,7 @@ def analyze(folder: Path) -> None:
 
     from cadence.analysis import analyze as run
 
-    events = pd.read_parquet(folder / "events.parquet")
-    attendees = pd.read_parquet(folder / "attendees.parquet")
-    roster = pd.read_parquet(folder / "roster.parquet")
+    events, attendees, roster = pd.read_pickle(folder / FRAMES)
     loaded = rss_mb()
     start, cpu_start = time.perf_counter(), time.process_time()
     result = run((events, attendees), roster, as_of=AS_OF, window="52w")

@@ -2,9 +2,9 @@
 
 Issue 21's target: the 100,000-person organisation (99,999 manager-report pairs × 52
 weeks, 1:1 calendars only) analyzed in ≤ 20 s and ≤ 6 GB on the 2-core machine. Each
-size is generated once by the demo generator (in its own process) and cached as Parquet
-with its dictionary-encoded text under ``<tmp>/cadence-bench-scale/``, keyed by the size
-and a hash of the generator's and the model's code, so later runs reuse it; each analysis
+size is generated once by the demo generator (in its own process) and cached under ``<tmp>/cadence-bench-scale/``, keyed by the size
+and a hash of the generator's and the model's code, so later runs reuse it (pickled
+frames with categorical text, as ``Store.frames()`` hands them over); each analysis
 runs in a fresh process so that its peak memory is its own. Printed: a table of pairs,
 occurrences, seconds (wall and CPU), peak MiB and µs per occurrence at four sizes.
 
@@ -27,6 +27,7 @@ AS_OF = pd.Timestamp("2026-06-30", tz="UTC")
 SIZES = (1_000, 10_000, 30_000, 100_000)  # manager-report pairs (people - 1)
 TARGET_S, TARGET_MB = 20.0, 6 * 1024
 ROOT = Path(tempfile.gettempdir()) / "cadence-bench-scale"
+FRAMES = "frames.pkl"  # (events, attendees, roster) with categorical text, as the store hands over
 
 
 def code_version() -> str:
@@ -41,7 +42,7 @@ def code_version() -> str:
 
 
 def folder_for(pairs: int) -> Path:
-    return ROOT / f"{pairs + 1}-people-52w-{code_version()}"
+    return ROOT / f"{pairs + 1}-people-52w-frames-{code_version()}"
 
 
 def generate(pairs: int, folder: Path) -> None:
@@ -51,23 +52,16 @@ def generate(pairs: int, folder: Path) -> None:
     org = demo.generate(pairs + 1, seed=7, as_of=AS_OF, weeks=52, noise=False)
     tmp = folder.with_name(folder.name + ".partial")
     tmp.mkdir(parents=True, exist_ok=True)
-    org.events.to_parquet(tmp / "events.parquet")
-    org.attendees.to_parquet(tmp / "attendees.parquet")
-    org.roster.to_parquet(tmp / "roster.parquet")
+    # one pickle: the people columns keep sharing one categories Index, as handed over
+    pd.to_pickle((org.events, org.attendees, org.roster), tmp / FRAMES)
     tmp.rename(folder)  # complete or absent: an interrupted run leaves no half cache
     print(f"  generated {pairs + 1:,} people in {time.perf_counter() - start:.0f} s", flush=True)
 
 
 def analyze(folder: Path) -> None:
-    import pyarrow.parquet as pq
-
     from cadence.analysis import analyze as run
 
-    def read(name: str) -> pd.DataFrame:
-        table = pq.read_table(folder / name)
-        return table.to_pandas(split_blocks=True, self_destruct=True)
-
-    events, attendees, roster = (read(f"{n}.parquet") for n in ("events", "attendees", "roster"))
+    events, attendees, roster = pd.read_pickle(folder / FRAMES)
     start, cpu = time.perf_counter(), time.process_time()
     result = run((events, attendees), roster, as_of=AS_OF, window="52w")
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
