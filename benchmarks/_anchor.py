@@ -53,9 +53,9 @@ def bare_core(pair: np.ndarray, start: np.ndarray, outcome: np.ndarray) -> dict[
     week = (s - MONDAY) // (7 * US_PER_DAY)
     week -= week.min(initial=0)
     n_weeks = int(week.max(initial=0)) + 1
-    weekly = np.bincount(
-        (p * n_weeks + week) * 5 + o, minlength=n_pairs * n_weeks * 5
-    ).reshape(n_pairs, n_weeks, 5)
+    weekly = np.bincount((p * n_weeks + week) * 5 + o, minlength=n_pairs * n_weeks * 5).reshape(
+        n_pairs, n_weeks, 5
+    )
     return {"counts": counts, "longest": longest, "median": median, "weekly": weekly}
 
 

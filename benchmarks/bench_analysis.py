@@ -6,8 +6,8 @@ pivot on the same occurrences) measured in the same process. The organisation is
 generated once (1:1 calendars only, no team meetings: their rows never reach the 1:1
 logic) and kept with its dictionary-encoded (categorical) text, the frames exactly as
 ``Store.frames()`` hands them over (pickled: Parquet's reader alone would add ~400 MB to
-the peak that no store read costs); the analysis then runs in a fresh process so that its peak memory
-is its own. Reported: wall and CPU time, rows/s, peak memory, what the loaded input
+the peak that no store read costs); the analysis then runs in a fresh process so that
+its peak memory is its own. Reported: wall and CPU time, rows/s, peak memory, what the loaded input
 alone takes, the anchor and the ratio.
 
 Then the same organisation with leave (``absences=True``: a ``country`` roster column for

@@ -2,11 +2,12 @@
 
 Issue 21's target: the 100,000-person organisation (99,999 manager-report pairs × 52
 weeks, 1:1 calendars only) analyzed in ≤ 20 s and ≤ 6 GB on the 2-core machine. Each
-size is generated once by the demo generator (in its own process) and cached under ``<tmp>/cadence-bench-scale/``, keyed by the size
-and a hash of the generator's and the model's code, so later runs reuse it (pickled
-frames with categorical text, as ``Store.frames()`` hands them over); each analysis
-runs in a fresh process so that its peak memory is its own. Printed: a table of pairs,
-occurrences, seconds (wall and CPU), peak MiB and µs per occurrence at four sizes.
+size is generated once by the demo generator (in its own process) and cached under
+``<tmp>/cadence-bench-scale/``, keyed by the size and a hash of the generator's and the
+model's code, so later runs reuse it (pickled frames with categorical text, as
+``Store.frames()`` hands them over); each analysis runs in a fresh process so that its
+peak memory is its own. Printed: a table of pairs, occurrences, seconds (wall and CPU),
+peak MiB and µs per occurrence at four sizes.
 
 Usage: python benchmarks/bench_scale.py [pairs ...]   (default: 1000 10000 30000 100000)
 """
@@ -86,7 +87,8 @@ def main(sizes: list[int]) -> None:
         n_pairs, occ, wall, cpu, peak = line.split()[1:]
         rows.append((int(n_pairs), int(occ), float(wall), float(cpu), float(peak)))
         print(f"  {pairs:,} pairs analyzed", flush=True)
-    print(f"{'pairs':>8} {'occurrences':>12} {'wall s':>8} {'CPU s':>8} {'peak MiB':>9} {'µs/occ':>7}")
+    head = ("pairs", "occurrences", "wall s", "CPU s", "peak MiB", "µs/occ")
+    print(" ".join(f"{h:>{w}}" for h, w in zip(head, (8, 12, 8, 8, 9, 7), strict=True)))
     for n_pairs, occ, wall, cpu, peak in rows:
         print(
             f"{n_pairs:>8,} {occ:>12,} {wall:>8.2f} {cpu:>8.2f} {peak:>9,.0f} "

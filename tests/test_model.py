@@ -73,7 +73,7 @@ def test_empty_frames_validate() -> None:
 
 
 def _categorical(raw: pd.DataFrame) -> pd.DataFrame:
-    text = [c for c in raw.columns if raw[c].dtype == object or pd.api.types.is_string_dtype(raw[c])]
+    text = [c for c in raw.columns if raw[c].dtype == object or raw[c].dtype == "str"]
     return raw.astype({c: "category" for c in text})
 
 

@@ -46,14 +46,12 @@ def counts(values: pd.Series) -> pd.Series:
     negative = np.where(known, x.to_numpy(), 0) < 0
     # few distinct values, many rows: each distinct (sign, tenths) is written once
     keys, inverse = np.unique(tenths * 2 + negative, return_inverse=True)
-    written = np.array(
-        [
-            ("-" if k % 2 else "") + str(k // 20) + ("" if (k // 2) % 10 == 0 else f".{(k // 2) % 10}")
-            for k in keys.tolist()
-        ]
-        + ["–"],
-        dtype=object,
-    )
+
+    def write(key: int) -> str:
+        whole, tenth = divmod(key // 2, 10)
+        return ("-" if key % 2 else "") + str(whole) + (f".{tenth}" if tenth else "")
+
+    written = np.array([write(k) for k in keys.tolist()] + ["–"], dtype=object)
     return pd.Series(
         written[np.where(known, inverse.reshape(-1), len(keys))], index=values.index, dtype=object
     )
