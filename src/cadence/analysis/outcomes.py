@@ -24,6 +24,8 @@ Works on the integer codes of :mod:`cadence.analysis.pairs`.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import numpy as np
 import pandas as pd
 
@@ -185,7 +187,7 @@ def _taken(values: pd.Series, rows: np.ndarray, *, keep_codes: bool = False) -> 
     (what the outputs show), taken on the few categories and the codes, unless ``keep_codes``
     (an internal column: ``recurrence``, parsed once per distinct rule)."""
     if isinstance(values.dtype, pd.CategoricalDtype) and not keep_codes:
-        text = pd.array(values.cat.categories, dtype=STRING)
+        text = pd.array(cast(Any, values.cat.categories), dtype=STRING)
         return pd.Series(text.take(values.cat.codes.to_numpy()[rows], allow_fill=True))
     return pd.Series(values.array.take(rows))
 

@@ -21,6 +21,7 @@ seconds.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -904,9 +905,11 @@ def _coded(
     return occ, (nev, nat)
 
 
-def _vocabulary(values: list[str], codes: np.ndarray) -> pd.Categorical:
+def _vocabulary(values: list[str], codes: np.ndarray) -> Any:
     """A categorical of ``values[codes]`` (a small vocabulary, built from integer codes)."""
-    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int8), categories=values)
+    return pd.Categorical.from_codes(
+        np.asarray(codes, dtype=np.int8), dtype=pd.CategoricalDtype(pd.Index(values))
+    )
 
 
 def _snapshot(
