@@ -439,7 +439,10 @@ def _pair_metrics(
     gaps = rhythm.gap_metrics(occ, lo, as_of, targets["target_days"], settings).reindex(keys)
 
     # excused slots are no slots a pair could have kept: left out of recent and streak
-    slots = past[~(past["replaced"]) & ~excused].sort_values("start").groupby("pair_key")
+    kept = (~past["replaced"] & ~excused).to_numpy()
+    slots = (
+        past.loc[kept, ["pair_key", "start", "outcome"]].sort_values("start").groupby("pair_key")
+    )
     recent = slots.tail(settings.recent_slots)
     recent_slots = recent.groupby("pair_key").size().reindex(keys, fill_value=0)
     recent_missed = (
