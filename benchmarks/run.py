@@ -1,7 +1,7 @@
 """Run every benchmark in its own process (so peak memory is its own) and print the figures.
 
 Usage: python benchmarks/run.py [name ...]
-(names: demo, store, analysis, report, google, graph, caldav, ics, dask)
+(names: demo, store, analysis, scale, report, google, graph, caldav, ics, dask)
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ BENCHES = {
     "demo": "bench_demo.py",
     "store": "bench_store.py",
     "analysis": "bench_analysis.py",
+    "scale": "bench_scale.py",
     "report": "bench_report.py",
     "google": "bench_google.py",
     "graph": "bench_graph.py",

@@ -67,3 +67,47 @@ def test_empty_frames_validate() -> None:
     out = validate(empty_events(), EVENTS)
     assert out.empty
     assert dict(out.dtypes) == {k: pd.api.types.pandas_dtype(v) for k, v in EVENTS.dtypes.items()}
+
+
+# -- dictionary-encoded (categorical) text: checked and normalized on the categories ---------
+
+
+def _categorical(raw: pd.DataFrame) -> pd.DataFrame:
+    text = [c for c in raw.columns if raw[c].dtype == object or raw[c].dtype == "str"]
+    return raw.astype({c: "category" for c in text})
+
+
+def test_categorical_text_stays_categorical_with_emails_normalized_and_merged() -> None:
+    raw = _categorical(
+        pd.DataFrame(
+            [
+                attendee(email="Ann@Example.com "),
+                attendee(email="bob@example.com"),
+                attendee(calendar="bob@example.com", email="mailto:ANN@example.com"),
+            ]
+        )
+    )
+    out = validate(raw, ATTENDEES)
+    assert isinstance(out["email"].dtype, pd.CategoricalDtype)
+    assert isinstance(out["role"].dtype, pd.CategoricalDtype)
+    # three spellings of two people: two categories, the rows read as the string path gives
+    assert sorted(out["email"].cat.categories) == ["ann@example.com", "bob@example.com"]
+    assert out["email"].tolist() == ["ann@example.com", "bob@example.com", "ann@example.com"]
+    as_text = validate(raw.astype(object), ATTENDEES)
+    assert out.astype(object).equals(as_text.astype(object))
+
+
+def test_categorical_vocabulary_is_checked_on_the_categories_in_use() -> None:
+    raw = _categorical(pd.DataFrame([event()]))
+    unused = raw.assign(status=raw["status"].cat.add_categories(["maybe"]))
+    assert validate(unused, EVENTS)["status"].tolist() == ["confirmed"]  # never used: fine
+    used = raw.assign(status=pd.Categorical(["maybe"]))
+    with pytest.raises(SchemaError, match="'maybe'") as info:
+        validate(used, EVENTS)
+    assert info.value.column == "status"
+    missing = raw.assign(event_id=pd.Categorical([None], categories=["e1"]))  # code -1
+    with pytest.raises(SchemaError, match="1 missing value"):
+        validate(missing, EVENTS)
+    numbers = raw.assign(timezone=pd.Categorical([42]))
+    with pytest.raises(SchemaError, match="must hold text"):
+        validate(numbers, EVENTS)

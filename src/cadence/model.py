@@ -10,7 +10,11 @@ each column; the schemas below are the single source of truth for names and
 types, and :func:`validate` is the one place that checks a frame against them.
 
 Canonical dtypes: text is pandas ``string`` (missing = ``pd.NA``), instants are
-``datetime64[us, UTC]`` (missing = ``NaT``), flags are ``bool``.
+``datetime64[us, UTC]`` (missing = ``NaT``), flags are ``bool``. Text may also come
+dictionary-encoded, as a pandas ``Categorical`` of strings (missing = code -1): what
+``Store.frames()`` and the demo hand over, the people columns sharing one categories
+Index. :func:`validate` keeps such columns categorical and checks and normalizes their
+categories, not their rows, so millions of rows cost what their few distinct values do.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
+import numpy as np
 import pandas as pd
 
 from cadence.errors import SchemaError
@@ -142,6 +147,22 @@ def normalize_email(values: pd.Series) -> pd.Series:
     return pd.Series(taken, index=values.index, dtype=STRING)
 
 
+def normalize_email_categories(values: pd.Series) -> pd.Series:
+    """:func:`normalize_email` for a categorical column, on its categories: rows that differ
+    only in case, spaces or a ``mailto:`` prefix end up under one category (codes merged)."""
+    cats = values.cat.categories
+    clean = pd.Series(cats, dtype=STRING).str.strip().str.lower().str.removeprefix("mailto:")
+    if bool((clean.to_numpy(dtype=object) == cats.to_numpy(dtype=object)).all()):
+        return values  # already clean: the rows are not touched
+    mapping, uniques = pd.factorize(clean.to_numpy(dtype=object))
+    codes = values.cat.codes.to_numpy()
+    merged = np.r_[mapping, -1].astype(codes.dtype)[codes]  # code -1 (missing) stays -1
+    dtype = pd.CategoricalDtype(pd.Index(uniques, dtype=STRING))
+    return pd.Series(
+        pd.Categorical.from_codes(merged, dtype=dtype), index=values.index, name=values.name
+    )
+
+
 def validate(
     frame: pd.DataFrame, schema: Schema, *, check_key: bool = True, normalize: bool = True
 ) -> pd.DataFrame:
@@ -149,8 +170,10 @@ def validate(
 
     Returns a new frame holding exactly the schema's columns, in schema order,
     with e-mail columns normalized (unless ``normalize=False``, for callers that
-    normalize the distinct values themselves). Raises :class:`~cadence.errors.SchemaError`
-    naming the first bad column: missing, of the wrong type, null where nulls
+    normalize the distinct values themselves). Categorical text columns stay categorical
+    (their categories checked and normalized; see the module's docstring). Raises
+    :class:`~cadence.errors.SchemaError` naming the first bad column: missing, of the
+    wrong type, null where nulls
     are not allowed, holding a value outside its vocabulary, a naive
     timestamp, or a duplicated key.
 
@@ -223,6 +246,8 @@ def _conform(values: pd.Series, col: Column, schema: Schema, normalize: bool = T
                     column=col.name,
                 )
         out = values.astype(bool)
+    elif isinstance(values.dtype, pd.CategoricalDtype):
+        return _conform_categorical(values, col, where, normalize)
     else:
         non_null = values.dropna()
         if len(non_null) and not pd.api.types.is_string_dtype(values):
@@ -246,6 +271,35 @@ def _conform(values: pd.Series, col: Column, schema: Schema, normalize: bool = T
                 column=col.name,
             )
     return out
+
+
+def _conform_categorical(values: pd.Series, col: Column, where: str, normalize: bool) -> pd.Series:
+    """A categorical text column, checked on its categories and the codes in use."""
+    cats = values.cat.categories
+    if not pd.api.types.is_string_dtype(cats.dtype):  # object categories: each must be text
+        bad = [v for v in cats if not isinstance(v, str)]
+        if bad:
+            raise SchemaError(
+                f"{where} must hold text, got {bad[0]!r} ({type(bad[0]).__name__})",
+                column=col.name,
+            )
+    if col.email and normalize:
+        values = normalize_email_categories(values)
+    codes = values.cat.codes.to_numpy()
+    if not col.nullable and (codes < 0).any():
+        n = int((codes < 0).sum())
+        raise SchemaError(f"{where} has {n} missing value(s); it is required", column=col.name)
+    if col.allowed is not None:
+        used = np.bincount(codes[codes >= 0], minlength=len(values.cat.categories)) > 0
+        present = set(values.cat.categories[used])
+        bad_values = sorted(present - col.allowed)
+        if bad_values:
+            raise SchemaError(
+                f"{where} has unexpected value(s) {', '.join(map(repr, bad_values[:5]))}; "
+                f"allowed: {', '.join(sorted(col.allowed))}",
+                column=col.name,
+            )
+    return values
 
 
 def _as_utc(values: pd.Series, where: str, col: Column) -> pd.Series:

@@ -110,7 +110,7 @@ def periods(
             "start": ev["start"].astype(TIMESTAMP).array,
             "end": ev["end"].astype(TIMESTAMP).array,
             "kind": np.where(ev["event_type"] == "out_of_office", "out_of_office", "all_day"),
-            "zone": ev["timezone"].fillna("UTC").to_numpy(dtype=object),
+            "zone": ev["timezone"].astype(object).fillna("UTC").to_numpy(dtype=object),
         }
     )
     parts = [own]

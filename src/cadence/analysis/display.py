@@ -43,13 +43,18 @@ def counts(values: pd.Series) -> pd.Series:
     x = pd.Series(values, dtype="float64").round(1)
     known = x.notna().to_numpy()
     tenths = np.abs(np.where(known, x.to_numpy() * 10, 0)).round().astype(np.int64)
-    sign = np.where(x.to_numpy() < 0, "-", "")
-    whole = (tenths // 10).astype(str)
-    text = np.where(
-        tenths % 10 == 0, whole, np.char.add(np.char.add(whole, "."), (tenths % 10).astype(str))
+    negative = np.where(known, x.to_numpy(), 0) < 0
+    # few distinct values, many rows: each distinct (sign, tenths) is written once
+    keys, inverse = np.unique(tenths * 2 + negative, return_inverse=True)
+
+    def write(key: int) -> str:
+        whole, tenth = divmod(key // 2, 10)
+        return ("-" if key % 2 else "") + str(whole) + (f".{tenth}" if tenth else "")
+
+    written = np.array([write(k) for k in keys.tolist()] + ["–"], dtype=object)
+    return pd.Series(
+        written[np.where(known, inverse.reshape(-1), len(keys))], index=values.index, dtype=object
     )
-    text = np.char.add(sign, text).astype(object)
-    return pd.Series(np.where(known, text, "–"), index=values.index, dtype=object)
 
 
 def count_text(value: float | None) -> str:

@@ -439,7 +439,10 @@ def _pair_metrics(
     gaps = rhythm.gap_metrics(occ, lo, as_of, targets["target_days"], settings).reindex(keys)
 
     # excused slots are no slots a pair could have kept: left out of recent and streak
-    slots = past[~(past["replaced"]) & ~excused].sort_values("start").groupby("pair_key")
+    kept = (~past["replaced"] & ~excused).to_numpy()
+    slots = (
+        past.loc[kept, ["pair_key", "start", "outcome"]].sort_values("start").groupby("pair_key")
+    )
     recent = slots.tail(settings.recent_slots)
     recent_slots = recent.groupby("pair_key").size().reindex(keys, fill_value=0)
     recent_missed = (
@@ -634,12 +637,19 @@ def _weekly(occ: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
     n_weeks = int(week_no.max(initial=0)) - lo_week + 1
     pair = occ["pair"].cat.codes.to_numpy().astype(np.int64)
     key = pair * n_weeks + (week_no - lo_week)
-    keys, dense = np.unique(key, return_inverse=True)
+    space = (int(pair.max(initial=-1)) + 1) * n_weeks
+    if space <= 4 * len(key) + 1024:  # dense enough: count on every cell, keep the used ones
+        used = np.bincount(key, minlength=space)
+        keys = np.flatnonzero(used)
+        dense = (np.cumsum(used > 0) - 1)[key]
+    else:
+        keys, dense = np.unique(key, return_inverse=True)
+        dense = dense.reshape(-1)
     outcome = occ["outcome"].cat.codes.to_numpy()
     counts = {
         "scheduled": np.bincount(dense, minlength=len(keys)),
         **{
-            name: np.bincount(dense, weights=outcome == code, minlength=len(keys)).astype(np.int64)
+            name: np.bincount(dense[outcome == code], minlength=len(keys))
             for name, code in (
                 ("held", HELD),
                 ("cancelled", CANCELLED),
@@ -648,9 +658,7 @@ def _weekly(occ: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
                 ("excused", EXCUSED),
             )
         },
-        "moved": np.bincount(dense, weights=occ["moved"].to_numpy(), minlength=len(keys)).astype(
-            np.int64
-        ),
+        "moved": np.bincount(dense[occ["moved"].to_numpy()], minlength=len(keys)),
     }
     week = pd.to_datetime(
         monday + ((keys % n_weeks) + lo_week) * 7 * 86_400_000_000, unit="us", utc=True
@@ -664,7 +672,12 @@ def _weekly(occ: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
             **counts,
         }
     )
-    iso = out["week"].dt.isocalendar()
-    out.insert(2, "iso_year", iso["year"].astype("int64").to_numpy())
-    out.insert(3, "iso_week", iso["week"].astype("int64").to_numpy())
+    # the ISO calendar of each distinct week (a few dozen), then taken per row
+    week_of = keys % n_weeks
+    mondays = pd.Series(
+        pd.to_datetime(monday + (np.arange(n_weeks) + lo_week) * 7 * 86_400_000_000, unit="us")
+    )
+    iso = mondays.dt.isocalendar()
+    out.insert(2, "iso_year", iso["year"].astype("int64").to_numpy()[week_of])
+    out.insert(3, "iso_week", iso["week"].astype("int64").to_numpy()[week_of])
     return out

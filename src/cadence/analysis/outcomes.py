@@ -24,11 +24,13 @@ Works on the integer codes of :mod:`cadence.analysis.pairs`.
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import numpy as np
 import pandas as pd
 
 from cadence.analysis.pairs import Coded
-from cadence.model import TIMESTAMP
+from cadence.model import STRING, TIMESTAMP
 
 # ``excused``: cancelled or declined while either person was away (see :mod:`.absence`)
 OUTCOMES = ("held", "cancelled", "declined", "scheduled", "excused")
@@ -136,7 +138,10 @@ def classify(
     all_cancelled = np.logical_and.reduceat(canc_s, seg) if len(seg) else has_org
     cancelled = org_cancelled | (~has_org & all_cancelled)
 
-    occ = pd.DataFrame(ev[TAKEN].take(rows[chosen])).reset_index(drop=True)
+    taken = rows[chosen]
+    occ = pd.DataFrame(
+        {col: _taken(ev[col], taken, keep_codes=col == "recurrence") for col in TAKEN}
+    )
     occ.insert(0, "instance", inst[chosen])
     for col in ("a", "b", "manager", "report"):
         occ[col] = copies[col].to_numpy()[chosen]
@@ -175,6 +180,16 @@ def classify(
     occ["adhoc"] = (occ["series_id"].isna() & occ["recurrence"].isna()).to_numpy()
     occ["series"] = occ["series_id"].fillna(occ["ical_uid"]).where(~occ["adhoc"])
     return pd.DataFrame(occ)
+
+
+def _taken(values: pd.Series, rows: np.ndarray, *, keep_codes: bool = False) -> pd.Series:
+    """``values`` at ``rows`` (a fresh 0-based index). Categorical text comes back as ``string``
+    (what the outputs show), taken on the few categories and the codes, unless ``keep_codes``
+    (an internal column: ``recurrence``, parsed once per distinct rule)."""
+    if isinstance(values.dtype, pd.CategoricalDtype) and not keep_codes:
+        text = pd.array(cast(Any, values.cat.categories), dtype=STRING)
+        return pd.Series(text.take(values.cat.codes.to_numpy()[rows], allow_fill=True))
+    return pd.Series(values.array.take(rows))
 
 
 def _evidence(

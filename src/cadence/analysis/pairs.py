@@ -43,6 +43,36 @@ class Coded:
     att_resource: np.ndarray  # per attendee row: is_resource
 
 
+def codes_of(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """A text column as (integer codes, distinct values): a categorical's own codes (no
+    string is hashed), else the strings factorized once. Missing is code -1."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return np.asarray(values.cat.codes.to_numpy(), dtype=np.int64), values.cat.categories
+    codes, uniques = pd.factorize(values)
+    return np.asarray(codes, dtype=np.int64), pd.Index(uniques)
+
+
+def shared_codes(columns: list[pd.Series]) -> tuple[list[np.ndarray], pd.Index]:
+    """Codes of several text columns over one set of distinct values.
+
+    Columns sharing their categories (one categories Index, as ``Store.frames()`` hands
+    over) keep their codes; otherwise each column's few distinct values are coded into
+    the union, and its rows only remapped.
+    """
+    coded = [codes_of(c) for c in columns]
+    first = coded[0][1]
+    if all(u is first or (len(u) == len(first) and u.equals(first)) for _, u in coded[1:]):
+        return [c for c, _ in coded], first
+    union_codes, union = pd.factorize(
+        pd.concat([pd.Series(u, dtype=object) for _, u in coded], ignore_index=True)
+    )
+    out, at = [], 0
+    for codes, u in coded:
+        out.append(np.r_[union_codes[at : at + len(u)], -1][codes])
+        at += len(u)
+    return out, pd.Index(union)
+
+
 def encode(
     events: pd.DataFrame, attendees: pd.DataFrame, aliases: dict[str, str] | None = None
 ) -> Coded:
@@ -50,31 +80,28 @@ def encode(
 
     Emails are normalized (and ``aliases`` mapped to the person's main address) on the
     distinct values, so ``"Ann@X.com"``, ``"ann@x.com "`` and an alias share one code.
+    Categorical columns (the store's hand-off) are read through their codes.
     """
-    n_ev, n_at = len(events), len(attendees)
-    people = pd.concat(
-        [events["calendar"], events["organizer"], attendees["email"], attendees["calendar"]],
-        ignore_index=True,
+    (calendar, organizer, att_email, att_cal), raw = shared_codes(
+        [events["calendar"], events["organizer"], attendees["email"], attendees["calendar"]]
     )
-    raw_codes, raw = pd.factorize(people)
     # Normalize the few distinct addresses (not the millions of rows), merge the variants,
     # and order codes like the emails (so person_a < person_b): all on the uniques.
     clean = normalize_email(pd.Series(raw, dtype=STRING))
     if aliases:
         clean = clean.replace(aliases)
     rank, emails = pd.factorize(clean.to_numpy(dtype=object), sort=True)
-    codes = np.r_[rank, -1][raw_codes]  # code -1 (missing) picks the appended -1
+    ranked = np.r_[rank, -1]  # code -1 (missing) picks the appended -1
+    calendar, organizer = ranked[calendar], ranked[organizer]
+    att_email, att_cal = ranked[att_email], ranked[att_cal]
     n_email = max(len(emails), 1)
-    calendar, organizer = codes[:n_ev], codes[n_ev : 2 * n_ev]
-    att_email, att_cal = codes[2 * n_ev : 2 * n_ev + n_at], codes[2 * n_ev + n_at :]
 
     # one integer per (source, calendar, event_id), shared by both frames
-    ids, _ = pd.factorize(pd.concat([events["event_id"], attendees["event_id"]], ignore_index=True))
-    src, _ = pd.factorize(pd.concat([events["source"], attendees["source"]], ignore_index=True))
-    n_id = int(ids.max(initial=0)) + 1
-    src64 = src.astype(np.int64)
-    ev_key = (src64[:n_ev] * n_email + calendar) * n_id + ids[:n_ev]
-    at_key = (src64[n_ev:] * n_email + att_cal) * n_id + ids[n_ev:]
+    (ev_id, at_id), id_values = shared_codes([events["event_id"], attendees["event_id"]])
+    (ev_src, at_src), _ = shared_codes([events["source"], attendees["source"]])
+    n_id = max(len(id_values), 1)
+    ev_key = (ev_src * n_email + calendar) * n_id + ev_id
+    at_key = (at_src * n_email + att_cal) * n_id + at_id
 
     index = pd.Index(ev_key)
     try:  # get_indexer refuses a non-unique index: the key check comes for free
@@ -93,11 +120,9 @@ def encode(
             f"e.g. event_id {bad!r}; give attendees only for events in the events frame",
             column="event_id",
         )
-    uid, _ = pd.factorize(events["ical_uid"])
+    uid, _ = codes_of(events["ical_uid"])
     start_code, _ = pd.factorize(events["original_start"].array.asi8)
-    instance, _ = pd.factorize(
-        uid.astype(np.int64) * (int(start_code.max(initial=0)) + 1) + start_code
-    )
+    instance, _ = pd.factorize(uid * (int(start_code.max(initial=0)) + 1) + start_code)
     return Coded(
         emails=pd.Index(emails),
         events=events,

@@ -203,15 +203,20 @@ def _us(values: pd.Series) -> np.ndarray:
 
 def local_hour(start: pd.Series, timezone: pd.Series) -> pd.Series:
     """Local start time of day in hours (per-row IANA zone; UTC where unknown)."""
-    out = pd.Series(np.nan, index=start.index)
-    zones = timezone.fillna("UTC")
-    for zone, idx in start.groupby(zones.to_numpy(), sort=False).groups.items():
+    out = np.full(len(start), np.nan)
+    codes, zones = pd.factorize(timezone.astype(object).fillna("UTC").to_numpy(dtype=object))
+    instants = pd.DatetimeIndex(start.dt.tz_convert("UTC"))
+    # one conversion per zone, on positions: the wall-clock minute of the day, as integers
+    for code, zone in enumerate(zones):
+        at = np.flatnonzero(codes == code)
         try:
-            local = start.loc[idx].dt.tz_convert(str(zone))
+            local = instants[at].tz_convert(str(zone))
         except (KeyError, ValueError, TypeError):
-            local = start.loc[idx]
-        out.loc[idx] = local.dt.hour + local.dt.minute / 60
-    return out
+            local = instants[at]
+        wall_us = np.asarray(local.tz_localize(None).as_unit("us").asi8)
+        minute = (wall_us // 60_000_000) % 1440
+        out[at] = minute // 60 + (minute % 60) / 60
+    return pd.Series(out, index=start.index)
 
 
 def gap_metrics(

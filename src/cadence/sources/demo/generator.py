@@ -21,12 +21,23 @@ seconds.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from cadence.errors import ConfigError
-from cadence.model import ATTENDEES, EVENTS, STRING, TIMESTAMP, Pull, validate
+from cadence.model import (
+    ATTENDEES,
+    EVENT_TYPES,
+    EVENTS,
+    RESPONSES,
+    ROLES,
+    STRING,
+    TIMESTAMP,
+    Pull,
+    validate,
+)
 
 SOURCE = "demo"
 DOMAIN = "example.com"
@@ -307,7 +318,8 @@ def generate(
         occ = _miss_while_away(occ, away, np.random.default_rng([seed, 20]), as_of_ts)
         noise_frames = _with_leave_events(noise_frames, away)
         roster = roster.assign(country=roster["timezone"].map(COUNTRY_OF_ZONE).astype(STRING))
-    events, attendees = _snapshot(occ, noise_frames, as_of_ts, lo, hi)
+    coded_occ, coded_noise = _coded(occ, noise_frames)
+    events, attendees = _snapshot(coded_occ, coded_noise, as_of_ts, lo, hi)
     truth_pairs = pairs[
         ["manager", "report", "department", "cadence", "target_days", "state", "scenario"]
     ].copy()
@@ -328,8 +340,8 @@ def generate(
         pull_times=pull_times,
         weeks=weeks,
         ahead_weeks=ahead_weeks,
-        _occ=occ,
-        _noise=noise_frames,
+        _occ=coded_occ,
+        _noise=coded_noise,
     )
 
 
@@ -856,6 +868,50 @@ def _noise(
 # -- provider view ------------------------------------------------------------------------------
 
 
+def _coded(
+    occ: pd.DataFrame, noise: tuple[pd.DataFrame, pd.DataFrame]
+) -> tuple[pd.DataFrame, tuple[pd.DataFrame, pd.DataFrame]]:
+    """The occurrences and the noise with their text as categoricals, coded once for every
+    snapshot: what ``Store.frames()`` hands over (the people columns sharing one categories
+    Index; event ids, uids, series, zones and rules each one categories Index across the 1:1s
+    and the noise), so each snapshot only selects and copies integer codes."""
+    nev, nat = noise
+    stamp = pd.to_datetime(occ["original_us"].to_numpy(), unit="us").strftime("%Y%m%dT%H%M%SZ")
+    event_id = np.where(
+        occ["adhoc"].to_numpy(),
+        occ["ical_uid"].str.split("@").str[0].to_numpy(dtype=object),
+        occ["series_id"].fillna("").to_numpy(dtype=object) + "_" + stamp.to_numpy(dtype=object),
+    )
+    n_stamp = pd.to_datetime(nev["start_us"].to_numpy(), unit="us").strftime("%Y%m%dT%H%M%SZ")
+    n_id = np.where(
+        nev["series_id"].notna(),
+        nev["series_id"].fillna("").to_numpy(dtype=object) + "_" + n_stamp.to_numpy(dtype=object),
+        nev["ical_uid"].str.split("@").str[0].to_numpy(dtype=object),
+    )
+    occ = occ.assign(event_id=event_id)
+    nev = nev.assign(event_id=n_id)
+
+    def shared(*columns: pd.Series) -> pd.CategoricalDtype:
+        values = pd.concat([c.dropna().drop_duplicates() for c in columns], ignore_index=True)
+        return pd.CategoricalDtype(pd.Index(values.drop_duplicates().to_numpy(), dtype=STRING))
+
+    people = shared(occ["organizer"], occ["attendee"], occ["room"], nev["organizer"], nat["email"])
+    occ = occ.astype({c: people for c in ("organizer", "attendee", "room")})
+    nev, nat = nev.astype({"organizer": people}), nat.astype({"email": people})
+    for col in ("event_id", "ical_uid", "series_id", "tz", "recurrence"):
+        dtype = shared(occ[col], nev[col])
+        occ[col], nev[col] = occ[col].astype(dtype), nev[col].astype(dtype)
+    nev["event_type"] = nev["event_type"].astype(pd.CategoricalDtype(sorted(EVENT_TYPES)))
+    return occ, (nev, nat)
+
+
+def _vocabulary(values: list[str], codes: np.ndarray) -> Any:
+    """A categorical of ``values[codes]`` (a small vocabulary, built from integer codes)."""
+    return pd.Categorical.from_codes(
+        np.asarray(codes, dtype=np.int8), dtype=pd.CategoricalDtype(pd.Index(values))
+    )
+
+
 def _snapshot(
     occ: pd.DataFrame,
     noise: tuple[pd.DataFrame, pd.DataFrame],
@@ -863,7 +919,10 @@ def _snapshot(
     lo: pd.Timestamp,
     hi: pd.Timestamp,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """What every calendar shows at ``at`` for occurrences overlapping [lo, hi)."""
+    """What every calendar shows at ``at`` for occurrences overlapping [lo, hi).
+
+    ``occ`` and ``noise`` come from :func:`_coded`; so do the frames' categorical columns.
+    """
     t = at.value // 1000
     lo_us, hi_us = lo.value // 1000, hi.value // 1000
     moved_now = occ["moved"].to_numpy() & (occ["moved_at"].to_numpy() <= t)
@@ -884,28 +943,25 @@ def _snapshot(
             np.where(declined_now, o["declined_at"], 0),
         ]
     )
-    stamp = pd.to_datetime(o["original_us"].to_numpy(), unit="us").strftime("%Y%m%dT%H%M%SZ")
-    event_id = np.where(
-        o["adhoc"].to_numpy(),
-        o["ical_uid"].str.split("@").str[0].to_numpy(dtype=object),
-        o["series_id"].fillna("").to_numpy(dtype=object) + "_" + stamp.to_numpy(dtype=object),
-    )
+    n = len(o)
+    zeros = np.zeros(n, dtype=np.int8)
     base = pd.DataFrame(
         {
-            "source": SOURCE,
-            "event_id": event_id,
-            "series_id": o["series_id"].to_numpy(dtype=object),
-            "ical_uid": o["ical_uid"].to_numpy(dtype=object),
+            "source": _vocabulary([SOURCE], zeros),
+            "event_id": o["event_id"].array,
+            "series_id": o["series_id"].array,
+            "ical_uid": o["ical_uid"].array,
             "original_start": _ts(o["original_us"].to_numpy()),
             "start": _ts(start),
             "end": _ts(end),
-            "timezone": o["tz"].to_numpy(dtype=object),
+            "timezone": o["tz"].array,
             "all_day": False,
-            "status": np.where(cancelled_now, "cancelled", "confirmed"),
-            "organizer": o["organizer"].to_numpy(dtype=object),
-            "recurrence": o["recurrence"].to_numpy(dtype=object),
-            "event_type": "default",
-            "title": o["title"].to_numpy(dtype=object),
+            "status": _vocabulary(["cancelled", "confirmed"], ~cancelled_now),
+            "organizer": o["organizer"].array,
+            "recurrence": o["recurrence"].array,
+            "event_type": _vocabulary(
+                sorted(EVENT_TYPES), zeros + sorted(EVENT_TYPES).index("default")
+            ),
             "created": _ts(o["created_us"].to_numpy()),
             "updated": _ts(updated),
             # the demo says when each cancellation happened, as a Google instance's own
@@ -914,42 +970,32 @@ def _snapshot(
         }
     )
     # both people's calendars hold a copy
-    copies = [
-        base.assign(calendar=o["organizer"].to_numpy(dtype=object)),
-        base.assign(calendar=o["attendee"].to_numpy(dtype=object)),
-    ]
+    copies = [base.assign(calendar=o["organizer"].array), base.assign(calendar=o["attendee"].array)]
     events_11 = pd.concat(copies, ignore_index=True)
     # each copy lists both people (and the room when one is booked)
-    att_resp = np.where(declined_now, "declined", "accepted")
+    roles, responses = sorted(ROLES), sorted(RESPONSES)
+    organizer, required = roles.index("organizer"), roles.index("required")
+    accepted = responses.index("accepted")
+    att_resp = np.where(declined_now, responses.index("declined"), accepted)
     people = []
-    for cal in (o["organizer"].to_numpy(dtype=object), o["attendee"].to_numpy(dtype=object)):
-        key = pd.DataFrame({"calendar": cal, "event_id": event_id})
-        people.append(
-            key.assign(
-                email=o["organizer"].to_numpy(dtype=object),
-                role="organizer",
-                response="accepted",
-                is_resource=False,
+    room = o["room"].notna().to_numpy()
+    for cal in (o["organizer"].array, o["attendee"].array):
+        key = pd.DataFrame({"calendar": cal, "event_id": o["event_id"].array})
+        for who, role, response, rows in (
+            (o["organizer"].array, organizer, zeros + accepted, slice(None)),
+            (o["attendee"].array, required, att_resp, slice(None)),
+            (o["room"].array, required, zeros + accepted, room),
+        ):
+            part = key[rows]
+            people.append(
+                part.assign(
+                    email=who[rows],
+                    role=_vocabulary(roles, np.full(len(part), role)),
+                    response=_vocabulary(responses, np.asarray(response)[rows]),
+                    is_resource=rows is room,
+                )
             )
-        )
-        people.append(
-            key.assign(
-                email=o["attendee"].to_numpy(dtype=object),
-                role="required",
-                response=att_resp,
-                is_resource=False,
-            )
-        )
-        room = o["room"].notna().to_numpy()
-        people.append(
-            key[room].assign(
-                email=o["room"].to_numpy(dtype=object)[room],
-                role="required",
-                response="accepted",
-                is_resource=True,
-            )
-        )
-    att_11 = pd.concat(people, ignore_index=True).assign(source=SOURCE)
+    att_11 = pd.concat(people, ignore_index=True)
 
     nev, nat = noise
     n_start = nev["start_us"].to_numpy()
@@ -957,29 +1003,23 @@ def _snapshot(
     nvis = (n_end > lo_us) & (n_start < hi_us)
     nev = nev[nvis]
     n_start, n_end = n_start[nvis], n_end[nvis]
-    n_stamp = pd.to_datetime(n_start, unit="us").strftime("%Y%m%dT%H%M%SZ").to_numpy(dtype=object)
-    n_id = np.where(
-        nev["series_id"].notna(),
-        nev["series_id"].fillna("").to_numpy(dtype=object) + "_" + n_stamp,
-        nev["ical_uid"].str.split("@").str[0].to_numpy(dtype=object),
-    )
+    nz = np.zeros(len(nev), dtype=np.int8)
     ncore = pd.DataFrame(
         {
             "key": nev["key"].to_numpy(),
-            "source": SOURCE,
-            "event_id": n_id,
-            "series_id": nev["series_id"].to_numpy(dtype=object),
-            "ical_uid": nev["ical_uid"].to_numpy(dtype=object),
+            "source": _vocabulary([SOURCE], nz),
+            "event_id": nev["event_id"].array,
+            "series_id": nev["series_id"].array,
+            "ical_uid": nev["ical_uid"].array,
             "original_start": _ts(n_start),
             "start": _ts(n_start),
             "end": _ts(n_end),
-            "timezone": nev["tz"].to_numpy(dtype=object),
+            "timezone": nev["tz"].array,
             "all_day": nev["all_day"].to_numpy(),
-            "status": "confirmed",
-            "organizer": nev["organizer"].to_numpy(dtype=object),
-            "recurrence": nev["recurrence"].to_numpy(dtype=object),
-            "event_type": nev["event_type"].to_numpy(dtype=object),
-            "title": nev["title"].to_numpy(dtype=object),
+            "status": _vocabulary(["cancelled", "confirmed"], nz + 1),
+            "organizer": nev["organizer"].array,
+            "recurrence": nev["recurrence"].array,
+            "event_type": nev["event_type"].array,
             "created": _ts(nev["created_us"].to_numpy()),
             "updated": _ts(nev["created_us"].to_numpy()),
         }
@@ -990,14 +1030,18 @@ def _snapshot(
         members[["key", "email"]].rename(columns={"email": "calendar"}), on="key"
     )
     n_att = members.merge(members[["key", "email"]].rename(columns={"email": "calendar"}), on="key")
+    is_org = (n_att["email"].cat.codes == n_att["organizer"].cat.codes).to_numpy()
     n_att = n_att.assign(
-        source=SOURCE,
-        role=np.where(n_att["email"] == n_att["organizer"], "organizer", "required"),
-        response="accepted",
+        source=_vocabulary([SOURCE], np.zeros(len(n_att), dtype=np.int8)),
+        role=_vocabulary(roles, np.where(is_org, organizer, required)),
+        response=_vocabulary(responses, np.full(len(n_att), accepted)),
         is_resource=False,
     )
     events = pd.concat([events_11, n_events.drop(columns="key")], ignore_index=True)
-    attendees = pd.concat([att_11, n_att], ignore_index=True)
+    attendees = pd.concat(
+        [att_11.assign(source=_vocabulary([SOURCE], np.zeros(len(att_11), np.int8))), n_att],
+        ignore_index=True,
+    )
     return validate(events, EVENTS), validate(attendees[ATTENDEES.names], ATTENDEES)
 
 
