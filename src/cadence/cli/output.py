@@ -9,16 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from cadence import job
-from cadence.analysis import Analysis, summary
-from cadence.report.figures import people_names, short_pair
-from cadence.report.html import plain, plural
+if TYPE_CHECKING:  # imported where used: ``--version`` and ``--help`` need none of them
+    from cadence import job
+    from cadence.analysis import Analysis
 
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -53,6 +51,14 @@ def error(text: str) -> None:
 @contextmanager
 def progress() -> Iterator[job.Progress]:
     """A rich progress bar per task the job reports (none when quiet)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     bar = Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -116,6 +122,8 @@ def pull(result: job.SourceResult, store_path: Path | None = None) -> None:
 
 def figures(analysis: Analysis, heading: str | None = None) -> None:
     """The summary every report leads with, as lines (the same figures, rounded the same)."""
+    from cadence.analysis import summary
+
     if heading:
         say(heading)
     for line in summary(analysis).lines():
@@ -123,6 +131,11 @@ def figures(analysis: Analysis, heading: str | None = None) -> None:
 
 
 def demo(done: job.DemoResult) -> None:
+    from rich.table import Table
+
+    from cadence.report.figures import people_names, short_pair
+    from cadence.report.html import plain
+
     a = done.analysis
     figures(
         a,
@@ -158,6 +171,8 @@ def report(done: job.ReportResult) -> None:
 
 
 def week(done: job.WeekResult) -> None:
+    from cadence.report.html import plural
+
     for result in done.pulls.sources:
         pull(result)
     for failure in done.failures:
@@ -171,6 +186,8 @@ def week(done: job.WeekResult) -> None:
 
 
 def checks(found: list[job.Check]) -> None:
+    from rich.table import Table
+
     table = Table(show_edge=False, header_style="bold")
     for col in ("check", "", "detail / what to do"):
         table.add_column(col, overflow="fold")
