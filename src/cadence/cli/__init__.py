@@ -19,12 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
-from rich.markup import escape
 
 from cadence import logs
 from cadence._version import __version__
 from cadence.cli import output
-from cadence.cli.output import say
+from cadence.cli.output import escape, say
 from cadence.errors import CadenceError, ConfigError, RosterError
 
 if TYPE_CHECKING:
@@ -103,7 +102,7 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 def _version(value: bool) -> None:
     if value:
-        output.out.print(f"cadence {__version__}")
+        typer.echo(f"cadence {__version__}")
         raise typer.Exit()
 
 

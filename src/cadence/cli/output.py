@@ -6,20 +6,32 @@ friendly); ``--quiet`` keeps only errors.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.markup import escape
-
 if TYPE_CHECKING:  # imported where used: ``--version`` and ``--help`` need none of them
+    from rich.console import Console
+
     from cadence import job
     from cadence.analysis import Analysis
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+
+@functools.cache
+def console(stderr: bool = False) -> Console:
+    """The rich console of stdout (or stderr), made on first use (rich costs ~0.05 s)."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def escape(text: str) -> str:
+    """``text`` with rich markup escaped (``[red]`` printed as written)."""
+    from rich.markup import escape
+
+    return escape(text)
 
 
 class Quiet:
@@ -34,18 +46,18 @@ quiet = Quiet()
 def say(text: str) -> None:
     """A line of output, unless quiet."""
     if not quiet.on:
-        out.print(text, soft_wrap=True)
+        console().print(text, soft_wrap=True)
 
 
 def warn(text: str) -> None:
     """A warning on stderr, unless quiet."""
     if not quiet.on:
-        err.print(text, soft_wrap=True)
+        console(stderr=True).print(text, soft_wrap=True)
 
 
 def error(text: str) -> None:
     """A problem on stderr, always."""
-    err.print(text, soft_wrap=True)
+    console(stderr=True).print(text, soft_wrap=True)
 
 
 @contextmanager
@@ -64,7 +76,7 @@ def progress() -> Iterator[job.Progress]:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=err,
+        console=console(stderr=True),
         transient=True,
         disable=quiet.on,
     )
@@ -156,7 +168,7 @@ def demo(done: job.DemoResult) -> None:
             f"{float(row['health_score']):.0f}",
             escape(plain(reasons[0])) if reasons else "on track",
         )
-    out.print(table)
+    console().print(table)
     say(f"Store:  {done.store_path.resolve()}")
     say(f"Report: {done.report}")
     say(f"HR view: {done.org_report}")
@@ -196,4 +208,4 @@ def checks(found: list[job.Check]) -> None:
         if check.ok and check.warning:
             mark = "[yellow]warn[/yellow]"
         table.add_row(check.name, mark, escape(check.detail))
-    out.print(table)
+    console().print(table)
