@@ -168,6 +168,8 @@ def _write_csv(table: pd.DataFrame, path: Path) -> None:
         lines = pc.binary_join_element_wise(
             *columns, pa.scalar(",", text), null_handling="replace", null_replacement=""
         )
+        if isinstance(lines, pa.ChunkedArray):  # from columns Arrow holds in chunks
+            lines = lines.combine_chunks()
         offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
         start, stop = offsets[lines.offset], offsets[lines.offset + len(lines)]
         out.write(memoryview(lines.buffers()[2])[start:stop])
