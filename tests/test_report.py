@@ -388,6 +388,8 @@ def test_csv_export_cells_written_by_hand(tmp_path: Path) -> None:
     )
     _write_csv(table[["last,col"]], tmp_path / "one.csv")  # a row's only field, empty: ""
     assert (tmp_path / "one.csv").read_text(encoding="utf-8") == '"last,col"\na\nb\n""\n'
+    _write_csv(pd.DataFrame({"x": [0.0, -0.0, 0.0, 1.5]}), tmp_path / "zero.csv")  # -0.0 == 0.0
+    assert (tmp_path / "zero.csv").read_text(encoding="utf-8") == "x\n0.0\n-0.0\n0.0\n1.5\n"
 
 
 def test_pseudonymized_since_section_labels_peer_pairs_like_the_rest() -> None:

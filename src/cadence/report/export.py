@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -115,16 +116,20 @@ def _csv_column(column: pd.Series) -> pa.Array:
         column, dtype = column.astype(dtype.categories.dtype), dtype.categories.dtype
     if isinstance(dtype, pd.StringDtype):
         return _quoted(pa.array(column))
-    if dtype.kind == "f":  # as pandas: numpy's repr of each float (-0.0 kept, 1e+16)
+    if dtype.kind == "f":  # as pandas: numpy's repr of each distinct float (by its bits,
+        # so -0.0 stays "-0.0"), 1e+16 as written
         floats = np.asarray(column.to_numpy(dtype="float64", na_value=np.nan))
-        return pa.array(floats.astype(str), pa.large_string(), mask=column.isna().to_numpy())
+        codes, bits = pd.factorize(floats.view(np.int64))
+        codes[np.isnan(floats)] = -1
+        cells = pa.array(bits.view(np.float64).astype(str), pa.large_string())
+        return cells.take(pa.array(codes, mask=codes < 0, type=pa.int64()))
     if isinstance(dtype, np.dtypes.ObjectDType):  # each value: 1, 1.0 and True hash alike
-        texts = [None if pd.isna(v) else str(v) for v in column.to_numpy()]
-        return _quoted(pa.array(texts, type=pa.large_string()))
+        values = [None if pd.isna(v) else str(v) for v in column.to_numpy()]
+        return _quoted(pa.array(values, type=pa.large_string()))
     if isinstance(dtype, pd.CategoricalDtype) and isinstance(
         dtype.categories.dtype, pd.StringDtype | np.dtypes.ObjectDType
     ):
-        codes = column.cat.codes.to_numpy()
+        codes = column.cat.codes.to_numpy().astype(np.int64)
         names = dtype.categories
         text = names.array if isinstance(names.dtype, pd.StringDtype) else list(map(str, names))
         cells = _quoted(pa.array(text, type=pa.large_string()))
@@ -205,12 +210,18 @@ def write_exports(
         coverage_weeks=coverage_weeks,
         membership=membership,
     )
-    for name, table in tables.items():
-        base = report.with_name(f"{report.stem}-{name}")
-        _write_parquet(table, base.with_suffix(".parquet"))
-        if "reasons" in table.columns:
-            joined = table["reasons"].map(lambda r: "; ".join(r), na_action="ignore")
-            table = table.assign(reasons=joined)
-        _write_csv(table, base.with_suffix(".csv"))
-        written += [base.with_suffix(".parquet"), base.with_suffix(".csv")]
+    # Arrow writes the Parquet files on a second thread (it lets go of the GIL) while the
+    # CSV files are built here
+    with ThreadPoolExecutor(max_workers=1) as parquet:
+        pending = []
+        for name, table in tables.items():
+            base = report.with_name(f"{report.stem}-{name}")
+            pending.append(parquet.submit(_write_parquet, table, base.with_suffix(".parquet")))
+            if "reasons" in table.columns:
+                joined = table["reasons"].map(lambda r: "; ".join(r), na_action="ignore")
+                table = table.assign(reasons=joined)
+            _write_csv(table, base.with_suffix(".csv"))
+            written += [base.with_suffix(".parquet"), base.with_suffix(".csv")]
+        for done in pending:
+            done.result()  # a failed write raises here, as it would have in line
     return written
