@@ -2,7 +2,8 @@
 
 The organisation review must build in at most 3 s and stay at most 6 MB (it
 aggregates; issue 18), each figure printed beside its target; the leader report
-over every pair shows how far the paginated table scales.
+over every pair must paint first in at most 3 s (issue 21; its charts are drawn
+after), and its exports (CSV + Parquet) be written in at most 3 s.
 """
 
 from __future__ import annotations
@@ -15,14 +16,28 @@ import pandas as pd
 from _measure import timed
 
 from cadence.analysis import analyze
-from cadence.report import write_report
+from cadence.report import write_exports, write_report
 from cadence.sources import demo
 
 AS_OF = pd.Timestamp("2026-06-30", tz="UTC")
 
 
+# read in the page once <html data-drawn> is set (every chart drawn): the browser's own
+# clock, from navigation start, so the figures leave out Playwright's round trips
+TIMES = """() => ({
+  paint: performance.getEntriesByType("paint").find(e => e.name === "first-contentful-paint"),
+  loaded: performance.getEntriesByType("navigation")[0].domContentLoadedEventEnd,
+  drawn: performance.now(),
+})"""
+
+
 def open_seconds(path: Path) -> str:
-    """Wall time from navigation until every chart is drawn (Debian chromium)."""
+    """First contentful paint, DOM ready, and every chart drawn and the table filled, in
+    seconds from navigation start, in headless Chromium (Debian's chromium).
+
+    (Until issue 21 this measured the wall time until every chart was drawn, which is not
+    first paint: the page now paints first and draws its charts after.)
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -32,15 +47,17 @@ def open_seconds(path: Path) -> str:
             executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"]
         )
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        start = time.perf_counter()
-        page.goto(path.as_uri())
-        page.wait_for_function(
-            "[...document.querySelectorAll('.js-plotly-plot')]"
-            ".every(e => e.querySelector('.main-svg'))"
-        )
-        wall = time.perf_counter() - start
+        page.goto(path.as_uri(), timeout=300_000)
+        page.wait_for_selector("html[data-drawn]", timeout=300_000)
+        rows = page.locator("#pairs tbody tr, table tbody tr").count()
+        times = page.evaluate(TIMES)
         browser.close()
-    return f"{wall:.1f} s"
+    paint = times["paint"]["startTime"] / 1000
+    return (
+        f"first paint {paint:.2f} s (target ≤ 3 s: {_ok(paint <= 3)}), DOM ready "
+        f"{times['loaded'] / 1000:.2f} s, every chart drawn {times['drawn'] / 1000:.1f} s "
+        f"({rows} table rows shown)"
+    )
 
 
 def _ok(met: bool) -> str:
@@ -67,6 +84,13 @@ with tempfile.TemporaryDirectory() as tmp:
             )
         else:
             print(f"{label}: built in {wall:.1f} s, {size:.1f} MB", flush=True)
-        print(f"  opens in headless Chromium in {open_seconds(path)}", flush=True)
-    with timed("exports of the leader report (pairs + occurrences, CSV + Parquet)"):
-        write_report(result, Path(tmp) / "x.html")
+        print(f"  in headless Chromium: {open_seconds(path)}", flush=True)
+    start, cpu = time.perf_counter(), time.process_time()
+    written = write_exports(result, Path(tmp) / "x.html")
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    size = sum(p.stat().st_size for p in written) / 1e6
+    print(
+        f"exports of the leader report (pairs + occurrences, CSV + Parquet, {size:.0f} MB): "
+        f"{wall:.2f} s (target ≤ 3 s: {_ok(wall <= 3)}), CPU {cpu:.2f} s ({_ok(cpu <= 3)} on CPU)",
+        flush=True,
+    )

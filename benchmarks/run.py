@@ -1,7 +1,7 @@
 """Run every benchmark in its own process (so peak memory is its own) and print the figures.
 
 Usage: python benchmarks/run.py [name ...]
-(names: demo, store, analysis, scale, report, google, graph, caldav, ics, dask)
+(names: cli, demo, store, analysis, scale, report, google, graph, caldav, ics, dask)
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 BENCHES = {
+    "cli": "bench_cli.py",
     "demo": "bench_demo.py",
     "store": "bench_store.py",
     "analysis": "bench_analysis.py",

@@ -145,6 +145,55 @@ def test_python_dash_m_and_version() -> None:
     assert done.returncode == 0 and done.stdout.strip() == f"cadence {__version__}"
 
 
+# ``cadence`` run as ``python -m cadence ARGS``, then the top-level packages it imported
+_RUN_AND_LIST_IMPORTS = """
+import runpy, sys
+sys.argv = ["cadence", *sys.argv[1:]]
+try:
+    runpy.run_module("cadence", run_name="__main__", alter_sys=True)
+except SystemExit as done:
+    code = done.code
+sys.stdout.flush()
+print("IMPORTED", " ".join(sorted({m.split(".")[0] for m in sys.modules})), file=sys.stderr)
+sys.exit(code)
+"""
+HEAVY = {"pandas", "plotly", "numpy", "googleapiclient", "msal", "icalendar", "caldav"}
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["auth", "--help"]])
+def test_version_and_help_import_no_heavy_library(args: list[str]) -> None:
+    """Cold start (issue 21): the CLI imports what a command needs when it runs it."""
+    done = subprocess.run(
+        [sys.executable, "-c", _RUN_AND_LIST_IMPORTS, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    imported = set(done.stderr.split("IMPORTED", 1)[1].split())
+    assert "cadence" in imported and "typer" in imported  # the listing itself works
+    assert not imported & HEAVY, sorted(imported & HEAVY)
+    if args == ["--version"]:
+        assert done.stdout.strip() == f"cadence {__version__}"
+    elif args == ["--help"]:  # every command is still listed, with its help's first line
+        text = " ".join(done.stdout.split())
+        for command, words in (
+            ("demo", "Generate the demo organisation"),
+            ("report", "Analyze the store and write the HTML health report"),
+            ("run", "The weekly job"),
+            ("init", "Write a commented config.toml"),
+            ("doctor", "Check config, store, roster"),
+            ("purge", "Remove stored events"),
+            ("import", "Import .ics exports"),
+            ("auth", "Sign in to a calendar provider"),
+            ("pull", "Pull every source named in the config"),
+        ):
+            assert re.search(rf"\b{command}\b\s+{re.escape(words)}", text), command
+    else:
+        for command in ("google", "microsoft", "caldav"):
+            assert re.search(rf"\b{command}\b\s+Sign in|\b{command}\b\s+Keep", done.stdout)
+
+
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "ics"
 
 

@@ -338,6 +338,60 @@ def test_exports_beside_the_report(team: Analysis, tmp_path: Path) -> None:
     assert path.exists() and not list((tmp_path / "out").glob("*.tmp"))
 
 
+def test_csv_exports_are_byte_for_byte_what_pandas_writes(team: Analysis, tmp_path: Path) -> None:
+    """The column-wise CSV writer (issue 21) against pandas' own ``to_csv``, on every export."""
+    written = report.write_exports(team, tmp_path / "w.html")
+    for name, table in report.export_tables(team).items():
+        flat = table.assign(reasons=table["reasons"].map("; ".join)) if name == "pairs" else table
+        expected = flat.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S%z")
+        assert tmp_path / f"w-{name}.csv" in written
+        assert (tmp_path / f"w-{name}.csv").read_text(encoding="utf-8") == expected, name
+
+
+def test_csv_export_cells_written_by_hand(tmp_path: Path) -> None:
+    """Every kind of cell the exports hold, with the text the csv module would write."""
+    from cadence.report.export import _write_csv
+
+    utc = pd.to_datetime(["2026-03-29 01:30:00.5", None, "2026-10-25 02:30:00.0"]).tz_localize(
+        "UTC"
+    )
+    table = pd.DataFrame(
+        {
+            "text": pd.concat(  # Arrow holds it in two chunks
+                [pd.Series(["a,b"], dtype="string"), pd.Series(['say "hi"', None], dtype="string")],
+                ignore_index=True,
+            ),
+            "str": pd.Series(["line\nbreak", "", "é"], dtype="str"),
+            "cat": pd.Categorical(["x", None, "y,z"]),
+            "float": [1e16, float("nan"), -0.0],
+            "Float": pd.array([1 / 3, None, 14.0], dtype="Float64"),
+            "int": [1, -2, 0],
+            "Int": pd.array([None, 94, 0], dtype="Int64"),
+            "bool": [True, False, True],
+            "boolean": pd.array([None, False, True], dtype="boolean"),
+            "object": [1, 1.0, True],
+            "utc": utc,
+            "berlin": utc.tz_convert("Europe/Berlin"),
+            "naive": pd.to_datetime(["2026-01-01 00:00:00", None, "2026-02-03 04:05:06"]),
+            "delta": pd.to_timedelta(["30min", None, "-1h"]),
+            "last,col": ["a", "b", None],
+        }
+    )
+    _write_csv(table, tmp_path / "t.csv")
+    assert (tmp_path / "t.csv").read_text(encoding="utf-8") == (
+        'text,str,cat,float,Float,int,Int,bool,boolean,object,utc,berlin,naive,delta,"last,col"\n'
+        '"a,b","line\nbreak",x,1e+16,0.3333333333333333,1,,True,,1,2026-03-29T01:30:00+0000,'
+        "2026-03-29T03:30:00+0200,2026-01-01T00:00:00,0 days 00:30:00,a\n"
+        '"say ""hi""",,,,,-2,94,False,False,1.0,,,,,b\n'
+        ',é,"y,z",-0.0,14.0,0,0,True,True,True,2026-10-25T02:30:00+0000,'
+        "2026-10-25T03:30:00+0100,2026-02-03T04:05:06,-1 days +23:00:00,\n"
+    )
+    _write_csv(table[["last,col"]], tmp_path / "one.csv")  # a row's only field, empty: ""
+    assert (tmp_path / "one.csv").read_text(encoding="utf-8") == '"last,col"\na\nb\n""\n'
+    _write_csv(pd.DataFrame({"x": [0.0, -0.0, 0.0, 1.5]}), tmp_path / "zero.csv")  # -0.0 == 0.0
+    assert (tmp_path / "zero.csv").read_text(encoding="utf-8") == "x\n0.0\n-0.0\n0.0\n1.5\n"
+
+
 def test_pseudonymized_since_section_labels_peer_pairs_like_the_rest() -> None:
     from cadence.model import Snapshot
 

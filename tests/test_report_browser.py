@@ -55,7 +55,7 @@ def open_report(browser, path: Path, shot: Path):  # type: ignore[no-untyped-def
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("request", lambda r: requests.append(r.url))
     page.goto(path.as_uri())
-    page.wait_for_selector(".js-plotly-plot .main-svg")
+    page.wait_for_selector("html[data-drawn]")  # every chart drawn (after first paint)
     page.screenshot(path=str(shot), full_page=True)
     return page, problems, requests
 
@@ -124,6 +124,41 @@ def test_pair_table_sorts_filters_and_pages(browser, demo_analysis, tmp_path: Pa
     assert problems == []
 
 
+# what the page holds when the browser gives it its first frame (run before any page script)
+FIRST_FRAME = """requestAnimationFrame(() => { window.atFirstFrame = {
+    plotly: typeof window.Plotly, charts: document.querySelectorAll(".js-plotly-plot").length,
+    rows: document.querySelectorAll("#pairs tbody tr").length}; });"""
+
+
+def test_first_paint_comes_before_plotly_and_the_table_then_holds_every_pair(
+    browser, demo_analysis, tmp_path: Path
+) -> None:
+    """Issue 21: plotly.js, the charts and the table's rows wait for the first frame; then
+    every chart is drawn, and the table pages, filters and sorts over all the pairs."""
+    result = demo_analysis
+    path = write_report(result, tmp_path / "p.html", exports=False)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.add_init_script(FIRST_FRAME)
+    page.goto(path.as_uri())
+    page.wait_for_selector("html[data-drawn]")
+    assert page.evaluate("window.atFirstFrame") == {"plotly": "undefined", "charts": 0, "rows": 0}
+    drawn = "[...document.querySelectorAll('.js-plotly-plot')]"
+    drawn += ".filter(e => e.querySelector('.main-svg'))"
+    charts = path.read_text(encoding="utf-8").count('class="plotly-graph-div"')
+    assert page.evaluate(f"{drawn}.length") == charts >= 4
+    n = len(result.pairs)
+    assert page.locator("#page-info").inner_text() == f"pairs 1–50 of {n}"
+    page.fill("#filter", "zzz-no-such-pair")
+    assert page.locator("#page-info").inner_text() == "no pair matches"
+    page.fill("#filter", "")
+    page.click("#pairs th[data-k='pair'] button")  # sorted over every pair, not the first page
+    shown = page.locator("#pairs tbody td.pair-name").all_inner_texts()
+    data = page.evaluate("JSON.parse(document.getElementById('pair-data').textContent)")
+    labels = sorted(row[data["fields"].index("pair")] for row in data["rows"])
+    assert len(labels) == n and shown == labels[:50]
+    assert page.locator("#page-info").inner_text() == f"pairs 1–50 of {n}"
+
+
 ORG_CHARTS = {
     "fig-coverage-department",
     "fig-status-department",
@@ -153,7 +188,7 @@ def test_org_review_at_desktop_and_phone_width(
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("request", lambda r: requests.append(r.url))
     page.goto(path.as_uri())
-    page.wait_for_selector(".js-plotly-plot .main-svg")
+    page.wait_for_selector("html[data-drawn]")  # every chart drawn (after first paint)
     page.screenshot(path=str(tmp_path / f"org-{label}.png"), full_page=True)
     assert problems == []
     assert {r for r in requests if not r.startswith("data:")} == {path.as_uri()}
@@ -247,7 +282,7 @@ def open_at(browser, path: Path, viewport: dict[str, int], shot: Path):  # type:
         lambda m: problems.append(m.text) if m.type in ("error", "warning") else None,
     )
     page.goto(path.as_uri())
-    page.wait_for_selector(".js-plotly-plot .main-svg")
+    page.wait_for_selector("html[data-drawn]")  # every chart drawn (after first paint)
     page.wait_for_timeout(300)  # let plotly's responsive resize settle
     page.screenshot(path=str(shot), full_page=True)
     return page, problems

@@ -1,6 +1,9 @@
 """The ``cadence`` command: each command parses its options, calls one function of
 :mod:`cadence.job`, and prints what it returns.
 
+Each command imports what it needs when it runs (:mod:`cadence.job`, pandas, the
+config), so ``cadence --version`` and ``--help`` start in a few tenths of a second.
+
 Exit status: 0 all good, 1 finished with a failure (e.g. a source failed),
 2 configuration or usage error.
 """
@@ -13,19 +16,20 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
-import pandas as pd
 import typer
-from rich.markup import escape
 
-from cadence import job, logs
+from cadence import logs
 from cadence._version import __version__
 from cadence.cli import output
-from cadence.cli.output import say
-from cadence.config import Settings, load_config
+from cadence.cli.output import escape, say
 from cadence.errors import CadenceError, ConfigError, RosterError
-from cadence.paths import default_config_path
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from cadence.config import Settings
 
 app = typer.Typer(
     name="cadence",
@@ -45,6 +49,8 @@ class State:
     store: Path | None = None
 
     def settings(self) -> Settings:
+        from cadence.config import load_config
+
         return load_config(self.config)
 
     def store_path(self, option: Path | None, settings: Settings) -> Path:
@@ -96,7 +102,7 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
 
 def _version(value: bool) -> None:
     if value:
-        output.out.print(f"cadence {__version__}")
+        typer.echo(f"cadence {__version__}")
         raise typer.Exit()
 
 
@@ -171,6 +177,8 @@ def demo(
     Needs no credentials. The demo store is kept beside the report (or at
     --store) and rebuilt on every run, so it never mixes with your real data.
     """
+    from cadence import job
+
     output.quiet.on = output.quiet.on or quiet
     settings = state.settings()
     with output.progress() as progress:
@@ -223,6 +231,8 @@ def report(
     --org writes the organisation review, where groups under [report]
     min_group_size people are pooled or suppressed and no pair is shown.
     """
+    from cadence import job
+
     output.quiet.on = output.quiet.on or quiet
     settings = state.settings()
     done = job.write_reports(
@@ -262,6 +272,8 @@ def run(
     with a failed source or delivery (the report says which source is stale),
     2 configuration or usage error.
     """
+    from cadence import job
+
     output.quiet.on = output.quiet.on or quiet
     settings = state.settings()
     with output.progress() as progress:
@@ -298,6 +310,8 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
 ) -> None:
     """Write a commented config.toml (every key with its default) to start from."""
+    from cadence import job
+
     for file in job.init_config(path or state.config, roster_template=roster_template, force=force):
         say(f"Wrote {file}")
     say("Next: edit it, then `cadence doctor` to check it.")
@@ -315,6 +329,10 @@ def doctor(
     Exit status 0 when every check passes, 1 when one fails, 2 when the config
     itself is invalid.
     """
+    from cadence import job
+    from cadence.config import load_config
+    from cadence.paths import default_config_path
+
     # an invalid config is exit 2, with its message; missing files are rows of the table
     settings = load_config(state.config, check_files=False)
     checks = job.doctor(
@@ -344,6 +362,8 @@ def purge(
     quiet: QuietOption = False,
 ) -> None:
     """Remove stored events, changes, runs and snapshots older than a date (retention)."""
+    from cadence import job
+
     output.quiet.on = output.quiet.on or quiet
     settings = state.settings()
     cut = _date(before, "--before")
@@ -379,6 +399,8 @@ def import_files(
     Importing a newer export of the same calendar records what moved, vanished
     or was cancelled. In a folder, broken events are skipped and listed.
     """
+    from cadence import job
+
     output.quiet.on = output.quiet.on or quiet
     settings = state.settings()
     store_path = state.store_path(store, settings)
@@ -431,6 +453,8 @@ def auth_google(
     The token is written to [google] token_path (default: the user config dir),
     readable by you only, and refreshed silently by later pulls.
     """
+    from cadence import job
+
     path = job.sign_in_google(
         state.settings(), client_secrets=client_secrets, open_browser=not no_browser, port=port
     )
@@ -446,6 +470,8 @@ def auth_microsoft() -> None:
     server itself needs none). The token cache is written to [microsoft]
     token_cache (default: the user config dir), readable by you only.
     """
+    from cadence import job
+
     who, cache = job.sign_in_microsoft(state.settings(), output.error)
     say(f"Signed in as {who}; token cache at {cache} (readable by you only)")
 
@@ -459,6 +485,8 @@ def auth_caldav() -> None:
     user config dir, mode 0600). $CADENCE_CALDAV_PASSWORD, when set, wins.
     """
     secret = typer.prompt("CalDAV app-specific password", hide_input=True)
+    from cadence import job
+
     path = job.sign_in_caldav(state.settings(), secret)
     say(f"CalDAV password saved to {path} (readable by you only)")
 
@@ -471,6 +499,8 @@ def pull(store: StoreOption = None, wait: WaitOption = 0.0, quiet: QuietOption =
     A source or calendar that fails is reported and recorded in the store (the
     report warns about it); the others still land. Exit status 1 when any failed.
     """
+    from cadence import job
+
     output.quiet.on = output.quiet.on or quiet
     settings = state.settings()
     store_path = state.store_path(store, settings)
@@ -483,6 +513,8 @@ def pull(store: StoreOption = None, wait: WaitOption = 0.0, quiet: QuietOption =
 
 
 def _date(text: str, option: str) -> pd.Timestamp:
+    import pandas as pd
+
     try:
         ts = pd.Timestamp(text)
     except ValueError:

@@ -6,22 +6,32 @@ friendly); ``--quiet`` keeps only errors.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+if TYPE_CHECKING:  # imported where used: ``--version`` and ``--help`` need none of them
+    from rich.console import Console
 
-from cadence import job
-from cadence.analysis import Analysis, summary
-from cadence.report.figures import people_names, short_pair
-from cadence.report.html import plain, plural
+    from cadence import job
+    from cadence.analysis import Analysis
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+
+@functools.cache
+def console(stderr: bool = False) -> Console:
+    """The rich console of stdout (or stderr), made on first use (rich costs ~0.05 s)."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def escape(text: str) -> str:
+    """``text`` with rich markup escaped (``[red]`` printed as written)."""
+    from rich.markup import escape
+
+    return escape(text)
 
 
 class Quiet:
@@ -36,29 +46,37 @@ quiet = Quiet()
 def say(text: str) -> None:
     """A line of output, unless quiet."""
     if not quiet.on:
-        out.print(text, soft_wrap=True)
+        console().print(text, soft_wrap=True)
 
 
 def warn(text: str) -> None:
     """A warning on stderr, unless quiet."""
     if not quiet.on:
-        err.print(text, soft_wrap=True)
+        console(stderr=True).print(text, soft_wrap=True)
 
 
 def error(text: str) -> None:
     """A problem on stderr, always."""
-    err.print(text, soft_wrap=True)
+    console(stderr=True).print(text, soft_wrap=True)
 
 
 @contextmanager
 def progress() -> Iterator[job.Progress]:
     """A rich progress bar per task the job reports (none when quiet)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     bar = Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=err,
+        console=console(stderr=True),
         transient=True,
         disable=quiet.on,
     )
@@ -116,6 +134,8 @@ def pull(result: job.SourceResult, store_path: Path | None = None) -> None:
 
 def figures(analysis: Analysis, heading: str | None = None) -> None:
     """The summary every report leads with, as lines (the same figures, rounded the same)."""
+    from cadence.analysis import summary
+
     if heading:
         say(heading)
     for line in summary(analysis).lines():
@@ -123,6 +143,11 @@ def figures(analysis: Analysis, heading: str | None = None) -> None:
 
 
 def demo(done: job.DemoResult) -> None:
+    from rich.table import Table
+
+    from cadence.report.figures import people_names, short_pair
+    from cadence.report.html import plain
+
     a = done.analysis
     figures(
         a,
@@ -143,7 +168,7 @@ def demo(done: job.DemoResult) -> None:
             f"{float(row['health_score']):.0f}",
             escape(plain(reasons[0])) if reasons else "on track",
         )
-    out.print(table)
+    console().print(table)
     say(f"Store:  {done.store_path.resolve()}")
     say(f"Report: {done.report}")
     say(f"HR view: {done.org_report}")
@@ -158,6 +183,8 @@ def report(done: job.ReportResult) -> None:
 
 
 def week(done: job.WeekResult) -> None:
+    from cadence.report.html import plural
+
     for result in done.pulls.sources:
         pull(result)
     for failure in done.failures:
@@ -171,6 +198,8 @@ def week(done: job.WeekResult) -> None:
 
 
 def checks(found: list[job.Check]) -> None:
+    from rich.table import Table
+
     table = Table(show_edge=False, header_style="bold")
     for col in ("check", "", "detail / what to do"):
         table.add_column(col, overflow="fold")
@@ -179,4 +208,4 @@ def checks(found: list[job.Check]) -> None:
         if check.ok and check.warning:
             mark = "[yellow]warn[/yellow]"
         table.add_row(check.name, mark, escape(check.detail))
-    out.print(table)
+    console().print(table)

@@ -71,10 +71,17 @@ def plain(reason: str) -> str:
     return _PENALTY.sub("", reason)
 
 
+# a chart's script, kept from running while the page loads (base.html.j2 runs it after the
+# first paint, once plotly.js is defined)
+_CHART_SCRIPT = re.compile(r'<script(?: type="text/javascript")?>')
+DEFERRED_CHART = "text/x-cadence-chart"
+
+
 def _chart(name: str, fig: go.Figure) -> tuple[str, str]:
-    return name, fig.to_html(
+    html = fig.to_html(
         full_html=False, include_plotlyjs=False, div_id=f"fig-{name}", config=PLOTLY_CONFIG
     )
+    return name, _CHART_SCRIPT.sub(f'<script type="{DEFERRED_CHART}">', html, count=1)
 
 
 def leader_name(analysis: Analysis) -> str | None:
@@ -126,6 +133,7 @@ def _header(
         "sources": srcs,
         "stale": [s for s in srcs if not s.error and s.stale(analysis.as_of)],
         "plotly_js": plotly.offline.get_plotlyjs(),
+        "deferred_chart": DEFERRED_CHART,
         "pseudonymized": bool(analysis.meta.get("pseudonymized")),
     }
 
