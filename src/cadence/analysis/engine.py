@@ -441,7 +441,9 @@ def _pair_metrics(
     # excused slots are no slots a pair could have kept: left out of recent and streak
     kept = (~past["replaced"] & ~excused).to_numpy()
     slots = (
-        past.loc[kept, ["pair_key", "start", "outcome"]].sort_values("start").groupby("pair_key")
+        past.loc[kept, ["pair_key", "start", "outcome"]]
+        .sort_values("start", kind="stable")
+        .groupby("pair_key")
     )
     recent = slots.tail(settings.recent_slots)
     recent_slots = recent.groupby("pair_key").size().reindex(keys, fill_value=0)

@@ -71,8 +71,8 @@ def occurrence_targets(occ: pd.DataFrame) -> pd.Series:
     occurrence before it, else the pair's next one. NaN for pairs without any series."""
     own = occ["rule_days"]
     series = occ.loc[own.notna(), ["pair_key", "start"]].assign(t=own[own.notna()])
-    series = series.sort_values("start")
-    probe = occ[["pair_key", "start"]].reset_index().sort_values("start")
+    series = series.sort_values("start", kind="stable")
+    probe = occ[["pair_key", "start"]].reset_index().sort_values("start", kind="stable")
     back = pd.merge_asof(probe, series, on="start", by="pair_key", direction="backward")
     fwd = pd.merge_asof(probe, series, on="start", by="pair_key", direction="forward")
     found = back["t"].fillna(fwd["t"])
@@ -99,7 +99,11 @@ def mark_replaced(occ: pd.DataFrame, as_of: pd.Timestamp, within: float = 0.5) -
     """
     missed = occ["outcome"].isin(["cancelled", "declined"]) & (occ["start"] < as_of)
     stand_in = occ["adhoc"] & (occ["outcome"] == "held")
-    left = occ.loc[missed, ["pair_key", "start", "target_days"]].reset_index().sort_values("start")
+    left = (
+        occ.loc[missed, ["pair_key", "start", "target_days"]]
+        .reset_index()
+        .sort_values("start", kind="stable")
+    )
     right = occ.loc[stand_in, ["pair_key", "start"]].rename(columns={"start": "adhoc_start"})
     right = right.sort_values("adhoc_start")
     if left.empty or right.empty:
@@ -116,7 +120,9 @@ def mark_replaced(occ: pd.DataFrame, as_of: pd.Timestamp, within: float = 0.5) -
     close = days(hit["adhoc_start"] - hit["start"]) <= hit["target_days"] * within
     hit = hit[close.fillna(False)]
     # one catch-up makes up for one miss: the closest one before it
-    hit = hit.sort_values("start").drop_duplicates(["pair_key", "adhoc_start"], keep="last")
+    hit = hit.sort_values("start", kind="stable").drop_duplicates(
+        ["pair_key", "adhoc_start"], keep="last"
+    )
     out = pd.Series(False, index=occ.index)
     out.loc[hit["index"].to_numpy()] = True
     return out
@@ -138,7 +144,7 @@ def pair_targets(
     """Per pair: the target in force at ``as_of`` and where it came from."""
     keys = pd.Index(np.unique(occ["pair_key"]), name="pair_key")
     rr = occ.loc[occ["rule_days"].notna(), ["pair_key", "start", "rule_days"]]
-    rr = rr.rename(columns={"rule_days": "t"}).sort_values("start")
+    rr = rr.rename(columns={"rule_days": "t"}).sort_values("start", kind="stable")
     before = rr[rr["start"] <= as_of].groupby("pair_key")["t"].last()
     after = rr[rr["start"] > as_of].groupby("pair_key")["t"].first()
     target = before.reindex(keys).fillna(after.reindex(keys))
@@ -147,7 +153,9 @@ def pair_targets(
     if settings.target_days is not None:
         source[target.isna()] = "config"
         target = target.fillna(settings.target_days)
-    held = occ.loc[occ["outcome"] == "held", ["pair_key", "start"]].sort_values("start")
+    held = occ.loc[occ["outcome"] == "held", ["pair_key", "start"]].sort_values(
+        "start", kind="stable"
+    )
     gaps = days(held.groupby("pair_key")["start"].diff())
     inferred = gaps.groupby(held["pair_key"]).median()
     counts = gaps.groupby(held["pair_key"]).count()
