@@ -63,12 +63,15 @@ def _drawn_tree(doc: str) -> dict[str, str | None]:
 
 
 def _validators(tree: ast.AST) -> set[ast.AST]:
-    """Functions pydantic calls as validators: there a ValueError is the protocol."""
+    """Functions pydantic calls as validators (there a ValueError is the protocol) and
+    ``__getitem__`` methods (there a KeyError is)."""
     out: set[ast.AST] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef):
             names = {ast.unparse(d).split("(")[0] for d in node.decorator_list}
             if names & {"field_validator", "model_validator"}:
+                out.update(ast.walk(node))
+            if node.name == "__getitem__":  # the mapping protocol: a missing key is KeyError
                 out.update(ast.walk(node))
     return out
 

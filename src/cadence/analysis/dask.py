@@ -179,6 +179,12 @@ def keyed_rows(
     absent_d = ev.map_partitions(part.away_rows)
     cal = [events["calendar"], events["organizer"], attendees["email"], attendees["calendar"]]
     uniques = [c.dropna().unique() for c in cal]
+    # coded input: one machine takes every category of the people columns, used or not
+    known = [
+        pd.Series(c.dtype.categories)
+        for c in cal
+        if isinstance(c.dtype, pd.CategoricalDtype) and c.dtype.categories is not None
+    ]
     pairs, links, absent, first, n_ev, n_at, *people = dask.compute(
         pairs_d,
         links_d,
@@ -198,10 +204,19 @@ def keyed_rows(
     )
     keyed = found.map_partitions(_key, key_of, meta=_key(found_meta, key_of.iloc[:0]))
     if len(extra):
+        # coded input (categorical columns) cannot take the extra rows' new values: those
+        # columns travel as text from here on (the partition function reads either)
+        coded = [
+            c
+            for c, t in keyed._meta.dtypes.items()
+            if isinstance(t, pd.CategoricalDtype) and c in extra.columns
+        ]
+        if coded:
+            keyed = keyed.astype(dict.fromkeys(coded, STRING))
         extra = extra.reindex(columns=keyed._meta.columns).astype(keyed._meta.dtypes.to_dict())
         keyed = dd.concat([keyed, dd.from_pandas(extra, npartitions=1)])
     facts = {
-        "emails": part.emails([pd.Series(p) for p in people], aliases),
+        "emails": part.emails([*(pd.Series(p) for p in people), *known], aliases),
         "absent": absent,
         "first": first,
         "event_rows": int(n_ev),

@@ -40,6 +40,7 @@ from cadence.analysis import absence
 from cadence.analysis.engine import STATUS_ORDER, Analysis, analyze
 from cadence.analysis.pairs import RELATIONS, encode, one_on_ones
 from cadence.analysis.settings import AnalysisSettings
+from cadence.errors import ConfigError
 from cadence.model import (
     ATTENDEES,
     EVENTS,
@@ -387,7 +388,7 @@ def partition_table(
     """One table of :func:`analyze_partition` (``"occurrences"``, ``"pairs"``, ``"weekly"``)
     with plain columns (categories as text): what Spark's ``applyInPandas`` wants back."""
     if table not in TABLES:
-        raise ValueError(f"table {table!r}: use one of {', '.join(TABLES)}")
+        raise ConfigError(f"table {table!r}: use one of {', '.join(TABLES)}")
     frame: pd.DataFrame = getattr(analyze_partition(rows, roster, **options), table)
     return frame.astype(
         {c: STRING for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)}
@@ -412,7 +413,9 @@ def combine(
     """
     parts = list(parts)
     if not parts:
-        raise ValueError("combine() needs at least one part")
+        raise ConfigError(
+            "combine() needs at least one part; give it what analyze_partition returned"
+        )
     people = pd.CategoricalDtype(sorted(set(emails)))
     pairs = pd.concat([p.pairs for p in parts], ignore_index=True)
     met = pairs[~pairs["never_met"].to_numpy(dtype=bool)]
