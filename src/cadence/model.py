@@ -258,19 +258,29 @@ def _conform(values: pd.Series, col: Column, schema: Schema, normalize: bool = T
                     column=col.name,
                 )
         out = normalize_email(values) if col.email and normalize else values.astype(STRING)
-    if not col.nullable and out.isna().any():
-        n = int(out.isna().sum())
-        raise SchemaError(f"{where} has {n} missing value(s); it is required", column=col.name)
+    _check_present(int(out.isna().sum()), col, where)
     if col.allowed is not None:
-        present = set(out.dropna().unique())
-        bad_values = sorted(present - col.allowed)
-        if bad_values:
-            raise SchemaError(
-                f"{where} has unexpected value(s) {', '.join(map(repr, bad_values[:5]))}; "
-                f"allowed: {', '.join(sorted(col.allowed))}",
-                column=col.name,
-            )
+        _check_allowed(set(out.dropna().unique()), col, where)
     return out
+
+
+def _check_present(missing: int, col: Column, where: str) -> None:
+    """A required column may hold no missing value."""
+    if not col.nullable and missing:
+        raise SchemaError(
+            f"{where} has {missing} missing value(s); it is required", column=col.name
+        )
+
+
+def _check_allowed(present: set[Any], col: Column, where: str) -> None:
+    """Every value in use must be in the column's vocabulary."""
+    bad_values = sorted(present - (col.allowed or frozenset()))
+    if bad_values:
+        raise SchemaError(
+            f"{where} has unexpected value(s) {', '.join(map(repr, bad_values[:5]))}; "
+            f"allowed: {', '.join(sorted(col.allowed or ()))}",
+            column=col.name,
+        )
 
 
 def _conform_categorical(values: pd.Series, col: Column, where: str, normalize: bool) -> pd.Series:
@@ -286,19 +296,10 @@ def _conform_categorical(values: pd.Series, col: Column, where: str, normalize: 
     if col.email and normalize:
         values = normalize_email_categories(values)
     codes = values.cat.codes.to_numpy()
-    if not col.nullable and (codes < 0).any():
-        n = int((codes < 0).sum())
-        raise SchemaError(f"{where} has {n} missing value(s); it is required", column=col.name)
+    _check_present(int((codes < 0).sum()), col, where)
     if col.allowed is not None:
         used = np.bincount(codes[codes >= 0], minlength=len(values.cat.categories)) > 0
-        present = set(values.cat.categories[used])
-        bad_values = sorted(present - col.allowed)
-        if bad_values:
-            raise SchemaError(
-                f"{where} has unexpected value(s) {', '.join(map(repr, bad_values[:5]))}; "
-                f"allowed: {', '.join(sorted(col.allowed))}",
-                column=col.name,
-            )
+        _check_allowed(set(values.cat.categories[used]), col, where)
     return values
 
 

@@ -32,6 +32,7 @@ from cadence.sources.ics.mapping import (
     _RESPONSE,
     _ROLE,
     _STATUS,
+    USED_PROPERTIES,
     _email,
     _instant,
     _slim,
@@ -41,21 +42,8 @@ from cadence.sources.ics.settings import SOURCE
 ENABLED = True  # tests turn it off to compare with the icalendar path
 
 _IANA = zoneinfo.available_timezones()
-_SINGLE = frozenset(
-    {
-        "UID",
-        "DTSTART",
-        "DTEND",
-        "STATUS",
-        "ORGANIZER",
-        "CREATED",
-        "LAST-MODIFIED",
-        "DTSTAMP",
-        "SEQUENCE",
-        "X-MICROSOFT-CDO-BUSYSTATUS",
-        "X-MICROSOFT-CDO-INTENDEDSTATUS",
-    }
-)
+# the properties read here, each of which a plain event holds at most once
+_SINGLE = frozenset({"UID", "DTSTART", "DTEND", *USED_PROPERTIES} - {"ATTENDEE"})
 # a property line: a plain name, parameters whose values are quoted or plain, ':' and a value
 _QUOTED = r'"[^"\x00-\x1f\x7f^]*"'
 _BARE = r"[^\";:,\s^\x7f](?:[^\";:,\x00-\x1f\x7f^]*[^\";:,\s^\x7f])?"  # inner spaces only

@@ -127,21 +127,19 @@ def parse_checked(file: Path, raw: bytes, strict: bool) -> tuple[Any, list[IcsPr
     return cal, problems + dropped, whole
 
 
-_USED = frozenset(
-    name.encode()
-    for name in (
-        *TIME_PROPERTIES,
-        "STATUS",
-        "ORGANIZER",
-        "ATTENDEE",
-        "CREATED",
-        "LAST-MODIFIED",
-        "DTSTAMP",
-        "SEQUENCE",
-        "X-MICROSOFT-CDO-BUSYSTATUS",
-        "X-MICROSOFT-CDO-INTENDEDSTATUS",
-    )
+# the VEVENT properties Cadence reads besides the time properties (ATTENDEE may repeat)
+USED_PROPERTIES = (
+    "STATUS",
+    "ORGANIZER",
+    "ATTENDEE",
+    "CREATED",
+    "LAST-MODIFIED",
+    "DTSTAMP",
+    "SEQUENCE",
+    "X-MICROSOFT-CDO-BUSYSTATUS",
+    "X-MICROSOFT-CDO-INTENDEDSTATUS",
 )
+_USED = frozenset(name.encode() for name in (*TIME_PROPERTIES, *USED_PROPERTIES))
 _UNFOLD = re.compile(rb"\r?\n[ \t]")
 
 
