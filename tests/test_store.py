@@ -566,6 +566,32 @@ def test_frames_are_categorical_with_one_people_dtype(store: Store) -> None:
     pd.testing.assert_frame_equal(as_text(ev[list(plain.columns)]), plain)
 
 
+def test_reads_too_long_for_one_sqlite_text_come_row_by_row(tmp_path: Path) -> None:
+    """Columns cross as one text each; past SQLite's length limit the rows come one by one,
+    the same frames either way, and the re-pull that compares them still writes nothing."""
+    org = demo.generate(12, seed=4, as_of=AS_OF, weeks=6)
+    full = org.pulls()[-1]
+    with Store(tmp_path / "cadence.sqlite") as store:
+        store.write_pull(full)
+        whole = store.frames()
+        store._db.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, 200)  # far below one column's text
+        with pytest.raises(sqlite3.DataError):
+            store._db.execute("SELECT group_concat(id, ' ') FROM events").fetchone()
+        by_row = store.frames()
+        assert store.write_pull(full).rows_written == 0
+    assert len(whole.events) == len(full.events) and len(whole.attendees) == len(full.attendees)
+    pd.testing.assert_frame_equal(by_row.events, whole.events)
+    pd.testing.assert_frame_equal(by_row.attendees, whole.attendees)
+
+
+def test_a_value_that_is_not_an_integer_is_a_store_error(store: Store) -> None:
+    evs, ats = one_on_one_copies()
+    store.write_pull(pull(evs, ats))
+    store._db.execute("UPDATE events SET start = 'soon' WHERE rowid = 1")
+    with pytest.raises(StoreError, match=r"not a whole number.*events"):
+        store.frames()
+
+
 def test_a_rolled_back_pull_leaves_no_stale_person_behind(store: Store, monkeypatch) -> None:
     evs, ats = one_on_one_copies()
     store.write_pull(pull(evs, ats))
