@@ -230,13 +230,17 @@ def analyze(
             pp, occ["pair_key"].to_numpy()[held], occ["start"][held]
         )
     occ["rule_days"] = rhythm.rrule_days(occ["recurrence"])
-    occ["target_days"] = rhythm.occurrence_targets(occ)
-    targets = rhythm.pair_targets(occ, as_of_ts, settings)
-    occ["target_days"] = occ["target_days"].fillna(occ["pair_key"].map(targets["target_days"]))
+    by = rhythm.pair_order(occ)  # (pair, start) once: every per-pair figure reads it
+    occ["target_days"] = rhythm.occurrence_targets(occ, by)
+    targets = rhythm.pair_targets(occ, as_of_ts, settings, by)
+    own = occ["target_days"].to_numpy()
+    occ["target_days"] = np.where(
+        np.isnan(own), targets["target_days"].to_numpy()[by.row_group], own
+    )
     occ["replaced"] = rhythm.mark_replaced(occ, as_of_ts, settings.replaced_within)
     occ["shortened"] = rhythm.mark_shortened(occ, settings.shortened_ratio)
 
-    metrics = _pair_metrics(occ, targets, lo, as_of_ts, settings, pp)
+    metrics = _pair_metrics(occ, targets, lo, as_of_ts, settings, pp, by)
     if rel is not None:
         read = np.zeros(len(coded.emails) + 1, dtype=bool)  # last slot: not in the data
         read[coded.calendar[coded.calendar >= 0]] = True
@@ -248,12 +252,13 @@ def analyze(
     metrics["on_leave"] = leave["on_leave"].to_numpy()
     metrics["leave_text"] = leave["leave_text"].to_numpy()
     pairs = _finish_pairs(score(metrics, settings), roster)
-    in_window = occ[occ["start"] >= lo]
-    occurrences = in_window[OCCURRENCE_COLUMNS].sort_values(["pair", "start"], ignore_index=True)
+    # in (pair, start) order, ties in row order: the order ``by`` holds
+    in_window = by.order[by.start >= lo.value]
+    occurrences = occ[OCCURRENCE_COLUMNS].take(in_window).reset_index(drop=True)
     return Analysis(
         occurrences=occurrences,
         pairs=pairs,
-        weekly=_weekly(in_window, as_of_ts),
+        weekly=_weekly(occurrences, as_of_ts),
         as_of=as_of_ts,
         window=(lo, as_of_ts),
         settings=settings,
@@ -386,77 +391,88 @@ def _pair_metrics(
     as_of: pd.Timestamp,
     settings: AnalysisSettings,
     pp: pd.DataFrame,
+    by: rhythm.PairOrder,
 ) -> pd.DataFrame:
+    """Per pair (``targets``' keys, those of ``by``): counts, rhythm, gaps and drift.
+
+    Per-row flags are numpy arrays, counted per pair with ``bincount`` on the pair's
+    position (``by.row_group``); what depends on order reads the rows in ``by``'s order.
+    """
     keys = targets.index
-    ident = occ.loc[
-        ~occ["pair_key"].duplicated(),
-        ["pair_key", "pair", "manager", "report", "relation", "person_a", "person_b"],
-    ].set_index("pair_key")
-    ident = ident.astype({c: "object" for c in ident.columns if c != "relation"})
-    excused_text = absence.excused_texts(occ, keys, lo, as_of)
-    occ = occ[
-        [
-            "pair_key",
-            "start",
-            "original_start",
-            "outcome",
-            "moved",
-            "late_cancel",
-            "replaced",
-            "shortened",
-            "duration",
-            "timezone",
-            "rule_days",
-            "source",
-            "absent_before",
-        ]
-    ]  # a slim frame: every selection below copies only these
-    window = occ[occ["start"] >= lo]
-    past = window[window["start"] < as_of]
-    excused = (past["outcome"] == "excused").to_numpy()
-    flags = pd.DataFrame(
+    size = len(keys)
+    pos = by.row_group
+    # each pair's people as on its first row
+    first_row = np.minimum.reduceat(by.order, by.bounds[:-1]) if size else by.order[:0]
+    ident = pd.DataFrame(
         {
-            "pair_key": past["pair_key"],
-            **{o: past["outcome"] == o for o in OUTCOMES if o != "scheduled"},
-            "moved": past["moved"],
-            # known to be late; cancelled, but whether late is unknown (NA); an excused
-            # cancellation is no miss, late or not
-            "late_cancelled": past["late_cancel"].fillna(False).astype(bool) & ~excused,
-            "late_unknown": past["late_cancel"].isna() & ~excused,
-            "replaced": past["replaced"],
-            "shortened": past["shortened"],
-            "past": True,
-        }
+            col: occ[col].iloc[first_row].array
+            if col == "relation"
+            else occ[col].iloc[first_row].astype(object).to_numpy()
+            for col in ("pair", "manager", "report", "relation", "person_a", "person_b")
+        },
+        index=keys,
     )
-    counts = flags.groupby("pair_key").sum().reindex(keys, fill_value=0).astype("int64")
-    future = occ[(occ["start"] >= as_of) & (occ["outcome"] == "scheduled")]
-    upcoming = future.groupby("pair_key").size().reindex(keys, fill_value=0).rename("upcoming")
-    next_scheduled = future.groupby("pair_key")["start"].min().reindex(keys)
+    excused_text = absence.excused_texts(occ, keys, lo, as_of)
 
-    first_seen = occ.groupby("pair_key")["start"].min().reindex(keys)
+    start = rhythm.ns(occ["start"])
+    outcome = pd.Categorical(occ["outcome"], categories=list(OUTCOMES)).codes
+    past = (start >= lo.value) & (start < as_of.value)
+    excused = past & (outcome == EXCUSED)
+    late_na = occ["late_cancel"].isna().to_numpy()
+    late = occ["late_cancel"].fillna(False).to_numpy(dtype=bool)
+    replaced = occ["replaced"].to_numpy(dtype=bool)
+    missed = (outcome == CANCELLED) | (outcome == DECLINED)
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(pos[mask], minlength=size).astype("int64")
+
+    counts = {
+        **{o: count(past & (outcome == OUTCOMES.index(o))) for o in OUTCOMES if o != "scheduled"},
+        "moved": count(past & occ["moved"].to_numpy(dtype=bool)),
+        # known to be late; cancelled, but whether late is unknown (NA); an excused
+        # cancellation is no miss, late or not
+        "late_cancelled": count(past & late & ~excused),
+        "late_unknown": count(past & late_na & ~excused),
+        "replaced": count(past & replaced),
+        "shortened": count(past & occ["shortened"].to_numpy(dtype=bool)),
+        "past": count(past),
+    }
+    future = (start >= as_of.value) & (outcome == SCHEDULED)
+    upcoming = pd.Series(count(future), index=keys, name="upcoming")
+    soonest = by.first(future[by.order])
+    next_scheduled = pd.Series(
+        occ["start"].array.take(np.where(soonest >= 0, by.order[soonest], -1), allow_fill=True),
+        index=keys,
+    )
+
+    first_seen = pd.Series(occ["start"].array.take(by.order[by.bounds[:-1]]), index=keys)
     span_start = first_seen.where(first_seen > lo, lo)
-    expected = rhythm.expected_meetings(occ, span_start, as_of, targets["target_days"])
-    gaps = rhythm.gap_metrics(occ, lo, as_of, targets["target_days"], settings).reindex(keys)
+    expected = rhythm.expected_meetings(occ, span_start, as_of, targets["target_days"], by)
+    gaps = rhythm.gap_metrics(occ, lo, as_of, targets["target_days"], settings, by)
 
-    # excused slots are no slots a pair could have kept: left out of recent and streak
-    kept = (~past["replaced"] & ~excused).to_numpy()
-    slots = (
-        past.loc[kept, ["pair_key", "start", "outcome"]]
-        .sort_values("start", kind="stable")
-        .groupby("pair_key")
-    )
-    recent = slots.tail(settings.recent_slots)
-    recent_slots = recent.groupby("pair_key").size().reindex(keys, fill_value=0)
-    recent_missed = (
-        recent["outcome"].isin(["cancelled", "declined"]).groupby(recent["pair_key"]).sum()
-    ).reindex(keys, fill_value=0)
+    # excused slots are no slots a pair could have kept: left out of recent and streak;
+    # the last slots of each pair, in (start, row) order
+    kept = np.flatnonzero((past & ~replaced & ~excused)[by.order])
+    group = by.group[kept]
+    slots = np.bincount(group, minlength=size)
+    head = np.r_[0, np.cumsum(slots)[:-1]] if size else slots
+    from_end = slots[group] - 1 - (np.arange(len(kept)) - head[group])
+    kept_missed = missed[by.order[kept]]
+
+    def tail(n: int) -> tuple[np.ndarray, np.ndarray]:
+        last = from_end < n
+        return (
+            np.bincount(group[last], minlength=size),
+            np.bincount(group[last & kept_missed], minlength=size),
+        )
+
+    recent_slots, recent_missed = tail(settings.recent_slots)
     # the last N slots (misses made up by a catch-up left out), all missed: a streak
     n = settings.consecutive_misses
-    last = slots.tail(n)
-    last_missed = last["outcome"].isin(["cancelled", "declined"]).groupby(last["pair_key"])
-    streak = (last_missed.sum() == n) & (last_missed.size() == n)
-    unknown = past[past["late_cancel"].isna() & ~excused]
-    unknown_sources = display.source_codes(unknown["source"], unknown["pair_key"], keys)
+    last_slots, last_missed = tail(n)
+    streak = (last_slots > 0) & (last_missed == n) & (last_slots == n)
+    unknown = past & late_na & ~excused
+    unknown_sources = display.source_codes(occ["source"][unknown], occ["pair_key"][unknown], keys)
 
     since = rhythm.days(as_of - gaps["last_held"])
     # present time: the days of the open gap either person was away
@@ -472,28 +488,29 @@ def _pair_metrics(
         long = pp[(pp["end"] - pp["start"] >= settings.on_leave_min_days * DAY)]
         back = long[long["end"] <= as_of].groupby("pair_key")["end"].max().reindex(keys)
         since_return = back.notna() & (back > gap_from)
-        start = gap_from.where(~since_return, back)
-        present = rhythm.days(as_of - start).clip(lower=0) - (
+        start_at = gap_from.where(~since_return, back)
+        present = rhythm.days(as_of - start_at).clip(lower=0) - (
             absence.absent_days(pp, k, pd.Series(as_of, index=keys))
-            - absence.absent_days(pp, k, start)
+            - absence.absent_days(pp, k, start_at)
         )
         away_days = away_days.where(~since_return, open_days - present)
     target = targets["target_days"]
-    live = past[~past["outcome"].isin(["cancelled", "excused"])]
-    mid = lo + (as_of - lo) / 2
-    early, late = live[live["start"] < mid], live[live["start"] >= mid]
-    hours = rhythm.local_hour(live["start"], live["timezone"])
-    tod = (
-        hours[late.index].groupby(late["pair_key"]).median()
-        - hours[early.index].groupby(early["pair_key"]).median()
-    )
-    minutes = rhythm.days(live["duration"]) * 1440
-    dur = (
-        minutes[late.index].groupby(late["pair_key"]).median()
-        - minutes[early.index].groupby(early["pair_key"]).median()
-    )
+    live = past & (outcome != CANCELLED) & (outcome != EXCUSED)
+    mid = (lo + (as_of - lo) / 2).value
+    rows = np.flatnonzero(live)
+    hours = rhythm.local_hour(occ["start"].iloc[rows], occ["timezone"].iloc[rows]).to_numpy()
+    minutes = rhythm.days_ns(occ["duration"].array.as_unit("ns").asi8[rows]) * 1440
+    early = start[rows] < mid
+    group = pos[rows]
 
-    out = ident.reindex(keys).join(targets).join(counts)
+    def drift(values: np.ndarray) -> np.ndarray:
+        second = rhythm.medians(values[~early], group[~early], size)
+        first = rhythm.medians(values[early], group[early], size)
+        return np.asarray(second - first)
+
+    out = ident.join(targets)
+    for name, values in counts.items():
+        out[name] = values
     out["upcoming"] = upcoming
     # rounded once, here: the reasons, the table and the exports all show this number
     # excused slots are not expected (see :mod:`.absence`)
@@ -504,8 +521,8 @@ def _pair_metrics(
     out = out.join(gaps)
     out["longest_gap_days"] = np.fmax(out["longest_gap_days"], since - away_days)
     out["drift"] = out["recent_median_gap_days"] / target
-    out["time_of_day_drift_hours"] = tod.reindex(keys)
-    out["duration_drift_minutes"] = dur.reindex(keys)
+    out["time_of_day_drift_hours"] = drift(hours)
+    out["duration_drift_minutes"] = drift(minutes)
     out["days_since_last_held"] = display.whole_days(since)
     out["days_observed"] = display.whole_days(rhythm.days(as_of - span_start).clip(lower=0))
     out["days_away"] = (
@@ -517,7 +534,7 @@ def _pair_metrics(
     ).fillna(False)
     out["recent_slots"] = recent_slots
     out["recent_missed"] = recent_missed
-    out["last_slots_missed"] = streak.reindex(keys, fill_value=False).astype(bool)
+    out["last_slots_missed"] = streak
     out["never_met"] = False
     out["excused_text"] = excused_text
     return out.reset_index()

@@ -242,6 +242,19 @@ def _column(p: pd.DataFrame, name: str, default: object) -> pd.Series:
     return pd.Series(default, index=p.index)
 
 
+def _with_points(text: pd.Series, cost: pd.Series, min_points: float) -> np.ndarray:
+    """Each reason's text, with the points it cost where at least ``min_points``: written
+    only for those rows, joined as Python strings."""
+    words = text.astype(str)
+    if words.isna().any():  # never from score(); kept as the Series sum would have it
+        return (words + np.where(cost >= min_points, " (−" + _points(cost) + ")", "")).to_numpy()
+    costly = (cost >= min_points).to_numpy()
+    suffix = np.full(len(words), "", dtype=object)
+    if costly.any():
+        suffix[costly] = (" (−" + _points(cost[costly]) + ")").to_numpy(dtype=object)
+    return np.asarray(words.to_numpy(dtype=object) + suffix)
+
+
 def _reasons(
     rules: list[tuple[pd.Series, pd.Series, pd.Series]],
     parts: list[tuple[pd.Series, pd.Series, pd.Series]],
@@ -260,12 +273,7 @@ def _reasons(
     is_rule[:, : len(rules)] = True
     costly = lost >= min_points
     text_cols: np.ndarray = np.column_stack(
-        [
-            (
-                text.astype(str) + np.where(cost >= min_points, " (−" + _points(cost) + ")", "")
-            ).to_numpy()
-            for cost, text, _ in every
-        ]
+        [_with_points(text, cost, min_points) for cost, text, _ in every]
     )
     keep = np.where(is_rule, forced, costly | forced)
     # rules in their order; then by points lost; notes that cost nothing last

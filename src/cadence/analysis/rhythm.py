@@ -21,6 +21,7 @@ Everything is grouped by an integer ``pair_key``; no Python loop over pairs.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,83 @@ from cadence.analysis.settings import AnalysisSettings
 
 _FREQ_DAYS = {"DAILY": 1.0, "WEEKLY": 7.0, "MONTHLY": 30.0, "YEARLY": 365.0}
 TARGET_SOURCE = pd.CategoricalDtype(["rrule", "config", "inferred", "default"])
+
+
+@dataclass(frozen=True)
+class PairOrder:
+    """The occurrences in (``pair_key``, ``start``) order, ties in row order: each pair one
+    run of rows. Built once per analysis (:func:`pair_order`); the per-pair figures below
+    read their rows through it instead of sorting and grouping a frame again."""
+
+    order: np.ndarray  # row positions in that order
+    keys: np.ndarray  # the distinct pair keys, ascending
+    group: np.ndarray  # per sorted row: its pair's position in ``keys``
+    bounds: np.ndarray  # each pair's first sorted row, then the number of rows
+    start: np.ndarray  # the sorted starts, int64 nanoseconds
+    row_group: np.ndarray  # per row (in the frame's order): its pair's position in ``keys``
+
+    def first(self, mask: np.ndarray) -> np.ndarray:
+        """Per pair, the first sorted row where ``mask`` (sorted) holds; -1 where none."""
+        if not len(self.keys):
+            return np.zeros(0, dtype=np.int64)
+        n = len(self.order)
+        pos = np.minimum.reduceat(np.where(mask, np.arange(n), n), self.bounds[:-1])
+        return np.where(pos < n, pos, -1)
+
+    def last(self, mask: np.ndarray) -> np.ndarray:
+        """Per pair, the last sorted row where ``mask`` (sorted) holds; -1 where none."""
+        if not len(self.keys):
+            return np.zeros(0, dtype=np.int64)
+        return np.maximum.reduceat(np.where(mask, np.arange(len(self.order)), -1), self.bounds[:-1])
+
+
+def pair_order(occ: pd.DataFrame) -> PairOrder:
+    """:class:`PairOrder` of ``occ`` (``pair_key``, ``start``)."""
+    key = occ["pair_key"].to_numpy().astype(np.int64)
+    start = ns(occ["start"])
+    order = sort_order(key, start)
+    sorted_key = key[order]
+    new = np.r_[True, sorted_key[1:] != sorted_key[:-1]] if len(key) else np.zeros(0, bool)
+    bounds = np.r_[np.flatnonzero(new), len(key)]
+    group = np.cumsum(new) - 1
+    row_group = np.empty(len(key), dtype=np.int64)
+    row_group[order] = group
+    return PairOrder(order, sorted_key[bounds[:-1]], group, bounds, start[order], row_group)
+
+
+def sort_order(key: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Positions sorting by ``key`` then ``values`` (int64), ties in row order: a stable
+    lexsort, done as one sort of a combined integer when it fits in 63 bits."""
+    n = len(key)
+    if not n:
+        return np.zeros(0, dtype=np.int64)
+    codes, uniques = pd.factorize(values)
+    low = int(key.min())
+    if int(key.max()) - low + 1 > (2**62 // max(len(uniques), 1)) // n:
+        return np.lexsort((values, key))
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[np.argsort(uniques)] = np.arange(len(uniques))
+    combined = ((key - low) * len(uniques) + rank[codes]) * n + np.arange(n)
+    return np.sort(combined) % n
+
+
+def ns(values: pd.Series) -> np.ndarray:
+    """Instants as int64 nanoseconds since the epoch (NaT as the minimum int64)."""
+    return np.asarray(pd.DatetimeIndex(values).as_unit("ns").asi8)
+
+
+def days_ns(delta: np.ndarray) -> np.ndarray:
+    """int64 nanosecond timedeltas → float days, as :func:`days` computes them."""
+    return np.asarray(pd.TimedeltaIndex(delta.view("m8[ns]")).total_seconds()) / 86_400
+
+
+def medians(values: np.ndarray, group: np.ndarray, size: int) -> np.ndarray:
+    """Per group position (``0 .. size - 1``), the median of ``values``; NaN where none."""
+    out = np.full(size, np.nan)
+    if len(values):
+        found = pd.Series(values).groupby(group).median()
+        out[found.index.to_numpy()] = found.to_numpy()
+    return out
 
 
 def days(delta: pd.Series) -> pd.Series:
@@ -66,18 +144,36 @@ def _rule_days(rule: str) -> float:
     return float(base * interval / per_period)
 
 
-def occurrence_targets(occ: pd.DataFrame) -> pd.Series:
+def occurrence_targets(occ: pd.DataFrame, by: PairOrder | None = None) -> pd.Series:
     """The target in force at each occurrence: its own RRULE, else the pair's latest series
-    occurrence before it, else the pair's next one. NaN for pairs without any series."""
-    own = occ["rule_days"]
-    series = occ.loc[own.notna(), ["pair_key", "start"]].assign(t=own[own.notna()])
-    series = series.sort_values("start", kind="stable")
-    probe = occ[["pair_key", "start"]].reset_index().sort_values("start", kind="stable")
-    back = pd.merge_asof(probe, series, on="start", by="pair_key", direction="backward")
-    fwd = pd.merge_asof(probe, series, on="start", by="pair_key", direction="forward")
-    found = back["t"].fillna(fwd["t"])
-    found.index = probe["index"].to_numpy()
-    return own.fillna(found.reindex(occ.index))
+    occurrence before it, else the pair's next one. NaN for pairs without any series.
+
+    Of several series occurrences at one instant, the latest is the last in row order and
+    the next the first (``by``: :func:`pair_order` of ``occ``, computed when not given)."""
+    by = by if by is not None else pair_order(occ)
+    n = len(by.order)
+    own = occ["rule_days"].to_numpy(dtype=float)
+    if not n:
+        return pd.Series(own, index=occ.index)
+    t = own[by.order]
+    has = ~np.isnan(t)
+    at = np.arange(n)
+    # the rows of one pair at one instant: each row looks up from its instant's last row
+    # (latest before) and its first (next after)
+    tie = np.r_[True, (by.group[1:] != by.group[:-1]) | (by.start[1:] != by.start[:-1])]
+    tie_id = np.cumsum(tie) - 1
+    tie_first = np.flatnonzero(tie)
+    tie_last = np.r_[tie_first[1:], n] - 1
+    back = np.maximum.accumulate(np.where(has, at, -1))[tie_last[tie_id]]
+    fwd = np.minimum.accumulate(np.where(has, at, n)[::-1])[::-1][tie_first[tie_id]]
+    back_ok = (back >= 0) & (by.group[np.maximum(back, 0)] == by.group)
+    fwd_ok = (fwd < n) & (by.group[np.minimum(fwd, n - 1)] == by.group)
+    found = np.where(
+        back_ok, t[np.maximum(back, 0)], np.where(fwd_ok, t[np.minimum(fwd, n - 1)], np.nan)
+    )
+    out = np.empty(n)
+    out[by.order] = np.where(has, t, found)
+    return pd.Series(out, index=occ.index)
 
 
 def mark_replaced(occ: pd.DataFrame, as_of: pd.Timestamp, within: float = 0.5) -> pd.Series:
@@ -130,36 +226,51 @@ def mark_replaced(occ: pd.DataFrame, as_of: pd.Timestamp, within: float = 0.5) -
 
 def mark_shortened(occ: pd.DataFrame, ratio: float) -> pd.Series:
     """Series occurrences scheduled shorter than ``ratio`` × the series' median length."""
-    live = occ["outcome"] != "cancelled"
-    minutes = days(occ["duration"]) * 1440
-    usual = minutes[live & ~occ["adhoc"]].groupby(occ["series"], observed=True).median()
-    typical = occ["series"].map(usual).astype(float)
-    short = live & ~occ["adhoc"] & (minutes < typical * ratio)
-    return pd.Series(short.fillna(False).astype(bool), index=occ.index)
+    live = (occ["outcome"] != "cancelled").to_numpy(dtype=bool)
+    own = live & ~occ["adhoc"].to_numpy(dtype=bool)
+    minutes = days_ns(occ["duration"].array.as_unit("ns").asi8) * 1440
+    series, names = pd.factorize(occ["series"])  # no series: -1
+    counted = own & (series >= 0)
+    usual = np.r_[medians(minutes[counted], series[counted], len(names)), np.nan]
+    typical = usual[series]  # -1: the last, NaN
+    return pd.Series(own & (minutes < typical * ratio), index=occ.index)
 
 
 def pair_targets(
-    occ: pd.DataFrame, as_of: pd.Timestamp, settings: AnalysisSettings
+    occ: pd.DataFrame,
+    as_of: pd.Timestamp,
+    settings: AnalysisSettings,
+    by: PairOrder | None = None,
 ) -> pd.DataFrame:
-    """Per pair: the target in force at ``as_of`` and where it came from."""
-    keys = pd.Index(np.unique(occ["pair_key"]), name="pair_key")
-    rr = occ.loc[occ["rule_days"].notna(), ["pair_key", "start", "rule_days"]]
-    rr = rr.rename(columns={"rule_days": "t"}).sort_values("start", kind="stable")
-    before = rr[rr["start"] <= as_of].groupby("pair_key")["t"].last()
-    after = rr[rr["start"] > as_of].groupby("pair_key")["t"].first()
-    target = before.reindex(keys).fillna(after.reindex(keys))
+    """Per pair: the target in force at ``as_of`` and where it came from.
+
+    The rule of the pair's last series occurrence by ``as_of`` (of several at one instant,
+    the last in row order), else of its first after; else the settings; else the median
+    gap of its held 1:1s; else the fallback."""
+    by = by if by is not None else pair_order(occ)
+    keys = pd.Index(by.keys, name="pair_key")
+    t = occ["rule_days"].to_numpy(dtype=float)[by.order]
+    has = ~np.isnan(t)
+    now = as_of.value
+    before = by.last(has & (by.start <= now))
+    after = by.first(has & (by.start > now))
+    found = np.where(
+        before >= 0, t[np.maximum(before, 0)], np.where(after >= 0, t[np.maximum(after, 0)], np.nan)
+    )
+    target = pd.Series(found, index=keys)
     source = pd.Series("default", index=keys, dtype="object")
     source[target.notna()] = "rrule"
     if settings.target_days is not None:
         source[target.isna()] = "config"
         target = target.fillna(settings.target_days)
-    held = occ.loc[occ["outcome"] == "held", ["pair_key", "start"]].sort_values(
-        "start", kind="stable"
-    )
-    gaps = days(held.groupby("pair_key")["start"].diff())
-    inferred = gaps.groupby(held["pair_key"]).median()
-    counts = gaps.groupby(held["pair_key"]).count()
-    inferred = inferred[counts >= settings.infer_min_gaps].reindex(keys)
+    held = np.flatnonzero((occ["outcome"] == "held").to_numpy(dtype=bool)[by.order])
+    group = by.group[held]
+    same = group[1:] == group[:-1]  # a gap: two held 1:1s of one pair, in order
+    gaps = days_ns(np.diff(by.start[held])[same])
+    gap_group = group[1:][same]
+    inferred = pd.Series(medians(gaps, gap_group, len(keys)), index=keys)
+    counts = np.bincount(gap_group, minlength=len(keys))
+    inferred = inferred.where(counts >= settings.infer_min_gaps)
     use = target.isna() & inferred.notna()
     source[use] = "inferred"
     target = target.fillna(inferred)
@@ -178,6 +289,7 @@ def expected_meetings(
     span_start: pd.Series,
     as_of: pd.Timestamp,
     pair_target: pd.Series,
+    by: PairOrder | None = None,
 ) -> pd.Series:
     """How many 1:1s the targets in force expect between each pair's span start and ``as_of``.
 
@@ -186,18 +298,23 @@ def expected_meetings(
     weekly to fortnightly expects one meeting a week, then one a fortnight.
     Pairs without a series expect one meeting per pair-level target.
     """
-    has_rule = occ["rule_days"].notna()
-    rr = occ.loc[has_rule, ["pair_key", "original_start", "rule_days"]]
-    rr = rr.rename(columns={"rule_days": "t"}).sort_values(["pair_key", "original_start"])
-    us = _us(rr["original_start"])
-    nxt = rr.groupby("pair_key")["original_start"].shift(-1)
-    first = (~rr["pair_key"].duplicated()).to_numpy()
+    by = by if by is not None else pair_order(occ)
+    rule = occ["rule_days"].to_numpy(dtype=float)
+    rows = np.flatnonzero(~np.isnan(rule))
+    group = by.row_group[rows]
+    original = _us(occ["original_start"])[rows]
+    order = sort_order(group, original)  # by pair, then original start
+    rows, group, us = rows[order], group[order], original[order]
+    last = np.r_[group[1:] != group[:-1], True] if len(rows) else np.zeros(0, bool)
+    first = np.r_[True, last[:-1]] if len(rows) else last
     now = as_of.value // 1000
-    lo = _us(span_start.reindex(rr["pair_key"]))
+    span = span_start.reindex(pd.Index(by.keys))
+    lo = _us(span)[group]
     start = np.maximum(np.where(first, lo, us), lo)
-    end = np.minimum(np.where(nxt.isna(), now, _us(nxt.fillna(as_of))), now)
+    nxt = np.r_[us[1:], now] if len(rows) else us
+    end = np.minimum(np.where(last, now, nxt), now)
     seg_days = np.maximum((end - start) / 86_400e6, 0.0)
-    from_series = pd.Series(seg_days / rr["t"].to_numpy(), index=rr["pair_key"].to_numpy())
+    from_series = pd.Series(seg_days / rule[rows], index=by.keys[group])
     expected = from_series.groupby(level=0).sum()
     span_days = days(as_of - span_start).clip(lower=0)
     plain = span_days / pair_target.reindex(span_start.index)
@@ -212,11 +329,13 @@ def _us(values: pd.Series) -> np.ndarray:
 def local_hour(start: pd.Series, timezone: pd.Series) -> pd.Series:
     """Local start time of day in hours (per-row IANA zone; UTC where unknown)."""
     out = np.full(len(start), np.nan)
-    codes, zones = pd.factorize(timezone.astype(object).fillna("UTC").to_numpy(dtype=object))
+    codes, zones = pd.factorize(timezone)  # unknown: -1, read as UTC
     instants = pd.DatetimeIndex(start.dt.tz_convert("UTC"))
     # one conversion per zone, on positions: the wall-clock minute of the day, as integers
-    for code, zone in enumerate(zones):
+    for code, zone in [(-1, "UTC"), *enumerate(zones)]:
         at = np.flatnonzero(codes == code)
+        if not len(at):
+            continue
         try:
             local = instants[at].tz_convert(str(zone))
         except (KeyError, ValueError, TypeError):
@@ -233,29 +352,41 @@ def gap_metrics(
     as_of: pd.Timestamp,
     targets: pd.Series,
     settings: AnalysisSettings,
+    by: PairOrder | None = None,
 ) -> pd.DataFrame:
-    """Per pair: median and longest gap, regularity, recent median gap, last held, days since."""
-    cols = ["pair_key", "start"] + (["absent_before"] if "absent_before" in occ.columns else [])
-    held = occ.loc[occ["outcome"] == "held", cols].sort_values(["pair_key", "start"])
-    gap = days(held.groupby("pair_key")["start"].diff())
-    if "absent_before" in held.columns:  # present time: the days either person was away
-        gap = gap - held.groupby("pair_key")["absent_before"].diff()
-    in_window = (held["start"] >= lo) & gap.notna()
-    g = pd.DataFrame({"pair_key": held["pair_key"], "gap": gap, "end": held["start"]})[in_window]
-    by = g.groupby("pair_key")["gap"]
+    """Per pair (every key of ``by``): median and longest gap, regularity, recent median gap,
+    last held."""
+    by = by if by is not None else pair_order(occ)
+    size = len(by.keys)
+    held_mask = (occ["outcome"] == "held").to_numpy(dtype=bool)[by.order]
+    held = np.flatnonzero(held_mask)
+    group = by.group[held]
+    when = by.start[held]
+    same = np.zeros(len(held), dtype=bool)  # a gap: after a held 1:1 of the same pair
+    same[1:] = group[1:] == group[:-1]
+    gap = np.full(len(held), np.nan)
+    gap[same] = days_ns(np.diff(when))[same[1:]]
+    if "absent_before" in occ.columns:  # present time: the days either person was away
+        absent = occ["absent_before"].to_numpy(dtype=float)[by.order[held]]
+        gap[same] = gap[same] - np.diff(absent)[same[1:]]
+    in_window = (when >= lo.value) & ~np.isnan(gap)
+    g, gap_group, end = gap[in_window], group[in_window], when[in_window]
+    target = targets.reindex(pd.Index(by.keys)).to_numpy(dtype=float)
     recent_span = np.maximum(
-        settings.recent_weeks * 7,
-        settings.recent_min_targets * targets.reindex(g["pair_key"]).to_numpy(),
+        settings.recent_weeks * 7, settings.recent_min_targets * target[gap_group]
     )
-    recent = g[days(as_of - g["end"]) <= recent_span]
-    last_held = held.groupby("pair_key")["start"].max()
-    out = pd.DataFrame(
-        {
-            "median_gap_days": by.median(),
-            "longest_gap_days": by.max(),
-            "regularity": (by.std(ddof=0) / by.mean()).where(by.count() >= 2),
-            "recent_median_gap_days": recent.groupby("pair_key")["gap"].median(),
-            "last_held": last_held,
-        }
-    )
+    recent = days_ns(as_of.value - end) <= recent_span
+    out = pd.DataFrame(index=pd.Index(by.keys, name="pair_key"))
+    for name in ("median_gap_days", "longest_gap_days", "regularity"):
+        out[name] = np.nan
+    if len(g):
+        each = pd.Series(g).groupby(gap_group)
+        at = each.size().index.to_numpy()
+        out.iloc[at, 0] = each.median().to_numpy()
+        out.iloc[at, 1] = each.max().to_numpy()
+        out.iloc[at, 2] = (each.std(ddof=0) / each.mean()).where(each.count() >= 2).to_numpy()
+    out["recent_median_gap_days"] = medians(g[recent], gap_group[recent], size)
+    last = by.last(held_mask)
+    rows = np.where(last >= 0, by.order[np.maximum(last, 0)], -1)
+    out["last_held"] = occ["start"].array.take(rows, allow_fill=True)
     return out
