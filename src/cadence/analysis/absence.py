@@ -425,7 +425,7 @@ def excuse(occ: pd.DataFrame, absences: Absences, as_of: pd.Timestamp) -> pd.Dat
             q_group = np.where(free & ~unknown, span_of[people], -1)
             pos = _last_start(span_group, span_start, q_group, when)
             pos = np.where(q_group >= 0, pos, -1)
-            got = (pos >= 0) & (when < span_end[np.maximum(pos, 0)])
+            got = (pos >= 0) & (when < span_end[np.maximum(pos, 0)]) if len(spans) else pos >= 0
             got_away[got] = people[got]
             hit_pos[got] = pos[got]
             if len(hol):
