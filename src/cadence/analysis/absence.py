@@ -26,6 +26,7 @@ from typing import cast
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from cadence.analysis.outcomes import CANCELLED, DECLINED, EXCUSED, OUTCOME_DTYPE
 from cadence.analysis.settings import AnalysisSettings
@@ -321,22 +322,29 @@ def _last_start(
 
 def _pool_codes(columns: list[pd.Series], rows: np.ndarray) -> tuple[pd.Index, list[np.ndarray]]:
     """The distinct values of some people columns at ``rows`` as one pool of names, and each
-    column's positions in it (-1: missing). Categorical columns are read by their codes."""
-    uniques: list[np.ndarray] = []
+    column's positions in it (-1: missing). Categorical columns are read by their codes (the
+    people columns share their categories: then nothing is looked up)."""
+    parts: list[tuple[np.ndarray, pd.Index]] = []
     for values in columns:
         if isinstance(values.dtype, pd.CategoricalDtype):
-            uniques.append(np.asarray(values.cat.categories.to_numpy(dtype=object)))
+            codes = values.cat.codes.to_numpy()[rows].astype(np.int64)
+            names = values.cat.categories
         else:
-            uniques.append(np.asarray(pd.unique(values.iloc[rows].dropna()), dtype=object))
-    pool = pd.Index(pd.unique(np.concatenate(uniques)) if uniques else [], dtype=object)
+            found, uniques = pd.factorize(values.iloc[rows])
+            codes, names = np.asarray(found, dtype=np.int64), pd.Index(uniques)
+        parts.append((codes, names))
+    pool = pd.Index(parts[0][1] if parts else [], dtype=object)
     out = []
-    for values in columns:
-        if isinstance(values.dtype, pd.CategoricalDtype):
-            at = pool.get_indexer(pd.Index(values.cat.categories, dtype=object))
-            codes = values.cat.codes.to_numpy()[rows]
-            out.append(np.where(codes >= 0, at[np.maximum(codes, 0)], -1))
-        else:
-            out.append(pool.get_indexer(pd.Index(values.iloc[rows], dtype=object)))
+    for codes, names in parts:
+        if names is parts[0][1] or names.equals(pool):
+            out.append(codes)
+            continue
+        at = pool.get_indexer(pd.Index(names, dtype=object))
+        new = np.flatnonzero(at < 0)
+        if len(new):  # names not seen yet: appended to the pool
+            at[new] = len(pool) + np.arange(len(new))
+            pool = pool.append(pd.Index(names[new], dtype=object))
+        out.append(np.where(codes >= 0, at[np.maximum(codes, 0)], -1))
     return pool, out
 
 
@@ -465,8 +473,12 @@ def excuse(occ: pd.DataFrame, absences: Absences, as_of: pd.Timestamp) -> pd.Dat
 
 def _strings(values: pd.Index, at: np.ndarray) -> pd.api.extensions.ExtensionArray:
     """``values[at]`` as a ``string`` array; -1 is missing."""
-    pool = pd.array([*np.asarray(values, dtype=object), None], dtype="string")
-    return pool.take(np.where(at >= 0, at, len(values)))
+    if not (at >= 0).any():
+        column = pa.nulls(len(at), pa.large_string())
+    else:
+        pool = pa.array(np.asarray(values, dtype=object), type=pa.large_string())
+        column = pool.take(pa.array(at, mask=at < 0))
+    return cast(pd.api.extensions.ExtensionArray, pd.array(column, dtype="string"))
 
 
 def pair_periods(
@@ -569,10 +581,16 @@ _MONTHS = np.array(
 
 def _period_words(kind: pd.Series, first: pd.Series, last: pd.Series) -> pd.Series:
     """``"out of office 12–23 Aug"``, ``"out of office 28 Jul – 3 Aug"``, ``"on public
-    holiday 25 Dec"``. Each distinct (kind, first, last) is worded once."""
+    holiday 25 Dec"``."""
     kinds, names = pd.factorize(kind.to_numpy(dtype=object))  # missing: -1
     f = first.to_numpy(dtype="datetime64[s]").astype(np.int64)
     la = last.to_numpy(dtype="datetime64[s]").astype(np.int64)
+    return pd.Series(_words(kinds, pd.Index(names), f, la), index=kind.index)
+
+
+def _words(kinds: np.ndarray, names: pd.Index, f: np.ndarray, la: np.ndarray) -> np.ndarray:
+    """:func:`_period_words` of kind codes (into ``names``; -1: missing) and first and last
+    days (seconds since the epoch); each distinct (kind, first, last) is worded once."""
     order = np.lexsort((la, f, kinds))
     new = np.r_[True, np.diff(kinds[order]) != 0] | np.r_[True, np.diff(f[order]) != 0]
     new |= np.r_[True, np.diff(la[order]) != 0]
@@ -593,8 +611,8 @@ def _period_words(kind: pd.Series, first: pd.Series, last: pd.Series) -> pd.Seri
         ),
     )
     word = np.asarray([KIND_WORDS.get(str(x), "away") for x in names] + ["away"], dtype=object)
-    words = word[kinds[one_of]] + " " + span
-    return pd.Series(words[which], index=kind.index)
+    words: np.ndarray = (word[kinds[one_of]] + " " + span)[which]
+    return words
 
 
 def _day_month_year(seconds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -616,46 +634,42 @@ def excused_texts(
     )
     if not len(rows):
         return pd.Series("", index=keys, dtype=object)
-
-    def col(name: str) -> pd.Series:  # one column's excused rows, not the whole frame
-        return occ[name].iloc[rows].reset_index(drop=True)
-
-    ex = pd.DataFrame(
-        {
-            c: col(c)
-            for c in (
-                *("pair_key", "away", "report", "manager"),
-                *("away_kind", "away_from", "away_until"),
-            )
-        }
-    )
-    ex = ex[~ex.duplicated().to_numpy()]  # one absence excuses several slots: worded once
-    who = ex["away"].astype(object)
+    pool, (report, manager, who) = _pool_codes([occ["report"], occ["manager"], occ["away"]], rows)
+    # the role: "report", "manager", else who it was (missing: "<NA>"); a person named
+    # "report" is the same role
+    n = len(pool)
+    named = pool.get_indexer(pd.Index(["report", "manager", "<NA>"], dtype=object))
+    as_role = np.arange(n + 3)
+    as_role[named[named >= 0]] = n + np.flatnonzero(named >= 0)
     role = np.where(
-        who == ex["report"].astype(object),
-        "report",
-        np.where(who == ex["manager"].astype(object), "manager", who),
+        (who >= 0) & (who == report),
+        n,
+        np.where((who >= 0) & (who == manager), n + 1, np.where(who >= 0, who, n + 2)),
     )
-    frame = pd.DataFrame(
-        {
-            "k": ex["pair_key"].to_numpy(),
-            "role": role,
-            "kind": ex["away_kind"].astype(object).to_numpy(),
-            "f": ex["away_from"].to_numpy(),
-            "l": ex["away_until"].to_numpy(),
-        }
-    ).drop_duplicates()
-    frame = frame.sort_values(["k", "f"], kind="stable")
-    words = _period_words(
-        frame["kind"].reset_index(drop=True),
-        frame["f"].reset_index(drop=True),
-        frame["l"].reset_index(drop=True),
-    )
-    text = frame["role"].astype(str).to_numpy() + " " + words.to_numpy()
+    role = as_role[role]
+    kind, kinds = pd.factorize(occ["away_kind"].iloc[rows])
+    k = occ["pair_key"].to_numpy()[rows]
+    f = occ["away_from"].to_numpy(dtype="datetime64[s]")[rows].astype(np.int64)
+    la = occ["away_until"].to_numpy(dtype="datetime64[s]")[rows].astype(np.int64)
+    # one absence excuses several slots: worded once (the first of each, in row order)
+    order = np.lexsort((la, f, kind, role, k))
+    new = np.zeros(len(order), dtype=bool)
+    new[0] = True
+    for col in (k, role, kind, f, la):
+        new[1:] |= col[order][1:] != col[order][:-1]
+    keep = np.sort(order[new])
+    # by pair, then first day (a missing day last), stable
+    last_day = np.where(f == np.iinfo(np.int64).min, np.iinfo(np.int64).max, f)
+    keep = keep[np.lexsort((last_day[keep], k[keep]))]
+    words = _words(np.asarray(kind)[keep], pd.Index(kinds), f[keep], la[keep])
+    rk = role[keep]
+    names = pool[np.minimum(rk, n - 1)].to_numpy(dtype=object) if n else np.full(len(rk), "")
+    label = np.where(rk == n, "report", np.where(rk == n + 1, "manager", "<NA>"))
+    text = np.where(rk < n, names, label.astype(object)) + " " + words
     # up to three absences per pair, joined without a Python loop over pairs
-    k = frame["k"].to_numpy()
-    new = np.r_[True, k[1:] != k[:-1]]
-    rank = np.arange(len(k)) - np.maximum.accumulate(np.where(new, np.arange(len(k)), 0))
+    k = k[keep]
+    first = np.r_[True, k[1:] != k[:-1]]
+    rank = np.arange(len(k)) - np.maximum.accumulate(np.where(first, np.arange(len(k)), 0))
     at = keys.get_indexer(pd.Index(k))
     out = np.full(len(keys), "", dtype=object)
     for r in range(3):
