@@ -22,6 +22,7 @@ Everything is vectorized (``merge_asof`` by person or pair); no loop over people
 
 from __future__ import annotations
 
+import functools
 from typing import cast
 
 import numpy as np
@@ -178,16 +179,14 @@ def _holidays(
     known = country.notna().to_numpy()
     if not known.any():
         return empty, {}
-    import holidays as holidays_lib  # the package's import is slow: only when asked for
-
-    years = list(range(lo.year, hi.year + 1))
+    years = tuple(range(lo.year, hi.year + 1))
     frames = []
     group_of: dict[str, int] = {}
     places = pd.DataFrame({"c": country[known], "s": subdiv[known].fillna("")})
     for g, (place, idx) in enumerate(places.groupby(["c", "s"]).groups.items()):
         c, s = (str(x) for x in cast(tuple[str, str], place))
         try:
-            days = holidays_lib.country_holidays(str(c), subdiv=str(s) or None, years=years)
+            days = _calendar(c, s, years)
         except NotImplementedError:
             raise RosterError(
                 f"roster: country {c!r} is not one the holidays package knows; use an ISO "
@@ -198,12 +197,24 @@ def _holidays(
                 f"roster: subdivision {s!r} of country {c!r} is not known ({exc}); use an "
                 "ISO 3166-2 code such as BY for Bavaria, or leave it empty"
             ) from None
-        dates = pd.to_datetime(sorted(days.keys()))
-        dates = dates[(dates >= lo.tz_localize(None).normalize()) & (dates <= hi.tz_localize(None))]
+        first, end = lo.tz_localize(None).normalize().to_datetime64(), hi.tz_localize(None)
+        dates = days[(days >= first) & (days <= end.to_datetime64())]
         for person in people.loc[idx]:
             group_of[str(person)] = g
-        frames.append(pd.DataFrame({"group": g, "day": dates.to_numpy(dtype="datetime64[s]")}))
+        frames.append(pd.DataFrame({"group": g, "day": dates}))
     return (pd.concat(frames, ignore_index=True) if frames else empty), group_of
+
+
+@functools.lru_cache(maxsize=256)
+def _calendar(country: str, subdivision: str, years: tuple[int, ...]) -> np.ndarray:
+    """The sorted public holidays (``datetime64[s]``) of a country (and subdivision) in some
+    years, by the ``holidays`` package; each calendar is built once per process."""
+    import holidays as holidays_lib  # the package's import is slow: only when asked for
+
+    days = holidays_lib.country_holidays(country, subdiv=subdivision or None, years=list(years))
+    out = np.array(sorted(days.keys()), dtype="datetime64[s]")
+    out.flags.writeable = False  # shared by every analysis
+    return out
 
 
 def _column(roster: pd.DataFrame, name: str, default: str | None) -> pd.Series:
@@ -260,7 +271,7 @@ def _wall_us(us: np.ndarray, zone: pd.Series) -> np.ndarray:
     """Each instant's local wall-clock time (microseconds) in its row's zone; an unknown
     zone reads as UTC."""
     out = np.asarray(us, dtype=np.int64).copy()
-    codes, zones = pd.factorize(zone.to_numpy(dtype=object))
+    codes, zones = pd.factorize(zone)
     for z, name in enumerate(zones):
         rows = np.flatnonzero(codes == z)
         stamps = pd.DatetimeIndex(out[rows].view("datetime64[us]")).tz_localize("UTC")
