@@ -17,7 +17,8 @@
 - **present time**: :func:`absent_days` measures how much of a span either person
   of a pair was away, so gaps can be measured on the time both were there.
 
-Everything is vectorized (``merge_asof`` by person or pair); no loop over people.
+Everything is vectorized on integer microseconds and integer codes of people and pairs
+(sorted merged periods, ``searchsorted``, cumulative time away); no loop over people.
 """
 
 from __future__ import annotations
@@ -407,7 +408,7 @@ def excuse(occ: pd.DataFrame, absences: Absences, as_of: pd.Timestamp) -> pd.Dat
     missed = np.flatnonzero(((codes == CANCELLED) | (codes == DECLINED)) & past)
     if len(missed) and not absences.empty:
         spans = absences.spans
-        kind_codes, span_kinds = pd.factorize(spans["kind"].to_numpy(dtype=object))
+        kind_codes, span_kinds = pd.factorize(spans["kind"])
         kinds = pd.Index(pd.unique(np.append(np.asarray(span_kinds, dtype=object), "holiday")))
         span_kind = kinds.get_indexer(pd.Index(span_kinds, dtype=object))[kind_codes]
         holiday = int(kinds.get_indexer(pd.Index(["holiday"], dtype=object))[0])
@@ -420,9 +421,7 @@ def excuse(occ: pd.DataFrame, absences: Absences, as_of: pd.Timestamp) -> pd.Dat
         # the report first (else the first of the two), then the other person
         one = np.where(report >= 0, report, a)
         other = np.where(one == a, b, a)
-        names = spans["person"].to_numpy(dtype=object)
-        index = pd.Index(pd.unique(names))
-        span_group = index.get_indexer(names)  # spans are sorted by person: ascending
+        span_group, index = pd.factorize(spans["person"])  # sorted by person: ascending
         span_of = np.r_[index.get_indexer(pool), -1]  # pool person → span group
         span_start = np.asarray(spans["start"].array.asi8)
         span_end = np.asarray(spans["end"].array.asi8)
@@ -498,9 +497,7 @@ def pair_periods(
     """Each pair's absence periods (either person away), merged, with the time away before
     each period (``before_us``): the input of :func:`absent_days`."""
     spans = absences.spans
-    names = spans["person"].to_numpy(dtype=object)
-    index = pd.Index(pd.unique(names))
-    group = index.get_indexer(names)  # spans are sorted by person: ascending
+    group, index = pd.factorize(spans["person"])  # spans are sorted by person: ascending
     offset = np.searchsorted(group, np.arange(len(index) + 1))  # each person's first span
     pair_of, span_at = [], []
     for side in (person_a, person_b):  # each pair's periods of its first, then second person
