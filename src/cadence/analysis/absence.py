@@ -17,15 +17,18 @@
 - **present time**: :func:`absent_days` measures how much of a span either person
   of a pair was away, so gaps can be measured on the time both were there.
 
-Everything is vectorized (``merge_asof`` by person or pair); no loop over people.
+Everything is vectorized on integer microseconds and integer codes of people and pairs
+(sorted merged periods, ``searchsorted``, cumulative time away); no loop over people.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import cast
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from cadence.analysis.outcomes import CANCELLED, DECLINED, EXCUSED, OUTCOME_DTYPE
 from cadence.analysis.settings import AnalysisSettings
@@ -177,16 +180,14 @@ def _holidays(
     known = country.notna().to_numpy()
     if not known.any():
         return empty, {}
-    import holidays as holidays_lib  # the package's import is slow: only when asked for
-
-    years = list(range(lo.year, hi.year + 1))
+    years = tuple(range(lo.year, hi.year + 1))
     frames = []
     group_of: dict[str, int] = {}
     places = pd.DataFrame({"c": country[known], "s": subdiv[known].fillna("")})
     for g, (place, idx) in enumerate(places.groupby(["c", "s"]).groups.items()):
         c, s = (str(x) for x in cast(tuple[str, str], place))
         try:
-            days = holidays_lib.country_holidays(str(c), subdiv=str(s) or None, years=years)
+            days = _calendar(c, s, years)
         except NotImplementedError:
             raise RosterError(
                 f"roster: country {c!r} is not one the holidays package knows; use an ISO "
@@ -197,12 +198,24 @@ def _holidays(
                 f"roster: subdivision {s!r} of country {c!r} is not known ({exc}); use an "
                 "ISO 3166-2 code such as BY for Bavaria, or leave it empty"
             ) from None
-        dates = pd.to_datetime(sorted(days.keys()))
-        dates = dates[(dates >= lo.tz_localize(None).normalize()) & (dates <= hi.tz_localize(None))]
+        first, end = lo.tz_localize(None).normalize().to_datetime64(), hi.tz_localize(None)
+        dates = days[(days >= first) & (days <= end.to_datetime64())]
         for person in people.loc[idx]:
             group_of[str(person)] = g
-        frames.append(pd.DataFrame({"group": g, "day": dates.to_numpy(dtype="datetime64[s]")}))
+        frames.append(pd.DataFrame({"group": g, "day": dates}))
     return (pd.concat(frames, ignore_index=True) if frames else empty), group_of
+
+
+@functools.lru_cache(maxsize=256)
+def _calendar(country: str, subdivision: str, years: tuple[int, ...]) -> np.ndarray:
+    """The sorted public holidays (``datetime64[s]``) of a country (and subdivision) in some
+    years, by the ``holidays`` package; each calendar is built once per process."""
+    import holidays as holidays_lib  # the package's import is slow: only when asked for
+
+    days = holidays_lib.country_holidays(country, subdiv=subdivision or None, years=list(years))
+    out = np.array(sorted(days.keys()), dtype="datetime64[s]")
+    out.flags.writeable = False  # shared by every analysis
+    return out
 
 
 def _column(roster: pd.DataFrame, name: str, default: str | None) -> pd.Series:
@@ -228,44 +241,65 @@ def _merge(spans: pd.DataFrame, by: str) -> pd.DataFrame:
                 "zone": pd.Series([], dtype=object),
             }
         )
-    s = spans.sort_values([by, "start"], kind="stable", ignore_index=True)
-    key = s[by].to_numpy()
-    starts, ends = s["start"].array.asi8, s["end"].array.asi8
+    codes = pd.factorize(spans[by], sort=True)[0]
+    starts = np.asarray(spans["start"].array.asi8)
+    order = np.lexsort((starts, codes))  # by ``by``, then start; stable
+    at, ends = _merged(codes[order], starts[order], np.asarray(spans["end"].array.asi8)[order])
+    out = spans[[by, "kind", "zone"]].take(order[at]).reset_index(drop=True)
+    out.insert(1, "start", _stamps(starts[order][at]))
+    out.insert(2, "end", _stamps(ends))
+    return out
+
+
+def _merged(key: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Periods sorted by an integer ``key``, then start (microseconds): where each merged
+    period begins, and its end."""
     run_end = pd.Series(ends).groupby(key).cummax().to_numpy()
     first_of_key = np.r_[True, key[1:] != key[:-1]]
     prev = np.r_[np.iinfo(np.int64).min, run_end[:-1]]
     at = np.flatnonzero(first_of_key | (starts > prev))  # where a merged period begins
-    out = s.iloc[at][[by, "kind", "zone"]].reset_index(drop=True)
-    out.insert(1, "start", s["start"].iloc[at].to_numpy())
-    out.insert(2, "end", pd.to_datetime(np.maximum.reduceat(ends, at), unit="us", utc=True))
-    return out.astype({"start": TIMESTAMP, "end": TIMESTAMP})
+    return at, np.maximum.reduceat(ends, at)
+
+
+def _stamps(us: np.ndarray) -> pd.DatetimeIndex:
+    """Microseconds since the epoch as UTC instants (``TIMESTAMP``)."""
+    return pd.DatetimeIndex(np.asarray(us, dtype=np.int64).view("datetime64[us]")).tz_localize(
+        "UTC"
+    )
+
+
+def _wall_us(us: np.ndarray, zone: pd.Series) -> np.ndarray:
+    """Each instant's local wall-clock time (microseconds) in its row's zone; an unknown
+    zone reads as UTC."""
+    out = np.asarray(us, dtype=np.int64).copy()
+    codes, zones = pd.factorize(zone)
+    for z, name in enumerate(zones):
+        rows = np.flatnonzero(codes == z)
+        stamps = pd.DatetimeIndex(out[rows].view("datetime64[us]")).tz_localize("UTC")
+        try:
+            local = stamps.tz_convert(str(name))
+        except (KeyError, ValueError, TypeError):
+            continue
+        out[rows] = local.tz_localize(None).asi8
+    return out
+
+
+DAY_US = 86_400_000_000
 
 
 def _local_days(s: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """First and last local calendar day of each period (in its own zone)."""
-    first = pd.Series(pd.NaT, index=s.index, dtype="datetime64[s]")
-    last = first.copy()
-    for zone, idx in s.groupby(s["zone"].to_numpy(), sort=False).groups.items():
-        try:
-            start = s.loc[idx, "start"].dt.tz_convert(str(zone))
-            end = (s.loc[idx, "end"] - pd.Timedelta(microseconds=1)).dt.tz_convert(str(zone))
-        except (KeyError, ValueError, TypeError):
-            start, end = s.loc[idx, "start"], s.loc[idx, "end"] - pd.Timedelta(microseconds=1)
-        first.loc[idx] = start.dt.tz_localize(None).dt.normalize().astype("datetime64[s]")
-        last.loc[idx] = end.dt.tz_localize(None).dt.normalize().astype("datetime64[s]")
-    return first, last
+    zone = s["zone"]
+    start = _wall_us(np.asarray(s["start"].array.asi8), zone)
+    end = _wall_us(np.asarray(s["end"].array.asi8) - 1, zone)
+    none = zone.isna().to_numpy()  # no zone: no day (as a group by zone leaves it out)
 
+    def day(us: np.ndarray) -> pd.Series:
+        d = (us // DAY_US * 86_400).view("datetime64[s]").copy()
+        d[none] = np.datetime64("NaT")
+        return pd.Series(d, index=s.index, dtype="datetime64[s]")
 
-def _local_dates(start: pd.Series, zone: pd.Series) -> np.ndarray:
-    """Each instant's local date (``datetime64[s]`` midnight) in its row's zone."""
-    out = pd.Series(pd.NaT, index=start.index, dtype="datetime64[s]")
-    for z, idx in start.groupby(zone.fillna("UTC").to_numpy(), sort=False).groups.items():
-        try:
-            local = start.loc[idx].dt.tz_convert(str(z))
-        except (KeyError, ValueError, TypeError):
-            local = start.loc[idx]
-        out.loc[idx] = local.dt.tz_localize(None).dt.normalize().astype("datetime64[s]")
-    return np.asarray(out.to_numpy(dtype="datetime64[s]"))
+    return day(start), day(end)
 
 
 def _last_start(
@@ -298,22 +332,59 @@ def _last_start(
     return np.where(ok, pos, -1)
 
 
-def _covering(people: np.ndarray, when: pd.Series, spans: pd.DataFrame) -> np.ndarray:
-    """Per query, the position in ``spans`` (sorted by person, then start) of the period of
-    that person holding ``when``, or -1."""
-    n = len(people)
-    if not n or spans.empty:
-        return np.full(n, -1, dtype=np.int64)
-    names = spans["person"].to_numpy(dtype=object)
-    index = pd.Index(pd.unique(names))
-    group = index.get_indexer(names)
-    q_group = index.get_indexer(pd.Index(people, dtype=object))
-    q_us = np.asarray(when.astype(TIMESTAMP).array.asi8)
-    pos = _last_start(group, np.asarray(spans["start"].array.asi8), q_group, q_us)
-    pos = np.where(q_group >= 0, pos, -1)
-    ends = np.asarray(spans["end"].array.asi8)
-    inside = (pos >= 0) & (q_us < ends[np.maximum(pos, 0)])
-    return np.where(inside, pos, -1)
+def _pool_codes(columns: list[pd.Series], rows: np.ndarray) -> tuple[pd.Index, list[np.ndarray]]:
+    """The distinct values of some people columns at ``rows`` as one pool of names, and each
+    column's positions in it (-1: missing). Categorical columns are read by their codes (the
+    people columns share their categories: then nothing is looked up)."""
+    parts: list[tuple[np.ndarray, pd.Index]] = []
+    for values in columns:
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            codes = values.cat.codes.to_numpy()[rows].astype(np.int64)
+            names = values.cat.categories
+        else:
+            found, uniques = pd.factorize(values.iloc[rows])
+            codes, names = np.asarray(found, dtype=np.int64), pd.Index(uniques)
+        parts.append((codes, names))
+    pool = pd.Index(parts[0][1] if parts else [], dtype=object)
+    out = []
+    for codes, names in parts:
+        if names is parts[0][1] or names.equals(pool):
+            out.append(codes)
+            continue
+        at = pool.get_indexer(pd.Index(names, dtype=object))
+        new = np.flatnonzero(at < 0)
+        if len(new):  # names not seen yet: appended to the pool
+            at[new] = len(pool) + np.arange(len(new))
+            pool = pool.append(pd.Index(names[new], dtype=object))
+        out.append(np.where(codes >= 0, at[np.maximum(codes, 0)], -1))
+    return pool, out
+
+
+def _day_table(hol: pd.DataFrame) -> tuple[np.ndarray, int]:
+    """The holidays (``group``, ``day``) as a table of flags, ``table[group * width + day -
+    day0]`` (day numbers since the epoch; ``width``: the days from the first to the last
+    holiday), and ``day0``."""
+    day = hol["day"].to_numpy(dtype="datetime64[s]").astype(np.int64) // 86_400
+    group = hol["group"].to_numpy(dtype=np.int64)
+    if not len(day):
+        return np.zeros(0, dtype=bool), 0
+    day0 = int(day.min())
+    width = int(day.max()) - day0 + 1
+    table = np.zeros(width * (int(group.max()) + 1), dtype=bool)
+    table[group * width + day - day0] = True
+    return table, day0
+
+
+def _on_holiday(
+    group: np.ndarray, day: np.ndarray, table: np.ndarray, day0: int, n_groups: int
+) -> np.ndarray:
+    """Whether each (holiday group, day number) is a holiday (group -1: never)."""
+    if not len(table):
+        return np.zeros(len(group), dtype=bool)
+    width = len(table) // n_groups
+    rel = day - day0
+    ok = (group >= 0) & (group < n_groups) & (rel >= 0) & (rel < width)
+    return np.asarray(ok & table[np.where(ok, group * width + rel, 0)])
 
 
 def excuse(occ: pd.DataFrame, absences: Absences, as_of: pd.Timestamp) -> pd.DataFrame:
@@ -326,62 +397,98 @@ def excuse(occ: pd.DataFrame, absences: Absences, as_of: pd.Timestamp) -> pd.Dat
     scheduled slots are left alone.
     """
     n = len(occ)
-    away = np.full(n, None, dtype=object)
-    kind = np.full(n, None, dtype=object)
+    away = np.full(n, -1, dtype=np.int64)  # positions in ``pool``
+    kind = np.full(n, -1, dtype=np.int64)  # positions in ``kinds``
     first = np.full(n, np.datetime64("NaT"), dtype="datetime64[s]")
     last = first.copy()
+    pool: pd.Index = pd.Index([], dtype=object)
+    kinds: pd.Index = pd.Index([], dtype=object)
     codes = occ["outcome"].cat.codes.to_numpy()
     past = (occ["start"] < as_of).to_numpy()
     missed = np.flatnonzero(((codes == CANCELLED) | (codes == DECLINED)) & past)
     if len(missed) and not absences.empty:
-
-        def col(name: str) -> pd.Series:  # one column's missed rows, not the whole frame
-            return occ[name].iloc[missed].reset_index(drop=True)
-
-        when = col("original_start")
         spans = absences.spans
-        hol = absences.holidays
-        day = _local_dates(when, col("timezone")) if len(hol) else None
-        hol_key = pd.MultiIndex.from_arrays([hol["group"], hol["day"].astype("datetime64[s]")])
-        known = pd.Index(list(absences.group_of), dtype=object)
-        groups = np.r_[np.fromiter(absences.group_of.values(), dtype=np.int64), -1]
+        kind_codes, span_kinds = pd.factorize(spans["kind"])
+        kinds = pd.Index(pd.unique(np.append(np.asarray(span_kinds, dtype=object), "holiday")))
+        span_kind = kinds.get_indexer(pd.Index(span_kinds, dtype=object))[kind_codes]
+        holiday = int(kinds.get_indexer(pd.Index(["holiday"], dtype=object))[0])
+        when = np.asarray(occ["original_start"].array.asi8)[missed]
+        unknown = when == np.iinfo(np.int64).min  # no instant: never away
+        when = np.where(unknown, 0, when)
+        pool, (a, b, report) = _pool_codes(
+            [occ["person_a"], occ["person_b"], occ["report"]], missed
+        )
         # the report first (else the first of the two), then the other person
-        a, b = col("person_a").astype(object), col("person_b").astype(object)
-        one = col("report").astype(object).fillna(a).to_numpy()
-        other = np.where(one == a.to_numpy(), b.to_numpy(), a.to_numpy())
+        one = np.where(report >= 0, report, a)
+        other = np.where(one == a, b, a)
+        span_group, index = pd.factorize(spans["person"])  # sorted by person: ascending
+        span_of = np.r_[index.get_indexer(pool), -1]  # pool person → span group
+        span_start = np.asarray(spans["start"].array.asi8)
+        span_end = np.asarray(spans["end"].array.asi8)
+        hol = absences.holidays
+        if len(hol):
+            known = pd.Index(list(absences.group_of), dtype=object)
+            groups = np.fromiter(absences.group_of.values(), dtype=np.int64, count=len(known))
+            group_of = np.r_[groups, -1][np.r_[known.get_indexer(pool), -1]]
+            table, day0 = _day_table(hol)
+            n_groups = int(hol["group"].max()) + 1
+            zone = occ["timezone"].iloc[missed].reset_index(drop=True)
+            day = _wall_us(when, zone) // DAY_US
+        got_away = np.full(len(missed), -1, dtype=np.int64)
+        got_kind = np.full(len(missed), -1, dtype=np.int64)
+        got_first = np.full(len(missed), np.iinfo(np.int64).min, dtype=np.int64)  # in days
         hit_pos = np.full(len(missed), -1, dtype=np.int64)
         for people in (one, other):
-            free = away[missed] == None  # noqa: E711 — elementwise on an object array
-            pos = _covering(np.where(free, people, ""), when, spans)
-            got = free & (pos >= 0)
-            away[missed[got]] = people[got]
+            free = got_away < 0
+            q_group = np.where(free & ~unknown, span_of[people], -1)
+            pos = _last_start(span_group, span_start, q_group, when)
+            pos = np.where(q_group >= 0, pos, -1)
+            got = (pos >= 0) & (when < span_end[np.maximum(pos, 0)]) if len(spans) else pos >= 0
+            got_away[got] = people[got]
             hit_pos[got] = pos[got]
-            if day is not None:
-                group = groups[known.get_indexer(pd.Index(people, dtype=object))]
-                on = free & ~got & pd.MultiIndex.from_arrays([group, day]).isin(hol_key)
-                rows = missed[on]
-                away[rows] = people[on]
-                kind[rows] = "holiday"
-                first[rows] = day[on]
-                last[rows] = day[on]
+            if len(hol):
+                on = (
+                    free
+                    & ~got
+                    & ~unknown
+                    & _on_holiday(group_of[people], day, table, day0, n_groups)
+                )
+                got_away[on] = people[on]
+                got_kind[on] = holiday
+                got_first[on] = day[on]
+        rows = missed[got_away >= 0]
+        away[rows] = got_away[got_away >= 0]
+        on = got_kind >= 0
+        kind[missed[on]] = holiday
+        first[missed[on]] = (got_first[on] * 86_400).view("datetime64[s]")
+        last[missed[on]] = first[missed[on]]
         got = hit_pos >= 0
         if got.any():
             used, inverse = np.unique(hit_pos[got], return_inverse=True)
             f, la = _local_days(spans.iloc[used].reset_index(drop=True))
             rows = missed[got]
-            kind[rows] = spans["kind"].to_numpy(dtype=object)[hit_pos[got]]
+            kind[rows] = span_kind[hit_pos[got]]
             first[rows] = f.to_numpy(dtype="datetime64[s]")[inverse]
             last[rows] = la.to_numpy(dtype="datetime64[s]")[inverse]
     out = occ
-    excused = away != None  # noqa: E711
     out["outcome"] = pd.Categorical.from_codes(
-        np.where(excused, EXCUSED, codes), dtype=OUTCOME_DTYPE
+        np.where(away >= 0, EXCUSED, codes), dtype=OUTCOME_DTYPE
     )
-    out["away"] = pd.array(away, dtype="string")
-    out["away_kind"] = pd.array(kind, dtype="string")
+    out["away"] = _strings(pool, away)
+    out["away_kind"] = _strings(kinds, kind)
     out["away_from"] = first
     out["away_until"] = last
     return out
+
+
+def _strings(values: pd.Index, at: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """``values[at]`` as a ``string`` array; -1 is missing."""
+    if not (at >= 0).any():
+        column = pa.nulls(len(at), pa.large_string())
+    else:
+        pool = pa.array(np.asarray(values, dtype=object), type=pa.large_string())
+        column = pool.take(pa.array(at, mask=at < 0))
+    return cast(pd.api.extensions.ExtensionArray, pd.array(column, dtype="string"))
 
 
 def pair_periods(
@@ -390,17 +497,32 @@ def pair_periods(
     """Each pair's absence periods (either person away), merged, with the time away before
     each period (``before_us``): the input of :func:`absent_days`."""
     spans = absences.spans
-    pair = pd.DataFrame({"pair_key": keys, "a": person_a, "b": person_b})
-    parts = [
-        pair[["pair_key", side]].rename(columns={side: "person"}).merge(spans, on="person")
-        for side in ("a", "b")
-    ]
-    both = pd.concat(parts, ignore_index=True)
-    merged = _merge(both.drop(columns="person"), "pair_key")
-    dur = merged["end"].array.asi8 - merged["start"].array.asi8
-    merged["before_us"] = (
-        pd.Series(dur).groupby(merged["pair_key"].to_numpy()).cumsum().to_numpy() - dur
-    )
+    group, index = pd.factorize(spans["person"])  # spans are sorted by person: ascending
+    offset = np.searchsorted(group, np.arange(len(index) + 1))  # each person's first span
+    pair_of, span_at = [], []
+    for side in (person_a, person_b):  # each pair's periods of its first, then second person
+        g = index.get_indexer(pd.Index(side, dtype=object))
+        count = np.where(g >= 0, offset[g + 1] - offset[np.maximum(g, 0)], 0)
+        pair = np.repeat(np.arange(len(g)), count)
+        begin = np.cumsum(count) - count
+        pair_of.append(pair)
+        span_at.append(offset[np.maximum(g, 0)][pair] + np.arange(len(pair)) - begin[pair])
+    pos = np.concatenate(span_at)
+    if not len(pos):
+        empty = _merge(spans.iloc[:0].rename(columns={"person": "pair_key"}), "pair_key")
+        empty["before_us"] = pd.Series([], dtype=np.int64)
+        return empty
+    key = np.asarray(keys)[np.concatenate(pair_of)]
+    starts = np.asarray(spans["start"].array.asi8)[pos]
+    order = np.lexsort((starts, key))  # by pair, then start; stable
+    key, pos, starts = key[order], pos[order], starts[order]
+    at, ends = _merged(key, starts, np.asarray(spans["end"].array.asi8)[pos])
+    merged = spans[["kind", "zone"]].take(pos[at]).reset_index(drop=True)
+    merged.insert(0, "pair_key", key[at])
+    merged.insert(1, "start", _stamps(starts[at]))
+    merged.insert(2, "end", _stamps(ends))
+    dur = ends - starts[at]
+    merged["before_us"] = pd.Series(dur).groupby(key[at]).cumsum().to_numpy() - dur
     return merged
 
 
@@ -468,19 +590,45 @@ _MONTHS = np.array(
 def _period_words(kind: pd.Series, first: pd.Series, last: pd.Series) -> pd.Series:
     """``"out of office 12–23 Aug"``, ``"out of office 28 Jul – 3 Aug"``, ``"on public
     holiday 25 Dec"``."""
-    f = pd.DatetimeIndex(pd.to_datetime(first.to_numpy()))
-    la = pd.DatetimeIndex(pd.to_datetime(last.to_numpy()))
-    fd, ld = f.day.astype(str).to_numpy(dtype=object), la.day.astype(str).to_numpy(dtype=object)
-    fm, lm = _MONTHS[f.month.to_numpy()], _MONTHS[la.month.to_numpy()]
-    one = np.asarray(f == la)
-    same_month = np.asarray((f.month == la.month) & (f.year == la.year))
+    kinds, names = pd.factorize(kind.to_numpy(dtype=object))  # missing: -1
+    f = first.to_numpy(dtype="datetime64[s]").astype(np.int64)
+    la = last.to_numpy(dtype="datetime64[s]").astype(np.int64)
+    return pd.Series(_words(kinds, pd.Index(names), f, la), index=kind.index)
+
+
+def _words(kinds: np.ndarray, names: pd.Index, f: np.ndarray, la: np.ndarray) -> np.ndarray:
+    """:func:`_period_words` of kind codes (into ``names``; -1: missing) and first and last
+    days (seconds since the epoch); each distinct (kind, first, last) is worded once."""
+    order = np.lexsort((la, f, kinds))
+    new = np.r_[True, np.diff(kinds[order]) != 0] | np.r_[True, np.diff(f[order]) != 0]
+    new |= np.r_[True, np.diff(la[order]) != 0]
+    which = np.empty(len(order), dtype=np.int64)
+    which[order] = np.cumsum(new) - 1  # each row's distinct (kind, first, last)
+    one_of = order[new]
+    fd, fm, fy = _day_month_year(f[one_of])
+    ld, lm, ly = _day_month_year(la[one_of])
+    fds, lds = fd.astype(str).astype(object), ld.astype(str).astype(object)
+    fms, lms = _MONTHS[fm], _MONTHS[lm]
     span = np.where(
-        one,
-        fd + " " + fm,
-        np.where(same_month, fd + "–" + ld + " " + lm, fd + " " + fm + " – " + ld + " " + lm),
+        (f[one_of] // 86_400) == (la[one_of] // 86_400),
+        fds + " " + fms,
+        np.where(
+            (fm == lm) & (fy == ly),
+            fds + "–" + lds + " " + lms,
+            fds + " " + fms + " – " + lds + " " + lms,
+        ),
     )
-    words = kind.map(KIND_WORDS).fillna("away").astype(str).to_numpy(dtype=object)
-    return pd.Series(words + " " + span, index=kind.index)
+    word = np.asarray([KIND_WORDS.get(str(x), "away") for x in names] + ["away"], dtype=object)
+    words: np.ndarray = (word[kinds[one_of]] + " " + span)[which]
+    return words
+
+
+def _day_month_year(seconds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Day of month, month (1–12) and year of each instant (seconds since the epoch)."""
+    day = seconds.view("datetime64[s]").astype("datetime64[D]")
+    month = day.astype("datetime64[M]")
+    m = month.astype(np.int64)
+    return (day - month).astype(np.int64) + 1, m % 12 + 1, m // 12 + 1970
 
 
 def excused_texts(
@@ -488,38 +636,54 @@ def excused_texts(
 ) -> pd.Series:
     """Per pair key, the absences behind its excused past slots in the window, in words:
     ``"report out of office 12–23 Aug; manager on public holiday 25 Dec"``."""
-    ex = occ[(occ["outcome"] == "excused") & (occ["start"] >= lo) & (occ["start"] < as_of)]
-    if ex.empty:
+    start = occ["start"]
+    rows = np.flatnonzero(
+        ((occ["outcome"] == "excused") & (start >= lo) & (start < as_of)).to_numpy()
+    )
+    if not len(rows):
         return pd.Series("", index=keys, dtype=object)
-    who = ex["away"].astype(object)
+    pool, (report, manager, who) = _pool_codes([occ["report"], occ["manager"], occ["away"]], rows)
+    # the role: "report", "manager", else who it was (missing: "<NA>"); a person named
+    # "report" is the same role
+    n = len(pool)
+    named = pool.get_indexer(pd.Index(["report", "manager", "<NA>"], dtype=object))
+    as_role = np.arange(n + 3)
+    as_role[named[named >= 0]] = n + np.flatnonzero(named >= 0)
     role = np.where(
-        who == ex["report"].astype(object),
-        "report",
-        np.where(who == ex["manager"].astype(object), "manager", who),
+        (who >= 0) & (who == report),
+        n,
+        np.where((who >= 0) & (who == manager), n + 1, np.where(who >= 0, who, n + 2)),
     )
-    frame = pd.DataFrame(
-        {
-            "k": ex["pair_key"].to_numpy(),
-            "role": role,
-            "kind": ex["away_kind"].astype(object).to_numpy(),
-            "f": ex["away_from"].to_numpy(),
-            "l": ex["away_until"].to_numpy(),
-        }
-    ).drop_duplicates()  # one absence excuses several slots: worded once
-    frame = frame.sort_values(["k", "f"], kind="stable")
-    words = _period_words(
-        frame["kind"].reset_index(drop=True),
-        frame["f"].reset_index(drop=True),
-        frame["l"].reset_index(drop=True),
-    )
-    text = frame["role"].astype(str).to_numpy() + " " + words.to_numpy()
+    role = as_role[role]
+    kind, kinds = pd.factorize(occ["away_kind"].iloc[rows])
+    k = occ["pair_key"].to_numpy()[rows]
+    f = occ["away_from"].to_numpy(dtype="datetime64[s]")[rows].astype(np.int64)
+    la = occ["away_until"].to_numpy(dtype="datetime64[s]")[rows].astype(np.int64)
+    # one absence excuses several slots: worded once (the first of each, in row order)
+    order = np.lexsort((la, f, kind, role, k))
+    new = np.zeros(len(order), dtype=bool)
+    new[0] = True
+    for col in (k, role, kind, f, la):
+        new[1:] |= col[order][1:] != col[order][:-1]
+    keep = np.sort(order[new])
+    # by pair, then first day (a missing day last), stable
+    last_day = np.where(f == np.iinfo(np.int64).min, np.iinfo(np.int64).max, f)
+    keep = keep[np.lexsort((last_day[keep], k[keep]))]
+    words = _words(np.asarray(kind)[keep], pd.Index(kinds), f[keep], la[keep])
+    rk = role[keep]
+    names = pool[np.minimum(rk, n - 1)].to_numpy(dtype=object) if n else np.full(len(rk), "")
+    label = np.where(rk == n, "report", np.where(rk == n + 1, "manager", "<NA>"))
+    text = np.where(rk < n, names, label.astype(object)) + " " + words
     # up to three absences per pair, joined without a Python loop over pairs
-    k = frame["k"].to_numpy()
-    rank = frame.groupby("k").cumcount().to_numpy()
-    out = pd.Series("", index=keys, dtype=object)
+    k = k[keep]
+    first = np.r_[True, k[1:] != k[:-1]]
+    rank = np.arange(len(k)) - np.maximum.accumulate(np.where(first, np.arange(len(k)), 0))
+    at = keys.get_indexer(pd.Index(k))
+    out = np.full(len(keys), "", dtype=object)
     for r in range(3):
-        part = pd.Series(text[rank == r], index=k[rank == r]).reindex(keys)
-        sep = "" if r == 0 else "; "
-        out = out.where(part.isna(), out + sep + part.fillna(""))
-    more = pd.Series(rank >= 3, index=k).groupby(level=0).any().reindex(keys, fill_value=False)
-    return out.where(~more, out + "; …")
+        sel = (rank == r) & (at >= 0)
+        out[at[sel]] = out[at[sel]] + ("" if r == 0 else "; ") + text[sel]
+    more = np.zeros(len(keys), dtype=bool)
+    more[at[(rank >= 3) & (at >= 0)]] = True
+    out[more] = out[more] + "; …"
+    return pd.Series(out, index=keys, dtype=object)
