@@ -296,8 +296,10 @@ def _conform_categorical(values: pd.Series, col: Column, where: str, normalize: 
     if col.email and normalize:
         values = normalize_email_categories(values)
     codes = values.cat.codes.to_numpy()
-    _check_present(int((codes < 0).sum()), col, where)
-    if col.allowed is not None:
+    if not col.nullable and len(codes) and codes.min() < 0:  # counted only when it fails
+        _check_present(int((codes < 0).sum()), col, where)
+    cats = values.cat.categories
+    if col.allowed is not None and not set(cats) <= col.allowed:  # rows only then
         used = np.bincount(codes[codes >= 0], minlength=len(values.cat.categories)) > 0
         _check_allowed(set(values.cat.categories[used]), col, where)
     return values

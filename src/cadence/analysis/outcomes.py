@@ -239,30 +239,35 @@ def _decliners(
     Each occurrence has exactly two people, so the flags live in an (occurrence, side)
     table filled with ``bincount``: no sorting, no grouping.
     """
-    pos = np.full(len(coded.events), -1, dtype=np.int64)
-    pos[copies["row"].to_numpy()] = np.arange(len(copies))
-    at_pos = pos[coded.att_row]
-    mine = (at_pos >= 0) & ~coded.att_resource
-    p = at_pos[mine]
+    n_inst = int(coded.instance.max(initial=-1)) + 1
+    inst_all = copies["instance"].to_numpy()
+    cal_all, a_all, b_all = (copies[c].to_numpy() for c in ("cal", "a", "b"))
+    # per occurrence its two people (every copy of an occurrence names the same pair)
+    a_of = np.full(n_inst, NO_CODE, dtype=np.int64)
+    b_of = np.full(n_inst, NO_CODE, dtype=np.int64)
+    a_of[inst_all], b_of[inst_all] = a_all, b_all
+    is_copy = np.zeros(len(coded.events), dtype=bool)
+    is_copy[copies["row"].to_numpy()] = True
+    # only own rows (has_own) and refusals (said_no) decide: the other rows are left out
+    mine = (coded.att_own | coded.att_declined) & ~coded.att_resource
+    mine &= is_copy[coded.att_row]
     email = coded.att_email[mine]
-    inst = copies["instance"].to_numpy()[p]
-    a, b, cal = (copies[c].to_numpy()[p] for c in ("a", "b", "cal"))
+    inst = coded.instance[coded.att_row[mine]]
+    a, b = a_of[inst], b_of[inst]
     person = (email == a) | (email == b)
     inst, side = inst[person], (email == b)[person]
-    own, said_no = (cal == email)[person], coded.att_declined[mine][person]
+    own, said_no = coded.att_own[mine][person], coded.att_declined[mine][person]
     # a person who removed their own copy while the organizer's stands declined it (a copy on
     # a third calendar, a delegate's say, speaks for neither of the two)
-    cal_all, a_all, b_all = (copies[c].to_numpy() for c in ("cal", "a", "b"))
     removed = is_cancelled & (cal_all != copies["org"].to_numpy())
     removed &= (cal_all == a_all) | (cal_all == b_all)
-    r_inst = copies["instance"].to_numpy()[removed]
-    r_side = copies["cal"].to_numpy()[removed] == copies["b"].to_numpy()[removed]
+    r_inst = inst_all[removed]
+    r_side = cal_all[removed] == b_all[removed]
     inst = np.r_[inst, r_inst]
     side = np.r_[side, r_side]
     own = np.r_[own, np.ones(len(r_inst), bool)]
     said_no = np.r_[said_no, np.ones(len(r_inst), bool)]
 
-    n_inst = int(coded.instance.max(initial=-1)) + 1
     cell = inst.astype(np.int64) * 2 + side
     size = 2 * n_inst
 

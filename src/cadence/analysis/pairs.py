@@ -41,13 +41,15 @@ class Coded:
     att_email: np.ndarray  # per attendee row: email code
     att_declined: np.ndarray  # per attendee row: response == declined
     att_resource: np.ndarray  # per attendee row: is_resource
+    att_own: np.ndarray  # per attendee row: the attendee is the calendar's owner (own copy)
 
 
 def codes_of(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """A text column as (integer codes, distinct values): a categorical's own codes (no
-    string is hashed), else the strings factorized once. Missing is code -1."""
+    string is hashed, the codes keep their small integer type), else the strings factorized
+    once. Missing is code -1."""
     if isinstance(values.dtype, pd.CategoricalDtype):
-        return np.asarray(values.cat.codes.to_numpy(), dtype=np.int64), values.cat.categories
+        return values.cat.codes.to_numpy(), values.cat.categories
     codes, uniques = pd.factorize(values)
     return np.asarray(codes, dtype=np.int64), pd.Index(uniques)
 
@@ -73,6 +75,33 @@ def shared_codes(columns: list[pd.Series]) -> tuple[list[np.ndarray], pd.Index]:
     return out, pd.Index(union)
 
 
+def _mostly_sorted(values: np.ndarray) -> bool:
+    """Few descents (long ascending runs): a stable sort is nearly linear and binary
+    searches for the values in turn stay in cache."""
+    return int(np.count_nonzero(values[1:] < values[:-1])) * 256 <= len(values)
+
+
+def _find(keys: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, int]:
+    """Position of each ``wanted`` value in the unique ``keys`` (-1: absent).
+
+    Returns ``(positions, -1)``, or ``(empty, row)`` when keys repeat: ``row`` is the first
+    position whose key another position shares. Mostly sorted keys (the store's order) are
+    sorted and searched; others go through a hash table.
+    """
+    if len(keys) and _mostly_sorted(keys) and _mostly_sorted(wanted):
+        order = np.argsort(keys, kind="stable")
+        ordered = keys[order]
+        same = np.flatnonzero(ordered[1:] == ordered[:-1])
+        if len(same):
+            return np.array([], dtype=np.int64), int(min(order[same].min(), order[same + 1].min()))
+        at = np.minimum(np.searchsorted(ordered, wanted), len(ordered) - 1)
+        return np.where(ordered[at] == wanted, order[at], -1), -1
+    index = pd.Index(keys)
+    if not index.is_unique:  # get_indexer refuses a non-unique index
+        return np.array([], dtype=np.int64), int(np.flatnonzero(index.duplicated(keep=False))[0])
+    return index.get_indexer(wanted), -1
+
+
 def encode(
     events: pd.DataFrame, attendees: pd.DataFrame, aliases: dict[str, str] | None = None
 ) -> Coded:
@@ -96,33 +125,33 @@ def encode(
     att_email, att_cal = ranked[att_email], ranked[att_cal]
     n_email = max(len(emails), 1)
 
-    # one integer per (source, calendar, event_id), shared by both frames
-    (ev_id, at_id), id_values = shared_codes([events["event_id"], attendees["event_id"]])
-    (ev_src, at_src), _ = shared_codes([events["source"], attendees["source"]])
-    n_id = max(len(id_values), 1)
-    ev_key = (ev_src * n_email + calendar) * n_id + ev_id
-    at_key = (at_src * n_email + att_cal) * n_id + at_id
+    # one integer per (event_id, calendar, source), shared by both frames
+    (ev_id, at_id), _ = shared_codes([events["event_id"], attendees["event_id"]])
+    (ev_src, at_src), src_values = shared_codes([events["source"], attendees["source"]])
+    n_src = max(len(src_values), 1)
+    ev_key = (ev_id.astype(np.int64) * n_email + calendar) * n_src + ev_src
+    at_key = (at_id.astype(np.int64) * n_email + att_cal) * n_src + at_src
 
-    index = pd.Index(ev_key)
-    try:  # get_indexer refuses a non-unique index: the key check comes for free
-        att_row = index.get_indexer(at_key)
-    except pd.errors.InvalidIndexError:
-        dup = events.loc[index.duplicated(keep=False), KEY].iloc[0].tolist()
+    att_row, dup = _find(ev_key, at_key)  # the key check comes with the look-up
+    if dup >= 0:
         raise SchemaError(
-            f"events frame: rows share a key ({', '.join(KEY)}), e.g. {dup}; "
-            "each key must appear once",
+            f"events frame: rows share a key ({', '.join(KEY)}), "
+            f"e.g. {events[KEY].iloc[dup].tolist()}; each key must appear once",
             column="event_id",
-        ) from None
-    if (att_row < 0).any():
-        bad = attendees.loc[att_row < 0, "event_id"].iloc[0]
+        )
+    if len(att_row) and att_row.min() < 0:
+        orphan = att_row < 0
+        bad = attendees["event_id"].iloc[int(np.argmax(orphan))]
         raise SchemaError(
-            f"attendees frame: {int((att_row < 0).sum())} row(s) belong to no event, "
+            f"attendees frame: {int(orphan.sum())} row(s) belong to no event, "
             f"e.g. event_id {bad!r}; give attendees only for events in the events frame",
             column="event_id",
         )
     uid, _ = codes_of(events["ical_uid"])
     start_code, _ = pd.factorize(events["original_start"].array.asi8)
-    instance, _ = pd.factorize(uid * (int(start_code.max(initial=0)) + 1) + start_code)
+    instance, _ = pd.factorize(
+        uid.astype(np.int64) * (int(start_code.max(initial=0)) + 1) + start_code
+    )
     return Coded(
         emails=pd.Index(emails),
         events=events,
@@ -133,6 +162,7 @@ def encode(
         att_email=att_email,
         att_declined=(attendees["response"] == "declined").to_numpy(),
         att_resource=attendees["is_resource"].to_numpy(),
+        att_own=att_email == att_cal,
     )
 
 
@@ -149,17 +179,13 @@ def one_on_ones(
     ``relation``.
     """
     ev = coded.events
-    candidate = (~ev["all_day"] & (ev["event_type"] == "default")).to_numpy()
+    candidate = ~ev["all_day"].to_numpy(dtype=bool) & (ev["event_type"] == "default").to_numpy()
     # human participants per occurrence: attendees that are not resources, plus organizers
     keep_att = ~coded.att_resource & candidate[coded.att_row]
-    rows = np.concatenate(
-        [coded.att_row[keep_att], np.flatnonzero(candidate & (coded.organizer >= 0))]
-    )
-    who = np.concatenate(
-        [coded.att_email[keep_att], coded.organizer[candidate & (coded.organizer >= 0)]]
-    )
+    org_rows = np.flatnonzero(candidate & (coded.organizer >= 0))
+    inst = np.concatenate([coded.instance[coded.att_row[keep_att]], coded.instance[org_rows]])
+    who = np.concatenate([coded.att_email[keep_att], coded.organizer[org_rows]])
     n_email = max(len(coded.emails), 1)
-    inst = coded.instance[rows]
     n_inst = int(coded.instance.max(initial=-1)) + 1
     # Exactly two distinct people ⇔ the smallest and largest differ and nobody is in between:
     # all O(n), no hashing or sorting.
@@ -171,43 +197,42 @@ def one_on_ones(
     crowded = np.bincount(inst[between], minlength=n_inst) > 0
     two = (last >= 0) & (first != last) & ~crowded
 
-    copy_rows = np.flatnonzero(candidate & two[coded.instance])
-    copy_inst = coded.instance[copy_rows]
-    out = pd.DataFrame(
-        {
-            "row": copy_rows,
-            "instance": copy_inst,
-            "a": first[copy_inst],
-            "b": last[copy_inst],
-            "cal": coded.calendar[copy_rows],
-            "org": coded.organizer[copy_rows],
-        }
-    )
+    # manager, report and relation per occurrence (an occurrence's copies share its pair)
+    manager = np.full(n_inst, -1, dtype=np.int64)
+    report = np.full(n_inst, -1, dtype=np.int64)
+    kind = np.full(n_inst, -1, dtype=np.int64)
     if relations is None:
-        out["manager"] = -1
-        out["report"] = -1
-        out["relation"] = pd.Categorical.from_codes(
-            np.full(len(out), RELATION_CODE["pair"], dtype=np.int64), dtype=RELATIONS
-        )
-        return out
-    m = coded.emails.get_indexer(pd.Index(relations["manager"]))
-    r = coded.emails.get_indexer(pd.Index(relations["report"]))
-    known = (m >= 0) & (r >= 0)
-    rel_index = pd.Index(m[known].astype(np.int64) * n_email + r[known])
-    rel_kind = relations["relation"].map(RELATION_CODE).to_numpy()[known]
-    fwd = rel_index.get_indexer(
-        out["a"].to_numpy().astype(np.int64) * n_email + out["b"].to_numpy()
-    )
-    bwd = rel_index.get_indexer(
-        out["b"].to_numpy().astype(np.int64) * n_email + out["a"].to_numpy()
-    )
-    is_fwd, is_bwd = fwd >= 0, (fwd < 0) & (bwd >= 0)
-    out["manager"] = np.where(is_fwd, out["a"], np.where(is_bwd, out["b"], -1))
-    out["report"] = np.where(is_fwd, out["b"], np.where(is_bwd, out["a"], -1))
-    kinds = np.r_[rel_kind, -1]  # -1: no relation (position len(rel_kind) when not found)
-    kind = np.where(is_fwd, kinds[fwd], np.where(is_bwd, kinds[bwd], -1))
-    if include_peers:
-        kind = np.where(kind >= 0, kind, RELATION_CODE["peer"])
-    out["relation"] = pd.Categorical.from_codes(np.asarray(kind, dtype=np.int64), dtype=RELATIONS)
-    keep = kind >= 0
-    return out if keep.all() else out[keep].reset_index(drop=True)
+        kind[two] = RELATION_CODE["pair"]
+    else:
+        pair = np.flatnonzero(two)
+        a, b = first[pair], last[pair]
+        m = coded.emails.get_indexer(pd.Index(relations["manager"]))
+        r = coded.emails.get_indexer(pd.Index(relations["report"]))
+        known = (m >= 0) & (r >= 0)
+        rel_index = pd.Index(m[known].astype(np.int64) * n_email + r[known])
+        rel_kind = relations["relation"].map(RELATION_CODE).to_numpy()[known]
+        fwd = rel_index.get_indexer(a * n_email + b)
+        bwd = rel_index.get_indexer(b * n_email + a)
+        is_fwd, is_bwd = fwd >= 0, (fwd < 0) & (bwd >= 0)
+        manager[pair] = np.where(is_fwd, a, np.where(is_bwd, b, -1))
+        report[pair] = np.where(is_fwd, b, np.where(is_bwd, a, -1))
+        kinds = np.r_[rel_kind, -1]  # -1: no relation (position len(rel_kind) when not found)
+        found = np.where(is_fwd, kinds[fwd], np.where(is_bwd, kinds[bwd], -1))
+        if include_peers:
+            found = np.where(found >= 0, found, RELATION_CODE["peer"])
+        kind[pair] = found
+
+    copy_rows = np.flatnonzero(candidate & (kind >= 0)[coded.instance])
+    copy_inst = coded.instance[copy_rows]
+    columns = {
+        "row": copy_rows,
+        "instance": copy_inst,
+        "a": first[copy_inst],
+        "b": last[copy_inst],
+        "cal": coded.calendar[copy_rows],
+        "org": coded.organizer[copy_rows],
+        "manager": manager[copy_inst],
+        "report": report[copy_inst],
+        "relation": pd.Categorical.from_codes(kind[copy_inst], dtype=RELATIONS),
+    }
+    return pd.DataFrame(columns, copy=False)  # fresh arrays: not copied into one block
