@@ -41,7 +41,6 @@ import numpy as np
 import pandas as pd
 
 from cadence.errors import SchemaError, StoreBusyError, StoreError
-from cadence.memory import keep_freed_memory
 from cadence.model import (
     ATTENDEES,
     EVENTS,
@@ -850,7 +849,6 @@ class Store:
         ``cancelled_before``: the source's own ``cancelled_at``, else the last pull that
         saw it live and the first that saw it cancelled or gone; ``NaT`` when nothing
         shows it), and the ``span`` the pulls have covered."""
-        keep_freed_memory()  # whole tables as arrays, for an analysis that makes many more
         with self._snapshot():
             events, keys = self._read_events(source, None, include_meta=True)
             attendees = self._read_attendees(keys)

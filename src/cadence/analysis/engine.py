@@ -30,7 +30,6 @@ from cadence.analysis.pairs import encode, one_on_ones
 from cadence.analysis.settings import AnalysisSettings
 from cadence.analysis.window import parse_window
 from cadence.errors import CoverageError, LeaderNotFound, SchemaError
-from cadence.memory import keep_freed_memory
 from cadence.model import STRING, TIMESTAMP, validate_attendees, validate_events
 from cadence.org import alias_map, relations
 
@@ -200,7 +199,6 @@ def analyze(
     >>> result.pairs["status"].isin(["healthy", "watch", "at_risk", "lapsed"]).all()
     np.True_
     """
-    keep_freed_memory()  # many short-lived arrays of megabytes: reuse, not page faults
     settings = settings or AnalysisSettings()
     if window is not None:
         settings = settings.model_copy(update={"window": str(window)})
