@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -143,6 +144,34 @@ def test_python_dash_m_and_version() -> None:
         [sys.executable, "-m", "cadence", "--version"], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0 and done.stdout.strip() == f"cadence {__version__}"
+
+
+# ``cadence --version`` run as ``python -m cadence``, then whether numpy (imported after it)
+# asks the kernel for huge pages: _set_madvise_hugepage returns the setting it replaces
+_HUGEPAGES_AFTER_CLI = """
+import runpy, sys
+sys.argv = ["cadence", "--version"]
+try:
+    runpy.run_module("cadence", run_name="__main__", alter_sys=True)
+except SystemExit:
+    pass
+import numpy as np
+print("HUGEPAGES", np._core.multiarray._set_madvise_hugepage(True))
+"""
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "False"), ("1", "True")])
+def test_the_command_turns_numpys_huge_pages_off_unless_told(
+    given: str | None, expected: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
+    if given is not None:
+        env["NUMPY_MADVISE_HUGEPAGE"] = given
+    done = subprocess.run(
+        [sys.executable, "-c", _HUGEPAGES_AFTER_CLI], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("HUGEPAGES")[1].split() == [expected]
 
 
 # ``cadence`` run as ``python -m cadence ARGS``, then the top-level packages it imported
