@@ -55,3 +55,24 @@ def test_people_columns_with_their_own_categories_and_spellings_are_recoded() ->
     assert (coded.occurrences["person_a"] == shout).any() or (
         coded.occurrences["person_b"] == shout
     ).any()
+
+
+def test_the_copy_order_is_the_full_lexsort_of_its_four_keys() -> None:
+    """classify's cheaper order picks the same copy as np.lexsort of every key: many ties
+    on each key (several copies per occurrence, some both or neither the organizer's, equal
+    update times, equal calendars), in shuffled and in sorted input order."""
+    import numpy as np
+
+    from cadence.analysis.outcomes import _copy_order
+
+    rng = np.random.default_rng(5)
+    for n, spread in ((1, 1), (50, 3), (2_000, 40), (20_000, 5_000)):
+        inst = rng.integers(0, spread, n)
+        is_org = rng.random(n) < 0.4
+        newest_first = rng.integers(-3, 3, n)
+        cal = rng.integers(0, 4, n)
+        for order_in in (np.arange(n), np.argsort(inst, kind="stable")):
+            keys = (cal[order_in], newest_first[order_in], is_org[order_in], inst[order_in])
+            want = np.lexsort((keys[0], keys[1], ~keys[2], keys[3]))
+            got = _copy_order(keys[3], keys[2], keys[1], keys[0])
+            assert got.tolist() == want.tolist()

@@ -129,7 +129,7 @@ def classify(
     is_cancelled = (ev["status"] == "cancelled").to_numpy()[rows]
     updated = ev["updated"].array.asi8[rows]  # NaT is the smallest integer: sorts last below
     # organizer's copy first, then the most recently updated, then by calendar: a stable choice
-    order = np.lexsort((cal, -updated.clip(min=NAT + 1), ~is_org, inst))
+    order = _copy_order(inst, is_org, -updated.clip(min=NAT + 1), cal)
     inst_s, is_org_s, canc_s = inst[order], is_org[order], is_cancelled[order]
     seg = _segments(inst_s)
     chosen = order[seg]
@@ -178,8 +178,56 @@ def classify(
     )
     occ["duration"] = occ["end"] - occ["start"]
     occ["adhoc"] = (occ["series_id"].isna() & occ["recurrence"].isna()).to_numpy()
-    occ["series"] = occ["series_id"].fillna(occ["ical_uid"]).where(~occ["adhoc"])
+    series = _series(ev, taken, occ["adhoc"].to_numpy())
+    if series is None:  # text input: on the strings
+        series = occ["series_id"].fillna(occ["ical_uid"]).where(~occ["adhoc"])
+    occ["series"] = series
     return pd.DataFrame(occ)
+
+
+def _copy_order(
+    inst: np.ndarray, is_org: np.ndarray, newest_first: np.ndarray, cal: np.ndarray
+) -> np.ndarray:
+    """``np.lexsort((cal, newest_first, ~is_org, inst))``, the same permutation, cheaper.
+
+    One stable sort of ``inst`` and ``~is_org`` in one integer (near-sorted input: almost
+    free); only the rows that tie on both (two copies of one occurrence, neither or both the
+    organizer's) are then ordered by the other keys, stably, so ties beyond every key keep
+    their input order as in the full lexsort.
+    """
+    primary = inst.astype(np.int64) * 2 + ~is_org
+    order = np.argsort(primary, kind="stable")
+    p = primary[order]
+    same = p[1:] == p[:-1]
+    tied = np.flatnonzero(np.r_[same, False] | np.r_[False, same])
+    if len(tied):
+        sub = order[tied]  # runs of one primary value, each in input order
+        order[tied] = sub[np.lexsort((cal[sub], newest_first[sub], p[tied]))]
+    return order
+
+
+def _series(ev: pd.DataFrame, taken: np.ndarray, adhoc: np.ndarray) -> pd.Series | None:
+    """Each occurrence's series: its ``series_id``, else its ``ical_uid``; NA when ad hoc.
+
+    On categorical input (the store's) one take from both columns' categories; ``None``
+    for text input (the caller then works on the strings)."""
+    sid, uid = ev["series_id"], ev["ical_uid"]
+    if not (
+        isinstance(sid.dtype, pd.CategoricalDtype) and isinstance(uid.dtype, pd.CategoricalDtype)
+    ):
+        return None
+    s_codes = sid.cat.codes.to_numpy()[taken].astype(np.int64)
+    u_codes = uid.cat.codes.to_numpy()[taken].astype(np.int64)
+    n_sid = len(sid.cat.categories)
+    pool = pd.array(
+        np.concatenate(
+            [sid.cat.categories.to_numpy(dtype=object), uid.cat.categories.to_numpy(dtype=object)]
+        ),
+        dtype=STRING,
+    )
+    at = np.where(s_codes >= 0, s_codes, np.where(u_codes >= 0, n_sid + u_codes, -1))
+    at[adhoc] = -1
+    return pd.Series(pool.take(at, allow_fill=True))
 
 
 def _taken(values: pd.Series, rows: np.ndarray, *, keep_codes: bool = False) -> pd.Series:
