@@ -300,8 +300,8 @@ def _conform_categorical(values: pd.Series, col: Column, where: str, normalize: 
         _check_present(int((codes < 0).sum()), col, where)
     cats = values.cat.categories
     if col.allowed is not None and not set(cats) <= col.allowed:  # rows only then
-        used = np.bincount(codes[codes >= 0], minlength=len(values.cat.categories)) > 0
-        _check_allowed(set(values.cat.categories[used]), col, where)
+        used = np.bincount(codes[codes >= 0], minlength=len(cats)) > 0
+        _check_allowed(set(cats[used]), col, where)
     return values
 
 

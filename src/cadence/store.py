@@ -1108,9 +1108,9 @@ def _fetch(
             return np.fromiter(db.execute(sql, params), dtype=dtype)
     n = int(row[0])
     out = np.empty(n, dtype=dtype)
+    if not n:  # no rows: every text is NULL
+        return out
     for name, text in zip(names, row[1:], strict=True):
-        if not n:
-            break
         try:  # a NULL (which group_concat leaves out) or a value not an integer: too few
             values = np.fromstring(text or "", dtype=np.int64, sep=" ")
         except ValueError:

@@ -31,6 +31,7 @@ import pandas as pd
 import pyarrow as pa
 
 from cadence.analysis.outcomes import CANCELLED, DECLINED, EXCUSED, OUTCOME_DTYPE
+from cadence.analysis.rhythm import wall_clock_us
 from cadence.analysis.settings import AnalysisSettings
 from cadence.errors import RosterError, SchemaError
 from cadence.model import TIMESTAMP
@@ -268,30 +269,14 @@ def _stamps(us: np.ndarray) -> pd.DatetimeIndex:
     )
 
 
-def _wall_us(us: np.ndarray, zone: pd.Series) -> np.ndarray:
-    """Each instant's local wall-clock time (microseconds) in its row's zone; an unknown
-    zone reads as UTC."""
-    out = np.asarray(us, dtype=np.int64).copy()
-    codes, zones = pd.factorize(zone)
-    for z, name in enumerate(zones):
-        rows = np.flatnonzero(codes == z)
-        stamps = pd.DatetimeIndex(out[rows].view("datetime64[us]")).tz_localize("UTC")
-        try:
-            local = stamps.tz_convert(str(name))
-        except (KeyError, ValueError, TypeError):
-            continue
-        out[rows] = local.tz_localize(None).asi8
-    return out
-
-
 DAY_US = 86_400_000_000
 
 
 def _local_days(s: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     """First and last local calendar day of each period (in its own zone)."""
     zone = s["zone"]
-    start = _wall_us(np.asarray(s["start"].array.asi8), zone)
-    end = _wall_us(np.asarray(s["end"].array.asi8) - 1, zone)
+    start = wall_clock_us(np.asarray(s["start"].array.asi8), zone)
+    end = wall_clock_us(np.asarray(s["end"].array.asi8) - 1, zone)
     none = zone.isna().to_numpy()  # no zone: no day (as a group by zone leaves it out)
 
     def day(us: np.ndarray) -> pd.Series:
@@ -433,7 +418,7 @@ def excuse(occ: pd.DataFrame, absences: Absences, as_of: pd.Timestamp) -> pd.Dat
             table, day0 = _day_table(hol)
             n_groups = int(hol["group"].max()) + 1
             zone = occ["timezone"].iloc[missed].reset_index(drop=True)
-            day = _wall_us(when, zone) // DAY_US
+            day = wall_clock_us(when, zone) // DAY_US
         got_away = np.full(len(missed), -1, dtype=np.int64)
         got_kind = np.full(len(missed), -1, dtype=np.int64)
         got_first = np.full(len(missed), np.iinfo(np.int64).min, dtype=np.int64)  # in days

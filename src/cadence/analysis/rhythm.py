@@ -236,6 +236,17 @@ def mark_shortened(occ: pd.DataFrame, ratio: float) -> pd.Series:
     return pd.Series(own & (minutes < typical * ratio), index=occ.index)
 
 
+def held_gaps(occ: pd.DataFrame, by: PairOrder) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The held 1:1s in ``by``'s order: their sorted positions, their pair's position, and
+    the days since the pair's previous held 1:1 (NaN for a pair's first)."""
+    held = np.flatnonzero((occ["outcome"] == "held").to_numpy(dtype=bool)[by.order])
+    group = by.group[held]
+    same = np.r_[False, group[1:] == group[:-1]] if len(held) else np.zeros(0, dtype=bool)
+    gap = np.full(len(held), np.nan)
+    gap[same] = days_ns(np.diff(by.start[held]))[same[1:]]
+    return held, group, gap
+
+
 def pair_targets(
     occ: pd.DataFrame,
     as_of: pd.Timestamp,
@@ -263,11 +274,9 @@ def pair_targets(
     if settings.target_days is not None:
         source[target.isna()] = "config"
         target = target.fillna(settings.target_days)
-    held = np.flatnonzero((occ["outcome"] == "held").to_numpy(dtype=bool)[by.order])
-    group = by.group[held]
-    same = group[1:] == group[:-1]  # a gap: two held 1:1s of one pair, in order
-    gaps = days_ns(np.diff(by.start[held])[same])
-    gap_group = group[1:][same]
+    _, group, gap = held_gaps(occ, by)
+    same = ~np.isnan(gap)
+    gaps, gap_group = gap[same], group[same]
     inferred = pd.Series(medians(gaps, gap_group, len(keys)), index=keys)
     counts = np.bincount(gap_group, minlength=len(keys))
     inferred = inferred.where(counts >= settings.infer_min_gaps)
@@ -326,24 +335,27 @@ def _us(values: pd.Series) -> np.ndarray:
     return np.asarray(values.dt.tz_convert("UTC").astype("datetime64[us, UTC]").array.asi8)
 
 
+def wall_clock_us(us: np.ndarray, zone: pd.Series) -> np.ndarray:
+    """Each instant (int64 microseconds, UTC) as its local wall-clock time in its row's IANA
+    zone, one conversion per distinct zone; an unknown or unreadable zone reads as UTC."""
+    out = np.asarray(us, dtype=np.int64).copy()
+    codes, zones = pd.factorize(zone)
+    for z, name in enumerate(zones):
+        rows = np.flatnonzero(codes == z)
+        stamps = pd.DatetimeIndex(out[rows].view("datetime64[us]")).tz_localize("UTC")
+        try:
+            local = stamps.tz_convert(str(name))
+        except (KeyError, ValueError, TypeError):
+            continue
+        out[rows] = local.tz_localize(None).asi8
+    return out
+
+
 def local_hour(start: pd.Series, timezone: pd.Series) -> pd.Series:
     """Local start time of day in hours (per-row IANA zone; UTC where unknown)."""
-    out = np.full(len(start), np.nan)
-    codes, zones = pd.factorize(timezone)  # unknown: -1, read as UTC
-    instants = pd.DatetimeIndex(start.dt.tz_convert("UTC"))
-    # one conversion per zone, on positions: the wall-clock minute of the day, as integers
-    for code, zone in [(-1, "UTC"), *enumerate(zones)]:
-        at = np.flatnonzero(codes == code)
-        if not len(at):
-            continue
-        try:
-            local = instants[at].tz_convert(str(zone))
-        except (KeyError, ValueError, TypeError):
-            local = instants[at]
-        wall_us = np.asarray(local.tz_localize(None).as_unit("us").asi8)
-        minute = (wall_us // 60_000_000) % 1440
-        out[at] = minute // 60 + (minute % 60) / 60
-    return pd.Series(out, index=start.index)
+    us = np.asarray(pd.DatetimeIndex(start).tz_convert("UTC").as_unit("us").asi8)
+    minute = (wall_clock_us(us, timezone) // 60_000_000) % 1440
+    return pd.Series(minute // 60 + (minute % 60) / 60, index=start.index)
 
 
 def gap_metrics(
@@ -358,14 +370,9 @@ def gap_metrics(
     last held."""
     by = by if by is not None else pair_order(occ)
     size = len(by.keys)
-    held_mask = (occ["outcome"] == "held").to_numpy(dtype=bool)[by.order]
-    held = np.flatnonzero(held_mask)
-    group = by.group[held]
+    held, group, gap = held_gaps(occ, by)
     when = by.start[held]
-    same = np.zeros(len(held), dtype=bool)  # a gap: after a held 1:1 of the same pair
-    same[1:] = group[1:] == group[:-1]
-    gap = np.full(len(held), np.nan)
-    gap[same] = days_ns(np.diff(when))[same[1:]]
+    same = ~np.isnan(gap)
     if "absent_before" in occ.columns:  # present time: the days either person was away
         absent = occ["absent_before"].to_numpy(dtype=float)[by.order[held]]
         gap[same] = gap[same] - np.diff(absent)[same[1:]]
@@ -386,6 +393,8 @@ def gap_metrics(
         out.iloc[at, 1] = each.max().to_numpy()
         out.iloc[at, 2] = (each.std(ddof=0) / each.mean()).where(each.count() >= 2).to_numpy()
     out["recent_median_gap_days"] = medians(g[recent], gap_group[recent], size)
+    held_mask = np.zeros(len(by.order), dtype=bool)
+    held_mask[held] = True
     last = by.last(held_mask)
     rows = np.where(last >= 0, by.order[np.maximum(last, 0)], -1)
     out["last_held"] = occ["start"].array.take(rows, allow_fill=True)
