@@ -4,12 +4,12 @@ Issue 21's target: the 100,000-person organisation (99,999 manager-report pairs 
 weeks, 1:1 calendars only) analyzed in ≤ 20 s and ≤ 6 GB on the 2-core machine. Each
 size is generated once by the demo generator (in its own process) and cached under
 ``<tmp>/cadence-bench-scale/``, keyed by the size and a hash of the generator's and the
-model's code, so later runs reuse it (pickled frames with categorical text, as
-``Store.frames()`` hands them over); each analysis runs in a fresh process so that its
-peak memory is its own, as the ``cadence`` command runs it (``NUMPY_MADVISE_HUGEPAGE=0``,
-see :func:`cadence.cli.main`). Printed: a table of pairs, occurrences, seconds (wall, CPU
-and the system part of it: page faults of fresh memory), peak MiB and µs per occurrence at
-four sizes.
+model's code, so later runs reuse it and a regeneration drops the stale one (pickled
+frames with categorical text, as ``Store.frames()`` hands them over); each analysis runs
+in a fresh process so that its peak memory is its own, as the ``cadence`` command runs it
+(:func:`cadence.memory.configure` first: freed memory kept for reuse, no huge pages).
+Printed: a table of pairs, occurrences, seconds (wall, CPU and the system part of it: page
+faults of fresh memory), peak MiB and µs per occurrence at four sizes.
 
 Usage: python benchmarks/bench_scale.py [pairs ...]   (default: 1000 10000 30000 100000)
 """
@@ -19,11 +19,17 @@ from __future__ import annotations
 import hashlib
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+if "--as-cli" in sys.argv:  # as the `cadence` command runs: before numpy is imported
+    from cadence.memory import configure
+
+    configure()
 
 import pandas as pd
 
@@ -52,6 +58,9 @@ def folder_for(pairs: int) -> Path:
 def generate(pairs: int, folder: Path) -> None:
     from cadence.sources import demo
 
+    size = folder.name.rsplit("-", 1)[0]
+    for stale in ROOT.glob(f"{size}-*"):  # older code's data of this size: 1.1 GB at 100 k
+        shutil.rmtree(stale, ignore_errors=True)
     start = time.perf_counter()
     org = demo.generate(pairs + 1, seed=7, as_of=AS_OF, weeks=52, noise=False)
     tmp = folder.with_name(folder.name + ".partial")
@@ -88,11 +97,10 @@ def main(sizes: list[int]) -> None:
         if not folder.exists():
             subprocess.run([sys.executable, __file__, "--generate", str(pairs)], check=True)
         done = subprocess.run(  # as the `cadence` command runs it (cadence.cli.main)
-            [sys.executable, __file__, "--analyze", str(folder)],
+            [sys.executable, __file__, "--analyze", str(folder), "--as-cli"],
             check=True,
             capture_output=True,
             text=True,
-            env={**os.environ, "NUMPY_MADVISE_HUGEPAGE": "0"},
         )
         line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
         n_pairs, occ, wall, cpu, system, peak = line.split()[1:]
@@ -120,7 +128,7 @@ def main(sizes: list[int]) -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "--generate":
         generate(int(sys.argv[2]), folder_for(int(sys.argv[2])))
-    elif len(sys.argv) == 3 and sys.argv[1] == "--analyze":
+    elif len(sys.argv) == 4 and sys.argv[1] == "--analyze":
         analyze(Path(sys.argv[2]))
     else:
         main([int(a) for a in sys.argv[1:]] or list(SIZES))

@@ -146,10 +146,12 @@ def test_python_dash_m_and_version() -> None:
     assert done.returncode == 0 and done.stdout.strip() == f"cadence {__version__}"
 
 
-# ``cadence --version`` run as ``python -m cadence``, then whether numpy (imported after it)
-# asks the kernel for huge pages: _set_madvise_hugepage returns the setting it replaces
-_HUGEPAGES_AFTER_CLI = """
-import runpy, sys
+# ``cadence --version`` run as ``python -m cadence``, then how the process asks for memory:
+# whether numpy (imported after it) asks the kernel for huge pages (_set_madvise_hugepage
+# returns the setting it replaces), and whether glibc hands a 64 MiB array its own mmap
+# (mallinfo2's hblkhd: bytes in mmap'd blocks) instead of heap that can be reused
+_MEMORY_AFTER_CLI = """
+import ctypes, runpy, sys
 sys.argv = ["cadence", "--version"]
 try:
     runpy.run_module("cadence", run_name="__main__", alter_sys=True)
@@ -157,21 +159,43 @@ except SystemExit:
     pass
 import numpy as np
 print("HUGEPAGES", np._core.multiarray._set_madvise_hugepage(True))
+class Info(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
+        "fordblks", "keepcost")]
+libc = ctypes.CDLL(None)
+if hasattr(libc, "mallinfo2"):
+    libc.mallinfo2.restype = Info
+    before = libc.mallinfo2().hblkhd
+    block = np.ones(64 << 20, dtype=np.uint8)
+    print("MMAPPED", libc.mallinfo2().hblkhd - before >= 64 << 20)
 """
 
 
-@pytest.mark.parametrize(("given", "expected"), [(None, "False"), ("1", "True")])
-def test_the_command_turns_numpys_huge_pages_off_unless_told(
-    given: str | None, expected: str
+@pytest.mark.parametrize(
+    ("given", "huge_pages", "mmapped"),
+    [
+        ({}, "False", "False"),
+        ({"NUMPY_MADVISE_HUGEPAGE": "1"}, "True", "False"),
+        ({"GLIBC_TUNABLES": "glibc.malloc.trim_threshold=1048576"}, "False", "True"),
+        ({"MALLOC_MMAP_MAX_": "65536"}, "False", "True"),
+    ],
+)
+def test_the_command_keeps_freed_memory_and_asks_no_huge_pages_unless_told(
+    given: dict[str, str], huge_pages: str, mmapped: str
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "NUMPY_MADVISE_HUGEPAGE"}
-    if given is not None:
-        env["NUMPY_MADVISE_HUGEPAGE"] = given
+    """cadence.memory.configure, first thing in cadence.cli.main: numpy asks for no huge
+    pages and glibc keeps big blocks on the heap, each unless the user set their own."""
+    tuned = ("NUMPY_MADVISE_HUGEPAGE", "GLIBC_TUNABLES", "MALLOC_MMAP_MAX_")
+    env = {k: v for k, v in os.environ.items() if k not in tuned} | given
     done = subprocess.run(
-        [sys.executable, "-c", _HUGEPAGES_AFTER_CLI], capture_output=True, text=True, env=env
+        [sys.executable, "-c", _MEMORY_AFTER_CLI], capture_output=True, text=True, env=env
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split("HUGEPAGES")[1].split() == [expected]
+    assert done.stdout.split("HUGEPAGES")[1].split()[0] == huge_pages
+    if not sys.platform.startswith("linux") or "MMAPPED" not in done.stdout:
+        pytest.skip("glibc's mallinfo2 is not here: only numpy's switch applies")
+    assert done.stdout.split("MMAPPED")[1].split() == [mmapped]
 
 
 # ``cadence`` run as ``python -m cadence ARGS``, then the top-level packages it imported

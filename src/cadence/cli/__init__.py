@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 
-from cadence import logs
+from cadence import logs, memory
 from cadence._version import __version__
 from cadence.cli import output
 from cadence.cli.output import escape, say
@@ -537,13 +537,12 @@ def main() -> None:
     finishes the run row as ``interrupted`` and exits at once, without waiting for the
     requests still on the wire.
 
-    numpy is told not to ask the kernel for huge pages (``NUMPY_MADVISE_HUGEPAGE=0``,
-    numpy's own switch, read when numpy is imported, which no command has done yet) unless
-    the environment says otherwise: where the kernel compacts memory for such requests
-    (Linux's default ``defrag=madvise``), the analysis of 20,000 pairs spent 1.4–2.1 s of
-    system time on it against 0.4–0.8 s without, for the same user time (docs/benchmarks.md).
+    The process first keeps the memory it frees for reuse and asks the kernel for no huge
+    pages (:func:`cadence.memory.configure`, before numpy is imported, which no command has
+    done yet): the analysis of 100,000 pairs spent 12–17 s of system time on fresh pages
+    without, 5–8 s with (docs/benchmarks.md). A user's own settings win.
     """
-    os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
+    memory.configure()
     signal.signal(signal.SIGTERM, _terminated)
     try:
         app()
