@@ -74,6 +74,8 @@ OCCURRENCE_COLUMNS = [
     "copies",
 ]
 
+TEXT = ("series", "ical_uid", "timezone", "source")  # categorical on store input until output
+
 
 class HasFrames(Protocol):
     events: pd.DataFrame
@@ -208,6 +210,33 @@ def analyze(
     as_of_ts = _as_of(as_of)
     lo = as_of_ts - parse_window(window if window is not None else settings.window)
 
+    occurrences, pairs, away, meta = _measure(events, roster, settings, as_of_ts, lo, absences)
+    # everything else the measuring made is gone now: the text and the weekly counts reuse it
+    occurrences = _as_text(occurrences)
+    return Analysis(
+        occurrences=occurrences,
+        pairs=pairs,
+        weekly=_weekly(occurrences, as_of_ts),
+        as_of=as_of_ts,
+        window=(lo, as_of_ts),
+        settings=settings,
+        roster=roster,
+        meta=meta,
+        away=away,
+    )
+
+
+def _measure(
+    events: HasFrames | tuple[pd.DataFrame, pd.DataFrame] | Any,
+    roster: pd.DataFrame | None,
+    settings: AnalysisSettings,
+    as_of_ts: pd.Timestamp,
+    lo: pd.Timestamp,
+    absences: pd.DataFrame | None,
+) -> tuple[pd.DataFrame, pd.DataFrame, absence.Absences, dict[str, int]]:
+    """:func:`analyze` up to its outputs' text: the occurrences in the window (text columns
+    still categorical on store input), the scored pairs, the absences and the row counts.
+    Its intermediate frames (a few times the input at 100,000 pairs) die when it returns."""
     ev, at = _frames(events)
     _check_covered(getattr(events, "span", None), lo, as_of_ts)
     rel = (
@@ -255,17 +284,19 @@ def analyze(
     # in (pair, start) order, ties in row order: the order ``by`` holds
     in_window = by.order[by.start >= lo.value]
     occurrences = occ[OCCURRENCE_COLUMNS].take(in_window).reset_index(drop=True)
-    return Analysis(
-        occurrences=occurrences,
-        pairs=pairs,
-        weekly=_weekly(occurrences, as_of_ts),
-        as_of=as_of_ts,
-        window=(lo, as_of_ts),
-        settings=settings,
-        roster=roster,
-        meta={"event_rows": len(ev), "attendee_rows": len(at), "copies": len(copies)},
-        away=away,
-    )
+    meta = {"event_rows": len(ev), "attendee_rows": len(at), "copies": len(copies)}
+    return occurrences, pairs, away, meta
+
+
+def _as_text(occurrences: pd.DataFrame) -> pd.DataFrame:
+    """The :data:`TEXT` columns as ``string``, what the outputs show. Store input keeps them
+    categorical through the analysis: each text is made once, for the rows shown."""
+    for col in TEXT:
+        values = occurrences[col]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            text = pd.array(values.cat.categories.to_numpy(dtype=object), dtype=STRING)
+            occurrences[col] = text.take(values.cat.codes.to_numpy(), allow_fill=True)
+    return occurrences
 
 
 def _pair_periods(occ: pd.DataFrame, away: absence.Absences) -> pd.DataFrame:

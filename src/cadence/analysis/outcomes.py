@@ -139,9 +139,7 @@ def classify(
     cancelled = org_cancelled | (~has_org & all_cancelled)
 
     taken = rows[chosen]
-    occ = pd.DataFrame(
-        {col: _taken(ev[col], taken, keep_codes=col == "recurrence") for col in TAKEN}
-    )
+    occ = pd.DataFrame({col: pd.Series(ev[col].array.take(taken)) for col in TAKEN})
     occ.insert(0, "instance", inst[chosen])
     for col in ("a", "b", "manager", "report"):
         occ[col] = copies[col].to_numpy()[chosen]
@@ -209,7 +207,7 @@ def _copy_order(
 def _series(ev: pd.DataFrame, taken: np.ndarray, adhoc: np.ndarray) -> pd.Series | None:
     """Each occurrence's series: its ``series_id``, else its ``ical_uid``; NA when ad hoc.
 
-    On categorical input (the store's) one take from both columns' categories; ``None``
+    On categorical input (the store's) categorical, on both columns' categories; ``None``
     for text input (the caller then works on the strings)."""
     sid, uid = ev["series_id"], ev["ical_uid"]
     if not (
@@ -219,25 +217,16 @@ def _series(ev: pd.DataFrame, taken: np.ndarray, adhoc: np.ndarray) -> pd.Series
     s_codes = sid.cat.codes.to_numpy()[taken].astype(np.int64)
     u_codes = uid.cat.codes.to_numpy()[taken].astype(np.int64)
     n_sid = len(sid.cat.categories)
-    pool = pd.array(
+    # one text may be both a series_id and an ical_uid: one category for both
+    of_pool, names = pd.factorize(
         np.concatenate(
             [sid.cat.categories.to_numpy(dtype=object), uid.cat.categories.to_numpy(dtype=object)]
-        ),
-        dtype=STRING,
+        )
     )
     at = np.where(s_codes >= 0, s_codes, np.where(u_codes >= 0, n_sid + u_codes, -1))
     at[adhoc] = -1
-    return pd.Series(pool.take(at, allow_fill=True))
-
-
-def _taken(values: pd.Series, rows: np.ndarray, *, keep_codes: bool = False) -> pd.Series:
-    """``values`` at ``rows`` (a fresh 0-based index). Categorical text comes back as ``string``
-    (what the outputs show), taken on the few categories and the codes, unless ``keep_codes``
-    (an internal column: ``recurrence``, parsed once per distinct rule)."""
-    if isinstance(values.dtype, pd.CategoricalDtype) and not keep_codes:
-        text = pd.array(cast(Any, values.cat.categories), dtype=STRING)
-        return pd.Series(text.take(values.cat.codes.to_numpy()[rows], allow_fill=True))
-    return pd.Series(values.array.take(rows))
+    codes = np.where(at >= 0, of_pool[at], -1)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(names, dtype=STRING)))
 
 
 def _evidence(
