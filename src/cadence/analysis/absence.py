@@ -28,13 +28,12 @@ from typing import cast
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from cadence.analysis.outcomes import CANCELLED, DECLINED, EXCUSED, OUTCOME_DTYPE
 from cadence.analysis.rhythm import wall_clock_us
 from cadence.analysis.settings import AnalysisSettings
 from cadence.errors import RosterError, SchemaError
-from cadence.model import TIMESTAMP
+from cadence.model import STRING, TIMESTAMP
 
 __all__ = ["Absences", "absent_days", "excuse", "on_leave", "pair_periods", "periods"]
 
@@ -201,8 +200,7 @@ def _holidays(
             ) from None
         first, end = lo.tz_localize(None).normalize().to_datetime64(), hi.tz_localize(None)
         dates = days[(days >= first) & (days <= end.to_datetime64())]
-        for person in people.loc[idx]:
-            group_of[str(person)] = g
+        group_of.update(dict.fromkeys(map(str, people.loc[idx].tolist()), g))
         frames.append(pd.DataFrame({"group": g, "day": dates}))
     return (pd.concat(frames, ignore_index=True) if frames else empty), group_of
 
@@ -459,21 +457,12 @@ def excuse(occ: pd.DataFrame, absences: Absences, as_of: pd.Timestamp) -> pd.Dat
     out["outcome"] = pd.Categorical.from_codes(
         np.where(away >= 0, EXCUSED, codes), dtype=OUTCOME_DTYPE
     )
-    out["away"] = _strings(pool, away)
-    out["away_kind"] = _strings(kinds, kind)
+    # categorical until the output (engine._as_text): text only for the rows shown
+    out["away"] = pd.Categorical.from_codes(away, categories=pd.Index(pool, dtype=STRING))
+    out["away_kind"] = pd.Categorical.from_codes(kind, categories=pd.Index(kinds, dtype=STRING))
     out["away_from"] = first
     out["away_until"] = last
     return out
-
-
-def _strings(values: pd.Index, at: np.ndarray) -> pd.api.extensions.ExtensionArray:
-    """``values[at]`` as a ``string`` array; -1 is missing."""
-    if not (at >= 0).any():
-        column = pa.nulls(len(at), pa.large_string())
-    else:
-        pool = pa.array(np.asarray(values, dtype=object), type=pa.large_string())
-        column = pool.take(pa.array(at, mask=at < 0))
-    return cast(pd.api.extensions.ExtensionArray, pd.array(column, dtype="string"))
 
 
 def pair_periods(

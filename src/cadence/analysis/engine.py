@@ -74,7 +74,8 @@ OCCURRENCE_COLUMNS = [
     "copies",
 ]
 
-TEXT = ("series", "ical_uid", "timezone", "source")  # categorical on store input until output
+# categorical inside the analysis (on store input; away and away_kind always) until output
+TEXT = ("series", "ical_uid", "timezone", "source", "away", "away_kind")
 
 
 class HasFrames(Protocol):

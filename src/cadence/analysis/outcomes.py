@@ -24,8 +24,6 @@ Works on the integer codes of :mod:`cadence.analysis.pairs`.
 
 from __future__ import annotations
 
-from typing import Any, cast
-
 import numpy as np
 import pandas as pd
 
