@@ -58,6 +58,26 @@ def test_duplicate_key_is_an_error() -> None:
         validate(pd.DataFrame([attendee(), attendee(email="ANN@example.com ")]), ATTENDEES)
 
 
+@pytest.mark.parametrize("rows", [3, 6_000])  # one calendar's rows (a set), a big frame (pandas)
+def test_duplicate_key_found_in_small_and_big_frames(rows: int) -> None:
+    frame = pd.DataFrame([event(event_id=f"e{i}") for i in range(rows)])
+    assert len(validate(frame, EVENTS)) == rows
+    frame.loc[rows - 1, "event_id"] = "e0"  # the last row repeats the first's key
+    with pytest.raises(SchemaError, match="2 rows share a key") as info:
+        validate(frame, EVENTS)
+    assert "'e0'" in str(info.value)
+
+
+def test_text_column_of_non_text_objects_names_the_value() -> None:
+    """An object column mixing text and numbers is refused with the first non-text value."""
+    frame = pd.DataFrame([event(), event(event_id="e2")]).astype({"timezone": object})
+    frame.loc[1, "timezone"] = 3.5
+    with pytest.raises(SchemaError, match=r"must hold text, got 3.5 \(float\)"):
+        validate(frame, EVENTS)
+    frame.loc[1, "timezone"] = None  # missing is allowed in a nullable text column
+    assert validate(frame, EVENTS)["timezone"].isna().tolist() == [False, True]
+
+
 def test_not_a_dataframe() -> None:
     with pytest.raises(SchemaError, match="expected a pandas DataFrame"):
         validate([event()], EVENTS)  # type: ignore[arg-type]

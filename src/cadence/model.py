@@ -195,12 +195,16 @@ def validate(
             f"expected columns: {', '.join(schema.names)}",
             column=missing[0],
         )
-    out = pd.DataFrame(index=pd.RangeIndex(len(frame)))
+    index = pd.RangeIndex(len(frame))
+    renumber = not frame.index.equals(index)
+    columns: dict[str, pd.Series] = {}
     for col in schema.columns:
         if col.name not in frame.columns:  # an optional column left out: all missing
-            out[col.name] = pd.Series(pd.NA, index=out.index, dtype=_DTYPES[col.kind])
+            columns[col.name] = pd.Series(pd.NA, index=index, dtype=_DTYPES[col.kind])
             continue
-        out[col.name] = _conform(frame[col.name].reset_index(drop=True), col, schema, normalize)
+        values = frame[col.name].reset_index(drop=True) if renumber else frame[col.name]
+        columns[col.name] = _conform(values, col, schema, normalize)
+    out = pd.DataFrame(columns, index=index, copy=False)  # one frame: no insert per column
     if check_key:
         _check_key(out, schema)
     if schema is EVENTS:
@@ -249,8 +253,11 @@ def _conform(values: pd.Series, col: Column, schema: Schema, normalize: bool = T
     elif isinstance(values.dtype, pd.CategoricalDtype):
         return _conform_categorical(values, col, where, normalize)
     else:
-        non_null = values.dropna()
-        if len(non_null) and not pd.api.types.is_string_dtype(values):
+        # objects: each must be text (infer_dtype checks them in C; the rows only on failure)
+        if not pd.api.types.is_string_dtype(values) and pd.api.types.infer_dtype(
+            values, skipna=True
+        ) not in ("string", "empty"):
+            non_null = values.dropna()
             bad = non_null[[not isinstance(v, str) for v in non_null]]
             if len(bad):
                 raise SchemaError(
@@ -258,10 +265,14 @@ def _conform(values: pd.Series, col: Column, schema: Schema, normalize: bool = T
                     column=col.name,
                 )
         out = normalize_email(values) if col.email and normalize else values.astype(STRING)
-    _check_present(int(out.isna().sum()), col, where)
+    if not col.nullable:  # counted only where it matters
+        _check_present(int(out.isna().sum()), col, where)
     if col.allowed is not None:
         _check_allowed(set(out.dropna().unique()), col, where)
     return out
+
+
+_SMALL = 5_000  # rows: below this, Python's set beats pandas' per-call overhead
 
 
 def _check_present(missing: int, col: Column, where: str) -> None:
@@ -327,6 +338,10 @@ def _as_utc(values: pd.Series, where: str, col: Column) -> pd.Series:
 
 
 def _check_key(frame: pd.DataFrame, schema: Schema) -> None:
+    if len(frame) <= _SMALL:  # one calendar's rows: a set of tuples, no hashing frame
+        keys = zip(*(frame[k].tolist() for k in schema.key), strict=True)
+        if len(set(keys)) == len(frame):
+            return
     dup = frame.duplicated(list(schema.key), keep=False)
     if dup.any():
         first = frame.loc[dup, list(schema.key)].iloc[0].tolist()
