@@ -39,6 +39,18 @@ def test_categorical_frames_give_the_results_of_string_frames(small_org) -> None
     assert len(coded.occurrences) > 100  # a real organisation, not an empty comparison
 
 
+def test_each_text_column_alone_as_strings_gives_the_same_results() -> None:
+    """Mixed input (some columns categorical, some text, as after editing store frames): the
+    results of all-categorical input, e.g. ``ical_uid`` as text beside a categorical
+    ``series_id`` whose categories do not hold the ical_uids."""
+    org = demo.generate(40, seed=1, as_of=AS_OF, weeks=26, absences=True)
+    coded = analyze(org, org.roster, as_of=AS_OF, window="26w")
+    for col in ("ical_uid", "series_id", "timezone", "source", "organizer"):
+        ev = org.events.astype({col: "string"})
+        mixed = analyze((ev, org.attendees), org.roster, as_of=AS_OF, window="26w")
+        _same(coded, mixed)
+
+
 def test_people_columns_with_their_own_categories_and_spellings_are_recoded() -> None:
     org = demo.generate(24, seed=5, as_of=AS_OF, weeks=8, ahead_weeks=2)
     ev, at = org.events.copy(), org.attendees.copy()

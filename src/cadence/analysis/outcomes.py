@@ -175,8 +175,9 @@ def classify(
     occ["duration"] = occ["end"] - occ["start"]
     occ["adhoc"] = (occ["series_id"].isna() & occ["recurrence"].isna()).to_numpy()
     series = _series(ev, taken, occ["adhoc"].to_numpy())
-    if series is None:  # text input: on the strings
-        series = occ["series_id"].fillna(occ["ical_uid"]).where(~occ["adhoc"])
+    if series is None:  # text input (or only one of the two categorical): on the strings
+        sid, uid = occ["series_id"].astype(STRING), occ["ical_uid"].astype(STRING)
+        series = sid.fillna(uid).where(~occ["adhoc"])
     occ["series"] = series
     return pd.DataFrame(occ)
 
