@@ -172,6 +172,16 @@ if hasattr(libc, "mallinfo2"):
 """
 
 
+def _untuned_env() -> dict[str, str]:
+    """This environment without any setting of numpy's huge pages or the C allocator."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("NUMPY_MADVISE_HUGEPAGE", "GLIBC_TUNABLES", "LD_PRELOAD")
+        and not (k.startswith("MALLOC_") and k.endswith("_"))
+    }
+
+
 @pytest.mark.parametrize(
     ("given", "huge_pages", "mmapped"),
     [
@@ -179,6 +189,7 @@ if hasattr(libc, "mallinfo2"):
         ({"NUMPY_MADVISE_HUGEPAGE": "1"}, "True", "False"),
         ({"GLIBC_TUNABLES": "glibc.malloc.trim_threshold=1048576"}, "False", "True"),
         ({"MALLOC_MMAP_MAX_": "65536"}, "False", "True"),
+        ({"MALLOC_MMAP_THRESHOLD_": "65536"}, "False", "True"),  # any of glibc's: all theirs
     ],
 )
 def test_the_command_keeps_freed_memory_and_asks_no_huge_pages_unless_told(
@@ -186,8 +197,7 @@ def test_the_command_keeps_freed_memory_and_asks_no_huge_pages_unless_told(
 ) -> None:
     """cadence.memory.configure, first thing in cadence.cli.main: numpy asks for no huge
     pages and glibc keeps big blocks on the heap, each unless the user set their own."""
-    tuned = ("NUMPY_MADVISE_HUGEPAGE", "GLIBC_TUNABLES", "MALLOC_MMAP_MAX_")
-    env = {k: v for k, v in os.environ.items() if k not in tuned} | given
+    env = _untuned_env() | given
     done = subprocess.run(
         [sys.executable, "-c", _MEMORY_AFTER_CLI], capture_output=True, text=True, env=env
     )
@@ -196,6 +206,24 @@ def test_the_command_keeps_freed_memory_and_asks_no_huge_pages_unless_told(
     if not sys.platform.startswith("linux") or "MMAPPED" not in done.stdout:
         pytest.skip("glibc's mallinfo2 is not here: only numpy's switch applies")
     assert done.stdout.split("MMAPPED")[1].split() == [mmapped]
+
+
+def test_library_use_leaves_the_process_memory_settings_alone() -> None:
+    """``import cadence`` and an analysis in a notebook: numpy's and glibc's defaults stay."""
+    probe = _MEMORY_AFTER_CLI.replace(
+        'sys.argv = ["cadence", "--version"]',
+        'import cadence\ncadence.analyze(cadence.load_demo(8, seed=1, as_of="2026-06-30"), '
+        'as_of="2026-06-30")\nprint("ENV", "NUMPY_MADVISE_HUGEPAGE" in __import__("os").environ)',
+    ).replace('runpy.run_module("cadence", run_name="__main__", alter_sys=True)', "pass")
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=_untuned_env()
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("ENV")[1].split()[0] == "False"
+    assert done.stdout.split("HUGEPAGES")[1].split()[0] == "True"
+    if "MMAPPED" not in done.stdout:
+        pytest.skip("glibc's mallinfo2 is not here")
+    assert done.stdout.split("MMAPPED")[1].split() == ["True"]
 
 
 # ``cadence`` run as ``python -m cadence ARGS``, then the top-level packages it imported

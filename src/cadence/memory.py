@@ -15,24 +15,26 @@ finds and zeroes 4 KiB (on a virtual machine, more):
   20,000-pair analysis 1.4–2.1 s of system time against 0.4–0.8 s without.
 
 :func:`configure` turns both off for the process: the ``cadence`` command calls it first
-thing (:func:`cadence.cli.main`); a notebook can call it before importing numpy or pandas
-(:doc:`benchmarks`). It never overrides a setting of the user's own: numpy's
-``NUMPY_MADVISE_HUGEPAGE``, glibc's ``MALLOC_MMAP_MAX_``/``MALLOC_TRIM_THRESHOLD_`` or any
-``glibc.malloc`` tunable in ``GLIBC_TUNABLES``. Off glibc (macOS, musl) only numpy's
-switch applies. The cost: memory freed mid-heap stays with the process until it exits,
-which suits a command that ends when its work does.
+thing (:func:`cadence.cli.main`); library use (``import cadence``) never does. A notebook
+can (``from cadence.memory import configure; configure()``) before importing numpy or
+pandas; the kernel then keeps its peak memory until it exits. A user's own settings win,
+all or nothing: numpy's ``NUMPY_MADVISE_HUGEPAGE`` for its part; any glibc ``MALLOC_*_``
+variable, a ``glibc.malloc`` tunable in ``GLIBC_TUNABLES`` or a preloaded library
+(``LD_PRELOAD``: jemalloc, tcmalloc, sanitizers) leaves glibc's allocator alone. Off glibc
+(macOS, musl) only numpy's switch applies. What pyarrow allocates (the ``string`` columns)
+comes from its own pool and does not reuse glibc's kept memory. The cost: memory freed
+mid-heap stays with the process until it exits, which suits a command that ends when its
+work does.
 """
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import os
 import sys
 
 M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4  # glibc's mallopt parameters (malloc.h)
 TRIM_THRESHOLD = 2**30  # free heap above this at its top is given back to the kernel
-USER_MALLOC = ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_")
 
 
 @functools.cache
@@ -43,17 +45,23 @@ def configure() -> bool:
     numpy reads its switch when it is imported, so this must run before that to count.
     """
     os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
-    tunables = os.environ.get("GLIBC_TUNABLES", "")
-    if not sys.platform.startswith("linux") or "glibc.malloc." in tunables:
-        return False
-    if any(name in os.environ for name in USER_MALLOC):
+    if not sys.platform.startswith("linux") or _user_allocator(os.environ):
         return False
     try:
+        import ctypes  # inside: a Python built without ctypes still starts
+
         libc = ctypes.CDLL(None)  # the C library the interpreter already runs on
         if not hasattr(libc, "gnu_get_libc_version"):  # musl and others: leave them be
             return False
         mallopt = libc.mallopt
-    except (OSError, AttributeError):
+    except (ImportError, OSError, AttributeError):
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     return bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+
+
+def _user_allocator(env: os._Environ[str] | dict[str, str]) -> bool:
+    """Whether the environment tunes or replaces the C allocator: then it is theirs."""
+    if "glibc.malloc." in env.get("GLIBC_TUNABLES", "") or env.get("LD_PRELOAD", "").strip():
+        return True
+    return any(name.startswith("MALLOC_") and name.endswith("_") for name in env)

@@ -212,7 +212,7 @@ def analyze(
     lo = as_of_ts - parse_window(window if window is not None else settings.window)
 
     occurrences, pairs, away, meta = _measure(events, roster, settings, as_of_ts, lo, absences)
-    # everything else the measuring made is gone now: the text and the weekly counts reuse it
+    # everything else the measuring made is gone now: the weekly counts reuse its memory
     occurrences = _as_text(occurrences)
     return Analysis(
         occurrences=occurrences,
@@ -291,7 +291,7 @@ def _measure(
 
 def _as_text(occurrences: pd.DataFrame) -> pd.DataFrame:
     """The :data:`TEXT` columns as ``string``, what the outputs show. Store input keeps them
-    categorical through the analysis: each text is made once, for the rows shown."""
+    categorical through the analysis: the text is taken once, at the end, for the rows shown."""
     for col in TEXT:
         values = occurrences[col]
         if isinstance(values.dtype, pd.CategoricalDtype):
