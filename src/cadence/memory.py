@@ -8,7 +8,7 @@ finds and zeroes 4 KiB (on a virtual machine, more):
   ``mmap`` and unmaps it on ``free``. At 100,000 pairs every per-occurrence column is such
   a block: 4.2 M page faults, 12–17 s of system time on top of 10 s of work. With no
   ``mmap`` blocks (``M_MMAP_MAX`` 0) and up to 1 GiB of free heap kept (``M_TRIM_THRESHOLD``),
-  freed columns are reused: 1.1 M faults, 5–8 s (20,000 pairs: 272 k → 196 k faults).
+  freed columns are reused: 1.1 M faults, 3–10 s (20,000 pairs: 272 k → 196 k faults).
   The peak is the same (±1 %): the memory is reused, not added.
 - numpy asks for transparent huge pages for arrays of 4 MiB and more; where the kernel
   compacts memory for such requests (Linux's default ``defrag=madvise``) that cost the

@@ -540,7 +540,7 @@ def main() -> None:
     The process first keeps the memory it frees for reuse and asks the kernel for no huge
     pages (:func:`cadence.memory.configure`, before numpy is imported, which no command has
     done yet): the analysis of 100,000 pairs spent 12–17 s of system time on fresh pages
-    without, 5–8 s with (docs/benchmarks.md). A user's own settings win.
+    without, 3–10 s with (docs/benchmarks.md). A user's own settings win.
     """
     memory.configure()
     signal.signal(signal.SIGTERM, _terminated)
