@@ -37,11 +37,12 @@ if "--as-cli" in sys.argv:  # as the `cadence` command runs: before numpy is imp
 
 import pandas as pd
 
+from cadence.memory import defaults as memory_defaults
+
 AS_OF = pd.Timestamp("2026-06-30", tz="UTC")
 PEOPLE = 20_001  # 20,000 manager-report pairs
 TARGET_S, TARGET_MB, TARGET_RATIO = 3.0, 1_536, 4.0
 FRAMES = "frames.pkl"  # (events, attendees, roster) with categorical text
-TUNED = ("NUMPY_MADVISE_HUGEPAGE", "GLIBC_TUNABLES", "MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_")
 
 
 def rss_mb() -> float:
@@ -109,7 +110,7 @@ if __name__ == "__main__":
     else:
         walls = {}
         # --as-cli: as the `cadence` command runs it; else numpy's and glibc's defaults
-        defaults = {k: v for k, v in os.environ.items() if k not in TUNED}
+        defaults = memory_defaults(os.environ)
         for case, flag in (
             ("without absences", "--generate"),
             ("with absences", "--generate-leave"),

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from cadence import __version__
+from cadence import __version__, memory
 from cadence.cli import app
 from cadence.store import Store
 
@@ -172,16 +172,6 @@ if hasattr(libc, "mallinfo2"):
 """
 
 
-def _untuned_env() -> dict[str, str]:
-    """This environment without any setting of numpy's huge pages or the C allocator."""
-    return {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("NUMPY_MADVISE_HUGEPAGE", "GLIBC_TUNABLES", "LD_PRELOAD")
-        and not (k.startswith("MALLOC_") and k.endswith("_"))
-    }
-
-
 @pytest.mark.parametrize(
     ("given", "huge_pages", "mmapped"),
     [
@@ -197,7 +187,7 @@ def test_the_command_keeps_freed_memory_and_asks_no_huge_pages_unless_told(
 ) -> None:
     """cadence.memory.configure, first thing in cadence.cli.main: numpy asks for no huge
     pages and glibc keeps big blocks on the heap, each unless the user set their own."""
-    env = _untuned_env() | given
+    env = memory.defaults(os.environ) | given
     done = subprocess.run(
         [sys.executable, "-c", _MEMORY_AFTER_CLI], capture_output=True, text=True, env=env
     )
@@ -216,7 +206,10 @@ def test_library_use_leaves_the_process_memory_settings_alone() -> None:
         'as_of="2026-06-30")\nprint("ENV", "NUMPY_MADVISE_HUGEPAGE" in __import__("os").environ)',
     ).replace('runpy.run_module("cadence", run_name="__main__", alter_sys=True)', "pass")
     done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, env=_untuned_env()
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        env=memory.defaults(os.environ),
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("ENV")[1].split()[0] == "False"

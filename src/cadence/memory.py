@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+from collections.abc import Mapping
 
 M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4  # glibc's mallopt parameters (malloc.h)
 TRIM_THRESHOLD = 2**30  # free heap above this at its top is given back to the kernel
@@ -60,8 +61,24 @@ def configure() -> bool:
     return bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
 
 
-def _user_allocator(env: os._Environ[str] | dict[str, str]) -> bool:
+def defaults(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` without numpy's huge-page switch and any setting of the C allocator: what a
+    process started with it runs on unless :func:`configure` is called (benchmarks, tests)."""
+    return {
+        name: value
+        for name, value in env.items()
+        if name != "NUMPY_MADVISE_HUGEPAGE" and not _allocator_setting(name, value)
+    }
+
+
+def _user_allocator(env: Mapping[str, str]) -> bool:
     """Whether the environment tunes or replaces the C allocator: then it is theirs."""
-    if "glibc.malloc." in env.get("GLIBC_TUNABLES", "") or env.get("LD_PRELOAD", "").strip():
-        return True
-    return any(name.startswith("MALLOC_") and name.endswith("_") for name in env)
+    return any(_allocator_setting(name, value) for name, value in env.items())
+
+
+def _allocator_setting(name: str, value: str) -> bool:
+    if name == "GLIBC_TUNABLES":
+        return "glibc.malloc." in value
+    if name == "LD_PRELOAD":
+        return bool(value.strip())
+    return name.startswith("MALLOC_") and name.endswith("_")

@@ -272,9 +272,6 @@ def _conform(values: pd.Series, col: Column, schema: Schema, normalize: bool = T
     return out
 
 
-_SMALL = 5_000  # rows: below this, Python's set beats pandas' per-call overhead
-
-
 def _check_present(missing: int, col: Column, where: str) -> None:
     """A required column may hold no missing value."""
     if not col.nullable and missing:
@@ -335,6 +332,9 @@ def _as_utc(values: pd.Series, where: str, col: Column) -> pd.Series:
             column=col.name,
         ) from exc
     return parsed.astype(TIMESTAMP)
+
+
+_SMALL = 5_000  # rows: below this, Python's set beats pandas' per-call overhead
 
 
 def _check_key(frame: pd.DataFrame, schema: Schema) -> None:

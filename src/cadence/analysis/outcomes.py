@@ -215,17 +215,24 @@ def _series(ev: pd.DataFrame, taken: np.ndarray, adhoc: np.ndarray) -> pd.Series
         return None
     s_codes = sid.cat.codes.to_numpy()[taken].astype(np.int64)
     u_codes = uid.cat.codes.to_numpy()[taken].astype(np.int64)
-    n_sid = len(sid.cat.categories)
-    # one text may be both a series_id and an ical_uid: one category for both
-    of_pool, names = pd.factorize(
-        np.concatenate(
-            [sid.cat.categories.to_numpy(dtype=object), uid.cat.categories.to_numpy(dtype=object)]
-        )
-    )
+    n_sid, n_uid = len(sid.cat.categories), len(uid.cat.categories)
     at = np.where(s_codes >= 0, s_codes, np.where(u_codes >= 0, n_sid + u_codes, -1))
     at[adhoc] = -1
-    codes = np.where(at >= 0, of_pool[at], -1)
-    return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(names, dtype=STRING)))
+    # only the texts in use (a store holds far more), and one text that is both a
+    # series_id and an ical_uid is one category
+    present = np.zeros(n_sid + n_uid, dtype=bool)
+    present[at[at >= 0]] = True
+    used = np.flatnonzero(present)
+    texts = np.concatenate(
+        [
+            sid.cat.categories.to_numpy(dtype=object)[used[used < n_sid]],
+            uid.cat.categories.to_numpy(dtype=object)[used[used >= n_sid] - n_sid],
+        ]
+    )
+    of_used, names = pd.factorize(texts)
+    slot = np.full(n_sid + n_uid + 1, -1, dtype=np.int64)  # last slot: -1 stays missing
+    slot[used] = of_used
+    return pd.Series(pd.Categorical.from_codes(slot[at], categories=pd.Index(names, dtype=STRING)))
 
 
 def _evidence(
