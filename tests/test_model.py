@@ -28,6 +28,33 @@ def test_iso_text_and_other_zones_become_utc() -> None:
     assert out.loc[0, "start"] == pd.Timestamp("2026-06-01 09:00", tz="UTC")
 
 
+def test_instants_as_python_objects_in_one_zone_or_several_become_the_same_utc() -> None:
+    import datetime as dt
+
+    berlin = pd.Timestamp("2026-06-01 11:00", tz="Europe/Berlin")  # 09:00 UTC
+    plus2 = dt.datetime(2026, 6, 1, 11, 0, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    utc = pd.Timestamp("2026-06-01 09:00", tz="UTC")
+    for starts in ([berlin, berlin], [plus2, plus2], [utc, berlin], [plus2, utc]):
+        raw = pd.DataFrame([event(event_id=f"e{i}") for i in range(2)])
+        raw["start"] = pd.Series(starts, dtype=object)
+        raw["end"] = pd.Series([utc + pd.Timedelta(minutes=30)] * 2, dtype=object)
+        out = validate(raw, EVENTS)
+        assert out["start"].dtype == TIMESTAMP
+        assert out["start"].tolist() == [utc, utc], starts
+
+
+def test_addresses_are_cleaned_alike_from_objects_and_from_text_columns() -> None:
+    emails = ["  Ann@Example.COM ", "MAILTO:bob@example.com", "İlke@Example.com", None]
+    # Arrow's Unicode lower case (one code point for one): what the store and analysis use
+    expected = ["ann@example.com", "bob@example.com", "ilke@example.com", None]
+    for dtype in (object, "str", STRING):
+        raw = pd.DataFrame([event(event_id=f"e{i}") for i in range(4)])
+        raw["organizer"] = pd.Series(emails, dtype=dtype)
+        out = validate(raw, EVENTS)["organizer"]
+        assert out.dtype == STRING
+        assert [None if pd.isna(v) else v for v in out] == expected, dtype
+
+
 @pytest.mark.parametrize(
     ("mutate", "column", "words"),
     [

@@ -210,3 +210,49 @@ def test_a_calendar_whose_rows_do_not_fit_the_model_fails_alone(tmp_path: Path) 
         assert list(summary.failed) == [bad] and "'end' is before 'start'" in summary.failed[bad]
         assert set(db.events()["calendar"]) == set(org.calendars) - {bad}  # the batch landed
         assert db.sync_state("demo", bad).last_error == summary.failed[bad]
+
+
+def test_stored_rows_are_read_back_only_for_calendars_the_store_holds(tmp_path: Path) -> None:
+    org = demo.generate(8, seed=2, as_of=AS_OF)
+    first, rest = org.calendars[:3], org.calendars[3:]
+    seen: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
+
+    class Reading(Twin):
+        def pull_one(self, context: PullContext) -> CalendarPull:
+            stored = context.stored()
+            seen[context.calendar] = (stored.events, stored.attendees)
+            return super().pull_one(context)
+
+    with Store(tmp_path / "s.sqlite") as db:
+        twin = Reading(org)
+        twin.targets = lambda roster: list(first)  # type: ignore[method-assign]
+        sync.pull(db, twin, now=AS_OF)
+        assert db.calendars("demo") == set(first) and db.calendars("google") == set()
+        reads: list[Any] = []
+        real = Store.events
+
+        def counted(self: Store, **kwargs: Any) -> pd.DataFrame:
+            reads.append(kwargs.get("calendars"))
+            return real(self, **kwargs)
+
+        Store.events = counted  # type: ignore[method-assign]
+        try:
+            sync.pull(db, Reading(org), now=AS_OF)
+        finally:
+            Store.events = real  # type: ignore[method-assign]
+        own = {c: len(db.events(calendars=[c])) for c in org.calendars}
+    # a held calendar reads its own rows; one never pulled reads nothing, and gets the
+    # frames an empty read gives (same columns and dtypes)
+    assert sorted(c for r in reads if r for c in r) == sorted(first)
+    for calendar in first:
+        events, _ = seen[calendar]
+        assert set(events["calendar"]) == {calendar} and len(events) == own[calendar] > 0
+    empty_events, empty_attendees = seen[rest[0]]
+    held_events, held_attendees = seen[first[0]]
+    assert empty_events.empty and empty_attendees.empty
+
+    def kinds(frame: pd.DataFrame) -> dict[str, str]:  # categories are the values in use
+        return {c: "category" if d == "category" else str(d) for c, d in frame.dtypes.items()}
+
+    assert kinds(empty_events) == kinds(held_events)
+    assert kinds(empty_attendees) == kinds(held_attendees)

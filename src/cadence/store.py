@@ -895,6 +895,16 @@ class Store:
             out.append(health)
         return out
 
+    def calendars(self, source: str) -> set[str]:
+        """The calendars of ``source`` the store holds events of (one indexed query: a pull
+        reads the stored rows of only these)."""
+        rows = self._db.execute(
+            "SELECT email FROM people WHERE id IN (SELECT DISTINCT calendar FROM events "
+            "WHERE source = (SELECT id FROM texts WHERE value = ?))",
+            (source,),
+        ).fetchall()
+        return {str(r[0]) for r in rows}
+
     def sources(self) -> set[str]:
         """The sources the store holds rows or cursors of."""
         rows = self._db.execute(

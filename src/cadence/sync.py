@@ -135,9 +135,17 @@ def _pull_run(
     }
     readers = _ThreadReaders(store.path)
     batch: list[CalendarPull] = []
+    # a calendar the store holds nothing of is not read back: what its read would give
+    held = store.calendars(connector.source)
+    nothing = Frames(
+        store.events(source=connector.source, calendars=[]),
+        store.attendees(source=connector.source, calendars=[]),
+    )
 
     def stored(calendar: str) -> Callable[[], Frames]:
         def read() -> Frames:
+            if calendar not in held:
+                return nothing
             db = readers.get()
             return Frames(
                 db.events(source=connector.source, calendars=[calendar]),

@@ -42,6 +42,8 @@ class Known:
 
 def known_from_frames(ev: pd.DataFrame, at: pd.DataFrame) -> dict[str, Known]:
     """The stored Google rows (events and attendees frames), by calendar."""
+    if ev.empty:  # a first pull: nothing stored (a millisecond of frame methods saved)
+        return {}
     out = {str(c): Known() for c in ev["calendar"].unique()}
     attendees: dict[tuple[str, str], list[dict[str, Any]]] = {}
     rec: dict[str, Any]

@@ -54,6 +54,8 @@ class Known:
 def known_from_frames(ev: pd.DataFrame) -> Known:
     """What the store holds of one mailbox (its stored events frame)."""
     known = Known()
+    if ev.empty:  # a first pull: nothing stored (a millisecond of frame methods saved)
+        return known
     for rec in ev.to_dict("records"):
         row: dict[str, Any] = {str(k): v for k, v in rec.items()}
         known.events[row["event_id"]] = row
