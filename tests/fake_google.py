@@ -84,6 +84,7 @@ class FakeGoogle:
     tokens: dict[str, str] = field(default_factory=dict)  # access token → subject ("" = user)
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
+    connections: int = 0  # TCP connections accepted
 
     # -- data ---------------------------------------------------------------------------------
 
@@ -276,6 +277,11 @@ def _handler(fake: FakeGoogle) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, *args: object) -> None:  # quiet
             pass
+
+        def setup(self) -> None:  # once per TCP connection
+            super().setup()
+            with fake.lock:
+                fake.connections += 1
 
         def _send(
             self, code: int, body: dict[str, Any], headers: dict[str, str] | None = None

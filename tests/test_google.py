@@ -432,6 +432,32 @@ def test_service_account_impersonates_each_calendar_owner(
     assert len(scopes) == len(cals)
 
 
+def test_each_worker_reuses_its_connection_across_calendars_and_their_credentials(
+    org: demo.DemoOrg, tmp_path: Path, fake: FakeGoogle
+) -> None:
+    last = org.pulls()[-1]
+    fake.load(last.events, last.attendees)
+    cals = sorted(set(last.events["calendar"]))
+    key = service_account_file(tmp_path / "sa.json", fake)
+    base = auth.service_account_credentials(key, google.CALENDAR_SCOPES)
+    workers = 2
+    with Store(tmp_path / "g.sqlite") as db:
+        connector = GoogleConnector(
+            lambda: lambda c: base.with_subject(c),
+            calendars=cals,
+            root=fake.url,
+            retries=0,
+            workers=workers,
+        )
+        summary = sync.pull(db, connector, now=AS_OF)
+        assert summary.failed == {} and summary.full == len(cals)
+    # each calendar asks for its own token, lists its events and batches its masters: a
+    # connection per request would be 3 per calendar; one per worker thread is 2 in all
+    assert len(cals) >= 10 and sorted(set(fake.tokens.values())) == cals
+    assert len(fake.log) >= 2 * len(cals)
+    assert fake.connections <= workers
+
+
 def test_the_user_token_is_refreshed_and_saved_for_its_owner_only(
     tmp_path: Path, fake: FakeGoogle
 ) -> None:

@@ -98,12 +98,22 @@ class GoogleConnector:
         self.retries = retries
         self.timeout = timeout
         self._local = threading.local()
+        self._lock = threading.Lock()
+        self._opened: list[Any] = []  # every thread's httplib2.Http, closed by close()
 
     def _events_api(self) -> Any:
         """This thread's ``events()`` collection (building one costs milliseconds)."""
         if not hasattr(self._local, "events_api"):
             self._local.events_api = client.build_api("calendar", "v3", self.root).events()
         return self._local.events_api
+
+    def _http(self) -> Any:
+        """This thread's ``httplib2.Http``: its calendars reuse its open connections."""
+        if not hasattr(self._local, "http"):
+            self._local.http = client.plain_http(self.timeout)
+            with self._lock:
+                self._opened.append(self._local.http)
+        return self._local.http
 
     def open(self) -> None:
         self.credentials_for = self.sign_in()
@@ -122,11 +132,12 @@ class GoogleConnector:
     def pull_one(self, context: PullContext) -> CalendarPull:
         """Incremental with the stored cursor; full when there is none or it expired."""
         calendar = context.calendar
-        http = client.connection(self._credentials(calendar), self.timeout)
+        http = client.connection(self._credentials(calendar), self.timeout, self._http())
         try:
             return self._pull(calendar, http, context)
-        finally:
-            http.close()  # httplib2 keeps sockets open otherwise
+        except BaseException:
+            http.close()  # a failed calendar may leave a connection half read: start afresh
+            raise
 
     def _pull(self, calendar: str, http: Any, context: PullContext) -> CalendarPull:
         events_api = self._events_api()
@@ -207,4 +218,8 @@ class GoogleConnector:
         return f"read {calendar}"
 
     def close(self) -> None:
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for http in opened:
+            http.close()  # httplib2 keeps sockets open otherwise
         self._local = threading.local()

@@ -3,7 +3,8 @@
 The client is built from the discovery document shipped with the library (no
 network, milliseconds), once per worker thread; every request runs on its
 calendar's own authorized connection (``execute(http=…)``: httplib2 is not
-thread-safe). 403 rate limits, 429, 5xx and timeouts are retried by the library
+thread-safe), over its worker thread's open connections (one TCP and TLS handshake a
+worker, not a calendar). 403 rate limits, 429, 5xx and timeouts are retried by the library
 (``num_retries``: exponential backoff with jitter). What still fails becomes a
 :class:`~cadence.errors.GoogleError` here, and nowhere else.
 """
@@ -50,12 +51,22 @@ def build_api(api: str, version: str, root: str) -> Any:
     )
 
 
-def connection(creds: Any, timeout: float) -> Any:
-    """An authorized HTTP connection of its own."""
+def connection(creds: Any, timeout: float, http: Any = None) -> Any:
+    """An authorized HTTP connection: on ``http`` (one thread's ``httplib2.Http``, whose
+    open connections it reuses), else on one of its own."""
     import google_auth_httplib2
     import httplib2
 
-    return google_auth_httplib2.AuthorizedHttp(creds, http=httplib2.Http(timeout=timeout))
+    return google_auth_httplib2.AuthorizedHttp(
+        creds, http=http if http is not None else httplib2.Http(timeout=timeout)
+    )
+
+
+def plain_http(timeout: float) -> Any:
+    """An ``httplib2.Http`` for one thread: it keeps its connections open (keep-alive)."""
+    import httplib2
+
+    return httplib2.Http(timeout=timeout)
 
 
 def http_message(exc: Any) -> str:
