@@ -5,7 +5,8 @@ server would, on the same 2 cores. Its storage folder is filled directly (one
 collection per person: a weekly 1:1 series with an EXDATE and a moved
 override, and three one-off meetings) — uploading 1,000 calendars over HTTP
 would time Radicale's PUT, not the connector. Figures are printed next to
-their targets. ``python benchmarks/bench_caldav.py [COUNT]`` (default 1,000).
+their targets, with the CPU time of this process (and of the connector in it) and of
+Radicale's. ``python benchmarks/bench_caldav.py [COUNT]`` (default 1,000).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pandas as pd
+from _fake import ConnectorCPU, Server
 
 from cadence import sync
 from cadence.sources.caldav import CaldavConnector
@@ -107,7 +109,9 @@ def main(count: int) -> None:
             with Store(Path(tmp) / "bench.sqlite") as db:
                 for key, label in (("first", "first pull"), ("unchanged", "unchanged pull")):
                     connector = CaldavConnector(url, USER, lambda: PASSWORD, workers=4)
-                    began = time.perf_counter()
+                    inside = ConnectorCPU(connector)
+                    radicale = Server(url, server.pid)
+                    began, cpu, served = time.perf_counter(), time.process_time(), radicale.cpu()
                     s = sync.pull(db, connector, now=AS_OF)
                     wall = time.perf_counter() - began
                     per, secs = TARGETS[key]
@@ -118,7 +122,9 @@ def main(count: int) -> None:
                         f"target ≤ {per:.0f}), {s.items:,} objects, "
                         f"{s.stats.get('occurrences', 0):,} occurrences "
                         f"({s.stats.get('occurrences', 0) / wall:,.0f} events/s), "
-                        f"{s.rows_written:,} rows written, {len(s.failed)} failed",
+                        f"{s.rows_written:,} rows written, {len(s.failed)} failed; CPU "
+                        f"{time.process_time() - cpu:.1f} s here ({inside.seconds:.1f} s in the "
+                        f"connector), {radicale.cpu() - served:.1f} s in Radicale",
                         flush=True,
                     )
         finally:

@@ -19,6 +19,7 @@ categories, not their rows, so millions of rows cost what their few distinct val
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
@@ -125,7 +126,13 @@ ATTENDEES = Schema(
 
 
 def empty(schema: Schema) -> pd.DataFrame:
-    """An empty frame with the schema's columns and canonical dtypes."""
+    """An empty frame with the schema's columns and canonical dtypes (a copy of one built
+    once: every unchanged calendar of a pull hands over two)."""
+    return _empty(schema).copy()
+
+
+@functools.cache
+def _empty(schema: Schema) -> pd.DataFrame:
     return pd.DataFrame({c.name: pd.Series(dtype=_DTYPES[c.kind]) for c in schema.columns})
 
 

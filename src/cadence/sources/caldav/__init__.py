@@ -47,7 +47,7 @@ from typing import Any
 import pandas as pd
 
 from cadence.errors import CaldavError, ConfigError, CursorExpired
-from cadence.model import CalendarPull
+from cadence.model import CalendarPull, empty_attendees, empty_events
 from cadence.sources.caldav import auth, client, mapping
 from cadence.sources.caldav.client import Collection
 from cadence.sources.caldav.settings import (
@@ -232,11 +232,10 @@ class CaldavConnector:
             except CursorExpired:
                 changed, resynced = True, True
             if not changed:
-                none, nobody, _ = mapping.map_objects(owner, [], window)
                 return CalendarPull(
                     owner,
-                    none,
-                    nobody,
+                    empty_events(),
+                    empty_attendees(),
                     window=None,
                     cursor=context.cursor,
                     requests=counter.value - before,
