@@ -272,10 +272,13 @@ def _reasons(
     is_rule = np.zeros(lost.shape, dtype=bool)
     is_rule[:, : len(rules)] = True
     costly = lost >= min_points
-    text_cols: np.ndarray = np.column_stack(
-        [_with_points(text, cost, min_points) for cost, text, _ in every]
-    )
     keep = np.where(is_rule, forced, costly | forced)
+    # the words of the reasons kept only: a pair keeps a few of its columns' reasons
+    text_cols = np.empty(lost.shape, dtype=object)
+    for j, (cost, text, _) in enumerate(every):
+        rows = np.flatnonzero(keep[:, j])
+        if len(rows):
+            text_cols[rows, j] = _with_points(text.iloc[rows], cost.iloc[rows], min_points)
     # rules in their order; then by points lost; notes that cost nothing last
     # (rounded: two ways of computing ten thirds are one cost, and keep the reasons' order)
     rank = np.where(
