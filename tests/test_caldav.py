@@ -113,6 +113,48 @@ def test_a_broken_object_is_skipped_and_named() -> None:
     assert problems[1].startswith("/c/no-start.ics, event x: skipped broken event")
 
 
+def _one_on_one(modified: str, guests: list[str]) -> bytes:
+    """An object holding one 1:1 on 5 January 2026, last modified at ``modified``."""
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "BEGIN:VEVENT",
+        "UID:dup",
+        "DTSTAMP:20260101T000000Z",
+        f"LAST-MODIFIED:{modified}",
+        "DTSTART:20260105T090000Z",
+        "DTEND:20260105T093000Z",
+        "ORGANIZER:mailto:me@example.com",
+        *(f"ATTENDEE;PARTSTAT=ACCEPTED:mailto:{g}" for g in guests),
+        "END:VEVENT",
+        "END:VCALENDAR",
+        "",
+    ]
+    return "\r\n".join(lines).encode()
+
+
+def test_an_occurrence_in_two_objects_is_kept_once_from_the_newest_with_its_own_attendees() -> None:
+    newer = ("/c/new.ics", _one_on_one("20260103T000000Z", ["me@example.com", "ann@example.com"]))
+    stale = (  # a copy left behind that still names bob
+        "/c/old.ics",
+        _one_on_one("20260102T000000Z", ["me@example.com", "ann@example.com", "bob@example.com"]),
+    )
+    window = (ts("2026-01-01"), ts("2026-02-01"))
+    for objects in ([newer, stale], [stale, newer]):
+        events, attendees, problems = mapping.map_objects("me@example.com", objects, window)
+        assert problems == []
+        assert len(events) == 1 and events["updated"].iloc[0] == ts("2026-01-03")
+        assert sorted(attendees["email"]) == ["ann@example.com", "me@example.com"]
+        assert list(attendees.index) == [0, 1]
+    # one owner's two calendars holding the same occurrence: the same rule
+    one = mapping.map_objects("me@example.com", [stale], window)[:2]
+    two = mapping.map_objects("me@example.com", [newer], window)[:2]
+    for parts in ([one, two], [two, one]):
+        events, attendees = mapping.combine(parts)
+        assert len(events) == 1 and events["updated"].iloc[0] == ts("2026-01-03")
+        assert sorted(attendees["email"]) == ["ann@example.com", "me@example.com"]
+
+
 # -- full pull, second pull ----------------------------------------------------------------------
 
 

@@ -39,6 +39,9 @@ from cadence.zones import iana_zone
 
 _VALID_SYNC_TOKEN = "{DAV:}valid-sync-token"
 _SUPPORTED_REPORT = "{DAV:}supported-report"
+# how much wider than the window a calendar-query asks (as the caldav library itself widens
+# a range it filters again: servers place floating times and dates in their own zone)
+SERVER_MARGIN = pd.Timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -220,9 +223,18 @@ def changed_since(calendar: Any, token: str) -> tuple[bool, str | None]:
 def read_window(calendar: Any, lo: pd.Timestamp, hi: pd.Timestamp) -> list[tuple[str, bytes]]:
     """The objects (href, iCalendar bytes) with a VEVENT instance in ``[lo, hi)``: one
     ``calendar-query`` REPORT with a time-range filter, series unexpanded (Cadence expands
-    them with its own iCalendar mapping)."""
+    them with its own iCalendar mapping).
+
+    The range asked for is a day wider on each side (a server may place dates and floating
+    times in its own zone) and the library does not filter the answer again: by default it
+    would parse and expand every object a second time to cut exactly at ``[lo, hi)``, which
+    the mapping does anyway (it keeps only the occurrences in the window)."""
     found = calendar.search(
-        start=lo.to_pydatetime(), end=hi.to_pydatetime(), event=True, expand=False
+        start=(lo - SERVER_MARGIN).to_pydatetime(),
+        end=(hi + SERVER_MARGIN).to_pydatetime(),
+        event=True,
+        expand=False,
+        post_filter=False,
     )
     out = []
     for obj in found:

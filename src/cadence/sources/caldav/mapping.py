@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from cadence.errors import IcsError
@@ -41,8 +42,10 @@ def map_objects(
     lo, hi = window
     rows: list[dict[str, Any]] = []
     people: list[dict[str, Any]] = []
+    row_of: list[int] = []  # per row and per attendee row: the object it came from
+    person_of: list[int] = []
     problems: list[str] = []
-    for href, raw in objects:
+    for number, (href, raw) in enumerate(objects):
         where = Path(href)  # the ics mapping names its origin by path in messages
         found: list[ical.IcsProblem] = []
         upper = raw.upper()
@@ -56,11 +59,16 @@ def map_objects(
             for row, who in ical.occurrences(cal, where, owner, lo, hi, own_zone, False, found):
                 rows.append(row)
                 people.extend(who)
+                row_of.append(number)
+                person_of.extend([number] * len(who))
         except (IcsError, ValueError, KeyError, TypeError, AttributeError) as exc:
             found.append(ical.IcsProblem(href, getattr(exc, "uid", None), f"unreadable: {exc}"))
         problems.extend(str(p) for p in found)
     events, attendees = _dedupe(
-        pd.DataFrame(rows, columns=EVENTS.names), pd.DataFrame(people, columns=ATTENDEES.names)
+        pd.DataFrame(rows, columns=EVENTS.names),
+        pd.DataFrame(people, columns=ATTENDEES.names),
+        np.asarray(row_of, dtype=np.int64),
+        np.asarray(person_of, dtype=np.int64),
     )
     return events, attendees, problems
 
@@ -72,20 +80,46 @@ def combine(parts: list[tuple[pd.DataFrame, pd.DataFrame]]) -> tuple[pd.DataFram
     return _dedupe(
         pd.concat([p[0] for p in parts], ignore_index=True),
         pd.concat([p[1] for p in parts], ignore_index=True),
+        np.repeat(np.arange(len(parts)), [len(p[0]) for p in parts]),
+        np.repeat(np.arange(len(parts)), [len(p[1]) for p in parts]),
     )
 
 
-def _dedupe(events: pd.DataFrame, attendees: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    events = events.copy()
-    attendees = attendees.copy()
+def _dedupe(
+    events: pd.DataFrame,
+    attendees: pd.DataFrame,
+    event_origin: np.ndarray,
+    people_origin: np.ndarray,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows labelled ``caldav``, checked, events in (start, event_id) order.
+
+    An occurrence in two objects of a calendar (a copy left behind), or in two calendars of
+    one owner (``*_origin``: the object or calendar of each row), is kept once: the newest
+    copy (``updated``; missing counts as oldest, a tie goes to the later object), with that
+    copy's attendees only. The frames are the caller's own (just built): written in place.
+    """
     events["source"] = SOURCE
     attendees["source"] = SOURCE
-    # one occurrence in two objects of a calendar (a copy left behind): keep the newest
-    keys = list(EVENTS.key)
-    events = events.sort_values("updated", na_position="first", kind="stable").drop_duplicates(
-        keys, keep="last"
-    )
-    attendees = attendees.drop_duplicates(list(ATTENDEES.key), keep="last")
-    attendees = attendees.merge(events[keys], on=keys)
+    keys = list(EVENTS.key)  # the source is the same for every row: calendar and event id
+    pairs = list(zip(events["calendar"], events["event_id"], strict=True))
+    if len(set(pairs)) < len(pairs):
+        newest = events.sort_values("updated", na_position="first", kind="stable")
+        newest = newest.drop_duplicates(keys, keep="last")
+        kept = set(
+            zip(
+                newest["calendar"],
+                newest["event_id"],
+                event_origin[newest.index.to_numpy()],
+                strict=True,
+            )
+        )
+        mine = [
+            key in kept
+            for key in zip(attendees["calendar"], attendees["event_id"], people_origin, strict=True)
+        ]
+        events, attendees = newest, attendees[np.asarray(mine, dtype=bool)]
+    who = list(zip(attendees["calendar"], attendees["event_id"], attendees["email"], strict=True))
+    if len(set(who)) < len(who):  # a person named twice on one occurrence
+        attendees = attendees.drop_duplicates(list(ATTENDEES.key), keep="last")
     events = validate(events, EVENTS).sort_values(["start", "event_id"], ignore_index=True)
     return events, validate(attendees, ATTENDEES)
