@@ -190,7 +190,7 @@ def _classify(
 
     declined_by = None
     for person in (a, b):
-        if _declined(instance, person):
+        if _declined(instance, person, cancelled):
             declined_by = person
             break
 
@@ -243,14 +243,15 @@ def _classify(
     }
 
 
-def _declined(instance: list[Copy], person: str) -> bool:
+def _declined(instance: list[Copy], person: str, cancelled: bool) -> bool:
     """A person's own answer (in a copy on their own calendar) wins; another copy's view of
     them counts only when they gave none. Removing one's own copy (it shows cancelled, and
-    it is not the organizer's) is a decline."""
+    it is not the organizer's) while the occurrence stands is a decline; when the organizer
+    cancelled it, every copy shows cancelled and nobody declined."""
     own_answers, other_answers = [], []
     for c in instance:
         mine = c.calendar == person
-        if mine and c.cancelled and c.calendar != c.organizer:
+        if mine and c.cancelled and c.calendar != c.organizer and not cancelled:
             own_answers.append(True)
         for att in c.attendees:
             if att["email"] == person and not att["is_resource"]:

@@ -133,6 +133,17 @@ def test_cancellation_by_the_organizer_wins() -> None:
     assert row["outcome"] == "cancelled" and row["cancelled_by"] == ANN
 
 
+def test_an_occurrence_the_organizer_cancelled_was_declined_by_nobody() -> None:
+    # the organizer cancels: every copy shows cancelled, the attendee's too
+    evs, ats = one_on_one_copies(a_status="cancelled", b_status="cancelled")
+    row = run(evs, ats).occurrences.iloc[0]
+    assert row["outcome"] == "cancelled" and row["cancelled_by"] == ANN
+    assert pd.isna(row["declined_by"])
+    # a refusal given before the organizer cancelled is still the person's word
+    evs, ats = one_on_one_copies(a_status="cancelled", b_status="cancelled", b_sees_b="declined")
+    assert run(evs, ats).occurrences["declined_by"].tolist() == [BOB]
+
+
 def test_attendee_removing_their_copy_is_a_decline_not_a_cancellation() -> None:
     evs, ats = one_on_one_copies(b_status="cancelled")
     row = run(evs, ats).occurrences.iloc[0]

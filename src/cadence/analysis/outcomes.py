@@ -158,7 +158,12 @@ def classify(
     occ["cancelled_by_code"] = np.where(cancelled, org[chosen], NO_CODE)
 
     declined_by = _decliners(
-        coded, copies, is_cancelled, occ["instance"].to_numpy(), occ[["a", "b"]].to_numpy()
+        coded,
+        copies,
+        is_cancelled,
+        occ["instance"].to_numpy(),
+        occ[["a", "b"]].to_numpy(),
+        cancelled,
     )
     occ["declined_by_code"] = declined_by
     past = (occ["start"] < as_of).to_numpy()
@@ -276,8 +281,11 @@ def _decliners(
     is_cancelled: np.ndarray,
     instances: np.ndarray,
     ab: np.ndarray,
+    cancelled: np.ndarray,
 ) -> np.ndarray:
     """Per occurrence (in ``instances`` order), the email code of who declined it, or ``NO_CODE``.
+
+    ``cancelled``: per occurrence (same order), whether it was cancelled for everyone.
 
     Each occurrence has exactly two people, so the flags live in an (occurrence, side)
     table filled with ``bincount``: no sorting, no grouping.
@@ -301,8 +309,11 @@ def _decliners(
     inst, side = inst[person], (email == b)[person]
     own, said_no = coded.att_own[mine][person], coded.att_declined[mine][person]
     # a person who removed their own copy while the organizer's stands declined it (a copy on
-    # a third calendar, a delegate's say, speaks for neither of the two)
-    removed = is_cancelled & (cal_all != copies["org"].to_numpy())
+    # a third calendar, a delegate's say, speaks for neither of the two); an occurrence the
+    # organizer cancelled shows cancelled on every copy, and nobody declined it
+    stands = np.ones(n_inst, dtype=bool)
+    stands[instances] = ~cancelled
+    removed = is_cancelled & (cal_all != copies["org"].to_numpy()) & stands[inst_all]
     removed &= (cal_all == a_all) | (cal_all == b_all)
     r_inst = inst_all[removed]
     r_side = cal_all[removed] == b_all[removed]
