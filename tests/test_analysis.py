@@ -108,6 +108,18 @@ def test_roster_orients_pairs_keeps_reports_and_lists_silent_pairs() -> None:
     assert len(run(mgr + peer, mgr_ats + peer_ats).pairs) == 2  # no roster: every pair
 
 
+def test_a_pair_that_never_met_has_adherence_only_once_a_1_1_was_expected() -> None:
+    mgr, mgr_ats = one_on_one_copies(BOB, ANN)
+    # a 1-week window and the assumed 14-day target: 7 / 14 = 0.5 expected, under the 1 needed
+    short = run(mgr, mgr_ats, ROSTER, window="1w").pairs.set_index("report")
+    assert short.loc[CAT, "never_met"] and short.loc[CAT, "expected"] == 0.5
+    assert pd.isna(short.loc[CAT, "adherence"])  # unknown, as for a pair that did meet
+    assert not any("adherence" in r or " of 0.5" in r for r in short.loc[CAT, "reasons"])
+    # 13 weeks: 91 / 14 = 6.5 expected, none held
+    long = run(mgr, mgr_ats, ROSTER, window="13w").pairs.set_index("report")
+    assert long.loc[CAT, "expected"] == 6.5 and long.loc[CAT, "adherence"] == 0.0
+
+
 def test_skip_levels_only_when_asked() -> None:
     roster = pd.DataFrame({"email": [ANN, BOB, CAT], "manager_email": [None, ANN, BOB]})
     evs, ats = one_on_one_copies(ANN, CAT)

@@ -547,8 +547,7 @@ def _pair_metrics(
     # rounded once, here: the reasons, the table and the exports all show this number
     # excused slots are not expected (see :mod:`.absence`)
     out["expected"] = (expected - out["excused"]).clip(lower=0).round(1)
-    shown = out["expected"].where(out["expected"] >= settings.adherence_min_expected)
-    out["adherence"] = (out["held"] / shown).astype("Float64")
+    out["adherence"] = _adherence(out["held"], out["expected"], settings)
     out["late_unknown_sources"] = unknown_sources
     out = out.join(gaps)
     out["longest_gap_days"] = np.fmax(out["longest_gap_days"], since - away_days)
@@ -570,6 +569,12 @@ def _pair_metrics(
     out["never_met"] = False
     out["excused_text"] = excused_text
     return out.reset_index()
+
+
+def _adherence(held: pd.Series, expected: pd.Series, settings: AnalysisSettings) -> pd.Series:
+    """Held per expected 1:1; NA (unknown) until ``adherence_min_expected`` are expected."""
+    shown = expected.where(expected >= settings.adherence_min_expected)
+    return (held / shown).astype("Float64")
 
 
 def _add_silent_pairs(
@@ -606,7 +611,6 @@ def _add_silent_pairs(
                 dtype=rhythm.TARGET_SOURCE,
             ),
             "expected": round(days / target, 1),
-            "adherence": pd.array([0.0] * len(cand), dtype="Float64"),
             "days_since_last_held": pd.array([pd.NA] * len(cand), dtype="Int64"),
             "days_observed": pd.array([int(np.floor(days))] * len(cand), dtype="Int64"),
             "on_the_books": False,
@@ -642,6 +646,7 @@ def _add_silent_pairs(
     ):
         silent[col] = 0
     silent["excused_text"] = ""
+    silent["adherence"] = _adherence(silent["held"], silent["expected"], settings)
     out = pd.concat([metrics, silent], ignore_index=True)
     return out
 
