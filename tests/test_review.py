@@ -302,6 +302,22 @@ def test_the_readme_table_names_every_figure_the_review_shows(hand: Analysis) ->
     assert {h.replace("4 weeks", "N weeks") for h in shown} - {"department", "level"} == heads
 
 
+def test_the_whole_organisation_row_writes_each_rate_as_its_card_does(hand: Analysis) -> None:
+    html = render_org(hand)
+
+    def card(name: str) -> str:
+        found = re.search(rf'id="card-{name}"><div class="n">([^<]*)</div>', html)
+        assert found, name
+        return found.group(1)
+
+    for blob in re.findall(r'class="table-data" data-for="\w+">(.*?)</script>', html, re.S):
+        data = json.loads(blob)
+        row = next(r for r in data["rows"] if r["cells"][0] == rv.WHOLE)["cells"]
+        for field, name in (("cancelled", "cancelled"), ("moved", "rescheduled")):
+            key, text = row[data["fields"].index(field)]
+            assert text == card(name) == f"{round(key * 100)} %", (field, key)
+
+
 def test_trend_is_a_rolling_four_week_share_without_the_partial_week() -> None:
     """Weekly on Mondays 6 Apr – 29 Jun, slot 5 (11 May) left out, as of Tue 30 June 12:00.
     Whole weeks from 6 April; the week of 29 June is not over and is left out. By hand: the

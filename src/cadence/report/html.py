@@ -696,7 +696,7 @@ ORG_FIELDS = {
     "group": "{label}",
     "department": "department",
     "level": "level",
-    "people": "people",
+    "people": "people measured",
     "pairs": "pairs",
     "uncovered": "no 1:1 in {weeks} weeks",
     "d_uncovered": "change",
@@ -736,13 +736,9 @@ def _org_table(table: pd.DataFrame, name: str, weeks: int) -> dict[str, Any]:
         missing = np.isnan(values)
         return [None if m else v for m, v in zip(missing.tolist(), values.tolist(), strict=True)]
 
-    def pct_cells(col: str, digits: int = 0) -> list[list[Any]]:
-        values = pd.to_numeric(t[col], errors="coerce").astype("float64")
-        texts = (
-            display.pcts(values)
-            if digits == 0
-            else (values * 100).map(lambda v: f"{v:.{digits}f} %", na_action="ignore").fillna("–")
-        )
+    def pct_cells(col: str) -> list[list[Any]]:
+        # whole percentages, as the cards, the leader report, the CLI and the emails write them
+        texts = display.pcts(pd.to_numeric(t[col], errors="coerce").astype("float64"))
         return [[k, str(x)] for k, x in zip(keys(col), texts, strict=True)]
 
     def signed(col: str) -> list[list[Any]]:
@@ -804,11 +800,11 @@ def _org_table(table: pd.DataFrame, name: str, weeks: int) -> dict[str, Any]:
         "meets": top("bucket", review.BUCKETS),
         "intends": top("intended", review.INTENDED),
         "adherence": pct_cells("adherence"),
-        "cancelled": pct_cells("cancellation_rate", 1),
+        "cancelled": pct_cells("cancellation_rate"),
         "d_cancelled": signed("Δcancellation_rate"),
-        "moved": pct_cells("moved_rate", 1),
-        "declined": pct_cells("decline_rate", 1),
-        "excused": pct_cells("excused_rate", 1),
+        "moved": pct_cells("moved_rate"),
+        "declined": pct_cells("decline_rate"),
+        "excused": pct_cells("excused_rate"),
         "late": [[k, str(x)] for k, x in zip(keys("late_cancel_rate"), late, strict=True)],
         "newly_flagged": [
             None if pd.isna(v) else int(v) for v in t.get("newly_flagged", [None] * len(t))

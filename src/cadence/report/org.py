@@ -16,7 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from cadence.analysis import Analysis
+from cadence.analysis import Analysis, display
 from cadence.analysis.review import (
     BUCKETS,
     COUNTS,
@@ -421,7 +421,8 @@ def cancellation_by_group(
                 name=name,
                 orientation="h",
                 marker={"color": colour, "pattern": {"shape": pattern}},
-                hovertemplate="%{y}<br>" + name + ": %{x:.1f} % of past 1:1s<extra></extra>",
+                customdata=display.pcts(shown[col].astype("float64")).to_numpy(dtype=object),
+                hovertemplate="%{y}<br>" + name + ": %{customdata} of past 1:1s<extra></extra>",
             )
         )
     for col, name, dash in (
