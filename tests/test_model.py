@@ -158,3 +158,97 @@ def test_categorical_vocabulary_is_checked_on_the_categories_in_use() -> None:
     numbers = raw.assign(timezone=pd.Categorical([42]))
     with pytest.raises(SchemaError, match="must hold text"):
         validate(numbers, EVENTS)
+
+
+# -- what the output is made of, whatever the input's index, attrs, flags or zone object ----
+
+
+@pytest.mark.parametrize(
+    "index",
+    [
+        pd.Index([0, 1]),  # int64, equal to RangeIndex(2) by value
+        pd.Index([0.0, 1.0]),
+        pd.Index([0, 1], dtype="uint64"),
+        pd.Index([0, 1], dtype=object),
+        pd.Index([0, 1], dtype="category"),
+        pd.RangeIndex(2, name="row"),
+        pd.Index([5, 7], name="row"),
+    ],
+    ids=repr,
+)
+def test_output_index_is_always_an_unnamed_range_index(index: pd.Index) -> None:
+    raw = pd.DataFrame([event(), event(event_id="e2")], index=index)
+    for frame in (raw, raw.assign(cancelled_at=pd.Series(pd.NaT, index=index, dtype=TIMESTAMP))):
+        out = validate(frame, EVENTS)
+        assert type(out.index) is pd.RangeIndex
+        assert out.index.equals(pd.RangeIndex(2))
+        assert out.index.name is None
+        assert out["start"].index.equals(pd.RangeIndex(2))
+
+
+def test_output_has_no_attrs_and_default_flags() -> None:
+    raw = pd.DataFrame([event(), event(event_id="e2")]).assign(
+        cancelled_at=pd.Series(pd.NaT, index=range(2), dtype=TIMESTAMP)
+    )
+    raw.attrs["source"] = "caller's"
+    flagged = raw.set_flags(allows_duplicate_labels=False)
+    for frame in (raw, flagged):
+        for normalize in (True, False):
+            out = validate(frame, EVENTS, normalize=normalize)
+            assert out.attrs == {}
+            assert out.flags.allows_duplicate_labels is True
+    assert raw.attrs == {"source": "caller's"}  # the caller's frame is left alone
+    assert flagged.flags.allows_duplicate_labels is False
+
+
+@pytest.mark.parametrize("normalize", [True, False])
+@pytest.mark.parametrize("column", ["organizer", "calendar"])
+def test_categorical_email_column_with_a_non_text_category_is_a_schema_error(
+    column: str, normalize: bool
+) -> None:
+    raw = pd.DataFrame([event(), event(event_id="e2")])
+    raw[column] = pd.Categorical(["a@example.com", 1])
+    with pytest.raises(SchemaError, match=r"must hold text, got 1 \(int\)") as info:
+        validate(raw, EVENTS, normalize=normalize)
+    assert info.value.column == column
+    assert column in str(info.value)
+
+
+def test_normalize_email_of_non_text_values_gives_them_as_text() -> None:
+    """What the pandas-string version gave (``astype("string")``), never an Arrow error."""
+    from cadence.model import normalize_email
+
+    mixed = pd.Series([1, " A@x.com", None, 1.5, True], dtype=object, index=[3, 4, 5, 6, 7])
+    out = normalize_email(mixed)
+    assert out.dtype == STRING
+    assert out.index.equals(mixed.index)
+    assert [None if pd.isna(v) else v for v in out] == ["1", "a@x.com", None, "1.5", "true"]
+    assert normalize_email(pd.Series([2, 1, 2])).tolist() == ["2", "1", "2"]
+    assert normalize_email(pd.Series([1.0, float("nan")])).isna().tolist() == [False, True]
+
+
+def _utc_zones() -> list[object]:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    import dateutil.tz
+
+    zones: list[object] = [dateutil.tz.tzutc(), ZoneInfo("UTC"), dt.timezone(dt.timedelta(0))]
+    try:
+        import pytz
+    except ImportError:  # not a dependency of the project
+        return zones
+    return [*zones, pytz.utc]
+
+
+@pytest.mark.parametrize("zone", _utc_zones(), ids=repr)
+def test_instants_in_another_utc_zone_object_get_the_canonical_dtype(zone: object) -> None:
+    raw = pd.DataFrame([event(), event(event_id="e2")])
+    for c in ("original_start", "start", "end", "created", "updated"):
+        raw[c] = raw[c].astype(TIMESTAMP).dt.tz_convert(zone)
+    raw["cancelled_at"] = raw["start"]
+    out = validate(raw, EVENTS)
+    for c in ("original_start", "start", "end", "created", "updated", "cancelled_at"):
+        assert out[c].dtype.tz is TIMESTAMP.tz, c
+        assert str(out[c].dtype) == "datetime64[us, UTC]"
+    assert out.loc[0, "start"] == pd.Timestamp("2026-06-01 09:00", tz="UTC")

@@ -152,10 +152,13 @@ def normalize_email(values: pd.Series) -> pd.Series:
     # Python objects are hashed as they are; Arrow text by Arrow, without making objects
     text = values.to_numpy(dtype=object) if values.dtype == object else values
     codes, uniques = pd.factorize(text)
-    clean = pd.array(
-        _clean_emails(pa.array(np.asarray(uniques, dtype=object), type=pa.large_string())),
-        dtype=STRING,
-    )
+    try:
+        raw = pa.array(np.asarray(uniques, dtype=object), type=pa.large_string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        # non-text values (numbers, flags): as text, the way astype("string") writes them
+        codes, uniques = pd.factorize(values.astype(STRING))
+        raw = pa.array(np.asarray(uniques, dtype=object), type=pa.large_string())
+    clean = pd.array(_clean_emails(raw), dtype=STRING)
     # take() with allow_fill maps the missing-value code -1 to NA, even when every value is NA
     return pd.Series(clean.take(codes, allow_fill=True), index=values.index, copy=False)
 
@@ -231,6 +234,13 @@ def validate(
     # one frame, no insert per column; concat is half the DataFrame constructor's cost and,
     # like it, shares unchanged columns copy-on-write (the caller's frame is never written)
     out = pd.concat(columns, axis=1)
+    # concat keeps an index equal to 0..n-1 by value (int, float, named...) and passes the
+    # input's attrs and flags on: the output is always a fresh frame on a plain RangeIndex
+    out.index = index
+    if out.attrs:
+        out.attrs = {}
+    if not out.flags.allows_duplicate_labels:
+        out = out.set_flags(allows_duplicate_labels=True)  # a shallow copy, only then
     if check_key:
         _check_key(out, schema)
     if schema is EVENTS:
@@ -326,13 +336,10 @@ def _check_allowed(present: set[Any], col: Column, where: str) -> None:
 def _conform_categorical(values: pd.Series, col: Column, where: str, normalize: bool) -> pd.Series:
     """A categorical text column, checked on its categories and the codes in use."""
     cats = values.cat.categories
-    if not pd.api.types.is_string_dtype(cats.dtype):  # object categories: each must be text
-        bad = [v for v in cats if not isinstance(v, str)]
-        if bad:
-            raise SchemaError(
-                f"{where} must hold text, got {bad[0]!r} ({type(bad[0]).__name__})",
-                column=col.name,
-            )
+    # numbers, or objects an e-mail column would normalize (a number among them would fail in
+    # Arrow): each must be text
+    if not pd.api.types.is_string_dtype(cats.dtype) or (col.email and cats.dtype == object):
+        _check_text(cats.to_numpy(dtype=object), col, where)
     if col.email and normalize:
         values = normalize_email_categories(values)
     codes = values.cat.codes.to_numpy()
@@ -346,9 +353,12 @@ def _conform_categorical(values: pd.Series, col: Column, where: str, normalize: 
 
 
 def _as_utc(values: pd.Series, where: str, col: Column) -> pd.Series:
-    if values.dtype == TIMESTAMP:
-        return values
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
+    dtype = values.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        # == TIMESTAMP holds for any UTC-like zone object (dateutil's, pytz's, ZoneInfo's):
+        # only the canonical one is handed back as it is
+        if dtype.unit == TIMESTAMP.unit and dtype.tz is TIMESTAMP.tz:
+            return values
         return cast(pd.Series, values.dt.tz_convert("UTC").astype(TIMESTAMP))
     if pd.api.types.is_datetime64_dtype(values.dtype):
         raise SchemaError(
