@@ -120,6 +120,20 @@ def test_a_pair_that_never_met_has_adherence_only_once_a_1_1_was_expected() -> N
     assert long.loc[CAT, "expected"] == 6.5 and long.loc[CAT, "adherence"] == 0.0
 
 
+def test_a_roster_frame_written_by_hand_matches_the_calendars_addresses() -> None:
+    evs, ats = one_on_one_copies(ANN, "robert@example.com")
+    shouting = pd.DataFrame(
+        {
+            "email": [" Ann@Example.com", "BOB@example.com ", "cat@example.com"],
+            "manager_email": [None, "ANN@EXAMPLE.COM", ""],
+            "aliases": [None, "Robert@Example.COM", None],
+        }
+    )
+    result = run(evs, ats, shouting)
+    assert result.occurrences[["manager", "report"]].to_numpy().tolist() == [[ANN, BOB]]
+    assert result.pairs["report"].tolist() == [BOB]  # cat's empty manager: the top, no pair
+
+
 def test_skip_levels_only_when_asked() -> None:
     roster = pd.DataFrame({"email": [ANN, BOB, CAT], "manager_email": [None, ANN, BOB]})
     evs, ats = one_on_one_copies(ANN, CAT)

@@ -26,7 +26,7 @@ from cadence.analysis.settings import AnalysisSettings
 from cadence.analysis.window import parse_window
 from cadence.errors import SchemaError
 from cadence.model import STRING, validate_events
-from cadence.org import alias_map
+from cadence.org import alias_map, with_clean_addresses
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
@@ -65,6 +65,7 @@ def analyze(
     lo = as_of_ts - parse_window(settings.window)
     events, attendees = _frames(data)
     _check_covered(getattr(data, "span", None), lo, as_of_ts)
+    roster = with_clean_addresses(roster) if roster is not None else None
     rows, facts = keyed_rows(events, attendees, roster, settings, npartitions=npartitions)
     if isinstance(rows, pd.DataFrame):  # keyed here: cut here, no shuffle needed
         n = npartitions or 4

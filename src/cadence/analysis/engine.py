@@ -31,7 +31,7 @@ from cadence.analysis.settings import AnalysisSettings
 from cadence.analysis.window import parse_window
 from cadence.errors import CoverageError, LeaderNotFound, SchemaError
 from cadence.model import STRING, TIMESTAMP, validate_attendees, validate_events
-from cadence.org import alias_map, relations
+from cadence.org import alias_map, relations, with_clean_addresses
 
 __all__ = ["Analysis", "analyze"]
 
@@ -210,6 +210,8 @@ def analyze(
         settings = settings.model_copy(update={"include_peers": include_peers})
     as_of_ts = _as_of(as_of)
     lo = as_of_ts - parse_window(window if window is not None else settings.window)
+    if roster is not None:  # a frame built by hand: its addresses as the calendars write them
+        roster = with_clean_addresses(roster)
 
     occurrences, pairs, away, meta = _measure(events, roster, settings, as_of_ts, lo, absences)
     # everything else the measuring made is gone now: the weekly counts reuse its memory

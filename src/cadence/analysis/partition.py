@@ -51,7 +51,7 @@ from cadence.model import (
     validate_attendees,
     validate_events,
 )
-from cadence.org import alias_map, relations
+from cadence.org import alias_map, relations, with_clean_addresses
 
 __all__ = [
     "PAIR_KEY",
@@ -146,6 +146,7 @@ def one_on_one_rows(
     rel = None
     aliases = None
     if roster is not None:
+        roster = with_clean_addresses(roster)
         rel = relations(roster, skip_levels=settings.include_skip_levels)
         aliases = alias_map(roster)
     coded = encode(ev, at, aliases)
@@ -239,6 +240,7 @@ def keyed_rows(
     """
     settings = _settings(settings, include_peers)
     events, attendees = _with_seq(events), _with_seq(attendees)
+    roster = with_clean_addresses(roster) if roster is not None else None
     found = one_on_one_rows(events, attendees, roster, settings)
     ev = found[(found[ROW_KIND] == "event").to_numpy()]
     aliases = alias_map(roster) if roster is not None else None
@@ -270,6 +272,7 @@ def plan(
 
     Returns pair id → ``pair_key``, and the stacked absence and marker rows, keyed.
     """
+    roster = with_clean_addresses(roster) if roster is not None else None
     key_of = groups(links)
     pairs = pairs.assign(**{PAIR_KEY: pairs[PAIR].map(key_of).to_numpy()})
     read_set = pd.Index(pd.unique(np.asarray(list(read), dtype=object)))
