@@ -299,6 +299,23 @@ def test_import_writes_the_store_and_lists_skipped_events(tmp_path: Path) -> Non
         assert db.runs().loc[1, "summary"]["rows_written"] == 0  # the same files: nothing new
 
 
+def test_import_calendar_flag_is_an_address_written_as_the_config_writes_it(
+    tmp_path: Path,
+) -> None:
+    file = FIXTURES / "outlook-reply-declined.ics"
+    store = tmp_path / "c.sqlite"
+    args = ["import", str(file), "--store", str(store), "--weeks-back", "700"]
+    done = runner.invoke(app, [*args, "--calendar", " Bob@X.com "])
+    assert done.exit_code == 0, done.output
+    with Store(store) as db:
+        assert set(db.events()["calendar"].astype(str)) == {"bob@x.com"}
+    bad = runner.invoke(app, [*args, "--calendar", "not an email"])
+    assert bad.exit_code != 0
+    line = bad.output.strip()
+    assert "\n" not in line and "'not an email' is not an email address" in line
+    assert "Traceback" not in bad.output
+
+
 def test_import_of_a_broken_single_file_exits_1_naming_it(tmp_path: Path) -> None:
     bad = tmp_path / "broken.ics"
     bad.write_text("BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:x\n")

@@ -57,7 +57,7 @@ from cadence.errors import (
 )
 from cadence.lock import store_lock
 from cadence.model import Frames, PullSummary, Snapshot, SourceHealth
-from cadence.org import load_roster
+from cadence.org import email_problem, load_roster
 from cadence.paths import default_config_path
 from cadence.private_files import write_private
 from cadence.report import cards, digest, write_report
@@ -375,7 +375,18 @@ def import_files(
     max_file_mb: float = 200,
     max_occurrences_per_series: int = 3_000,
 ) -> SourceResult:
-    """Import ``.ics`` files and folders into the store (a run of kind ``import``)."""
+    """Import ``.ics`` files and folders into the store (a run of kind ``import``).
+
+    ``calendar`` (whose calendar the files are) is checked and written as ``[ics] calendar``
+    in the config is: trimmed, lower case."""
+    if calendar is not None:
+        problem = email_problem(calendar.strip())
+        if problem:
+            raise ConfigError(
+                f"calendar {calendar!r} is not an email address ({problem}); "
+                "give the calendar owner's email"
+            )
+        calendar = calendar.strip().lower()
     connector = IcsConnector(
         paths,
         calendar=calendar,
