@@ -134,6 +134,9 @@ def test_department_rows_are_the_hand_counted_figures(hand: Analysis) -> None:
     assert pd.isna(table.loc[other, "late_cancel_rate"])
     assert table.loc["whole organisation", "people"] == 18
     assert table.loc["whole organisation", "managers"] == 3
+    # every count is a whole number, written as one in the CSV (excused was 0.0)
+    for col in ("held", "cancelled", "declined", "moved", "excused", "past"):
+        assert str(table[col].dtype) == "Int64", col
 
 
 def test_membership_by_manager_moves_the_pair_to_the_managers_department(hand: Analysis) -> None:

@@ -489,7 +489,7 @@ def group_summary(
     table = table.drop(columns=figures).join(pd.DataFrame(values, columns=figures))
     table.loc[table["suppressed"] & (table["group"] != other), "group"] = SUPPRESSED.format(k=k)
     whole_counts = ("people", "managers", "pairs", "reports", "uncovered", *STATUSES, "held")
-    counts = [*whole_counts, *COUNTS, "declined", "moved"]
+    counts = [*whole_counts, *COUNTS, "declined", "moved", "excused"]
     counts += [c for c in figures if c.startswith(("bucket:", "intended:"))]
     table = table.astype({c: "Int64" for c in counts})
     table = table[["group", *figures, "pooled_groups", "suppressed"]]
