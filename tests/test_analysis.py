@@ -134,6 +134,23 @@ def test_a_roster_frame_written_by_hand_matches_the_calendars_addresses() -> Non
     assert result.pairs["report"].tolist() == [BOB]  # cat's empty manager: the top, no pair
 
 
+def test_the_people_columns_hold_the_addresses_of_the_1_1s_only() -> None:
+    evs, ats = one_on_one_copies(ANN, BOB)
+    alone = run(evs, ats).occurrences
+    # the same 1:1 beside a meeting of three strangers (no 1:1): it changes nothing
+    crowd = [
+        event(calendar="x@example.com", event_id="m", ical_uid="uid-m", organizer="x@example.com")
+    ]
+    crowd_ats = [
+        attendee(calendar="x@example.com", event_id="m", email=e, role="required")
+        for e in ("x@example.com", "y@example.com", "z@example.com")
+    ]
+    beside = run(evs + crowd, ats + crowd_ats).occurrences
+    pd.testing.assert_frame_equal(beside, alone)
+    assert list(beside["person_a"].cat.categories) == [ANN, BOB]
+    assert beside["organizer"].value_counts().to_dict() == {ANN: 1, BOB: 0}
+
+
 def test_skip_levels_only_when_asked() -> None:
     roster = pd.DataFrame({"email": [ANN, BOB, CAT], "manager_email": [None, ANN, BOB]})
     evs, ats = one_on_one_copies(ANN, CAT)

@@ -76,6 +76,8 @@ OCCURRENCE_COLUMNS = [
 
 # categorical inside the analysis (on store input; away and away_kind always) until output
 TEXT = ("series", "ical_uid", "timezone", "source", "away", "away_kind")
+# the occurrences' people columns: categorical, on one shared set of addresses
+PEOPLE = ("person_a", "person_b", "manager", "report", "declined_by", "cancelled_by", "organizer")
 
 
 class HasFrames(Protocol):
@@ -215,7 +217,7 @@ def analyze(
 
     occurrences, pairs, away, meta = _measure(events, roster, settings, as_of_ts, lo, absences)
     # everything else the measuring made is gone now: the weekly counts reuse its memory
-    occurrences = _as_text(occurrences)
+    occurrences = only_their_people(_as_text(occurrences))
     return Analysis(
         occurrences=occurrences,
         pairs=pairs,
@@ -289,6 +291,32 @@ def _measure(
     occurrences = occ[OCCURRENCE_COLUMNS].take(in_window).reset_index(drop=True)
     meta = {"event_rows": len(ev), "attendee_rows": len(at), "copies": len(copies)}
     return occurrences, pairs, away, meta
+
+
+def only_their_people(occurrences: pd.DataFrame) -> pd.DataFrame:
+    """The :data:`PEOPLE` columns' shared categories cut to the addresses they hold.
+
+    They are coded on every address of the input (other meetings' attendees, a whole
+    store's people): kept, ``value_counts`` would list everyone else with 0 and the same
+    data read from a smaller store would give other dtypes."""
+    cols = [c for c in PEOPLE if c in occurrences.columns]
+    if not cols or not isinstance(occurrences[cols[0]].dtype, pd.CategoricalDtype):
+        return occurrences
+    names = occurrences[cols[0]].cat.categories
+    cols = [c for c in cols if occurrences[c].dtype == occurrences[cols[0]].dtype]
+    used = np.zeros(len(names) + 1, dtype=bool)  # the last slot: missing (code -1)
+    for col in cols:
+        used[occurrences[col].cat.codes.to_numpy()] = True
+    used = used[:-1]
+    if used.all():
+        return occurrences
+    code = np.append(np.cumsum(used) - 1, -1)  # a missing value stays missing
+    kept = names[used]
+    for col in cols:
+        occurrences[col] = pd.Categorical.from_codes(
+            code[occurrences[col].cat.codes.to_numpy()], categories=kept
+        )
+    return occurrences
 
 
 def _as_text(occurrences: pd.DataFrame) -> pd.DataFrame:

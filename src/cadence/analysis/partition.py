@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from cadence.analysis import absence
-from cadence.analysis.engine import STATUS_ORDER, Analysis, analyze
+from cadence.analysis.engine import PEOPLE, STATUS_ORDER, Analysis, analyze, only_their_people
 from cadence.analysis.pairs import RELATIONS, encode, one_on_ones
 from cadence.analysis.settings import AnalysisSettings
 from cadence.errors import ConfigError
@@ -398,9 +398,6 @@ def partition_table(
     )
 
 
-PEOPLE = ("person_a", "person_b", "manager", "report", "declined_by", "cancelled_by", "organizer")
-
-
 def combine(
     parts: Iterable[Part],
     emails: Iterable[str],
@@ -411,8 +408,9 @@ def combine(
 ) -> Analysis:
     """The :class:`~cadence.analysis.engine.Analysis` of the whole data from its parts.
 
-    ``emails``: every normalized address in the data (on one machine, the categories of
-    the people columns). Rows come back in :func:`cadence.analyze`'s order.
+    ``emails``: every normalized address in the data (the people columns are coded on
+    them, then cut to those they hold, as on one machine). Rows come back in
+    :func:`cadence.analyze`'s order.
     """
     parts = list(parts)
     if not parts:
@@ -443,6 +441,7 @@ def combine(
             elif isinstance(like[col].dtype, pd.CategoricalDtype):
                 frame[col] = frame[col].astype(object).astype(like[col].dtype)
         tables[name] = frame.sort_values(order, ignore_index=True)
+    tables["occurrences"] = only_their_people(tables["occurrences"])
     first = parts[0]
     return Analysis(
         occurrences=tables["occurrences"],
