@@ -314,7 +314,7 @@ def only_their_people(occurrences: pd.DataFrame) -> pd.DataFrame:
     kept = names[used]
     for col in cols:
         occurrences[col] = pd.Categorical.from_codes(
-            code[occurrences[col].cat.codes.to_numpy()], categories=kept
+            code[occurrences[col].cat.codes.to_numpy()], categories=kept, validate=False
         )
     return occurrences
 
