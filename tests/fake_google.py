@@ -10,7 +10,8 @@ parts, answered in order, each reply part's ``Content-ID`` ``<response-…>``; a
 fault hits a part as it would the request alone), an OAuth token endpoint for
 refresh tokens and service-account JWTs (it reads the JWT's ``sub`` and only
 lets a delegated token read that person's calendar), Google-shaped error
-bodies, and injectable faults: 403 ``rateLimitExceeded``, 429, 5xx, hangs.
+bodies, and injectable faults: 403 ``rateLimitExceeded``, 429, 5xx, hangs, and idle
+keep-alive connections reset (``idle_reset``).
 
 Calendars are loaded from the model's frames (e.g. a demo organisation's
 pull): :meth:`FakeGoogle.load` turns occurrences into Google event resources
@@ -24,12 +25,14 @@ import base64
 import email.parser
 import email.policy
 import json
+import socket
+import struct
 import threading
 import urllib.parse
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -77,6 +80,10 @@ class FakeGoogle:
         default_factory=lambda: defaultdict(list)
     )
     hang: dict[str, float] = field(default_factory=dict)  # calendar → seconds to stall
+    # calendar → seconds to stall its next requests, one each (before `hang` applies)
+    stalls: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    # drop a keep-alive connection idle this many seconds with a RST, as load balancers do
+    idle_reset: float | None = None
     html: set[str] = field(default_factory=set)  # calendars answered with a proxy's HTML page
     bad_items: dict[str, list[Any]] = field(default_factory=dict)  # put first on page one
     log: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
@@ -279,9 +286,19 @@ def _handler(fake: FakeGoogle) -> type[BaseHTTPRequestHandler]:
             pass
 
         def setup(self) -> None:  # once per TCP connection
+            if fake.idle_reset is not None:  # waiting for the next request longer: hang up
+                self.timeout = fake.idle_reset
             super().setup()
             with fake.lock:
                 fake.connections += 1
+
+        def finish(self) -> None:
+            if fake.idle_reset is not None:  # close with a RST (SO_LINGER 0), not a FIN
+                with suppress(OSError):
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                    )
+            super().finish()
 
         def _send(
             self, code: int, body: dict[str, Any], headers: dict[str, str] | None = None
@@ -361,7 +378,8 @@ def _handler(fake: FakeGoogle) -> type[BaseHTTPRequestHandler]:
                 fault = fake.faults[calendar].pop(0) if fake.faults[calendar] else None
                 if fault is None and part and fake.part_faults[calendar]:
                     fault = fake.part_faults[calendar].pop(0)
-                stall = fake.hang.get(calendar, 0.0)
+                once = fake.stalls[calendar].pop(0) if fake.stalls[calendar] else None
+                stall = fake.hang.get(calendar, 0.0) if once is None else once
             if stall:
                 threading.Event().wait(stall)  # not time.sleep: tests may stub that out
             if calendar in fake.html:

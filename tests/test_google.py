@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -456,6 +457,79 @@ def test_each_worker_reuses_its_connection_across_calendars_and_their_credential
     assert len(cals) >= 10 and sorted(set(fake.tokens.values())) == cals
     assert len(fake.log) >= 2 * len(cals)
     assert fake.connections <= workers
+
+
+class Pausing(GoogleConnector):
+    """Waits ``gap`` seconds before each calendar (other work, a slow store read): its
+    worker's kept-alive connection sits idle meanwhile."""
+
+    def __init__(self, gap: float, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.gap = gap
+
+    def pull_one(self, context: Any) -> Any:
+        threading.Event().wait(self.gap)  # not time.sleep: the backoff stub records that
+        return super().pull_one(context)
+
+
+def test_a_kept_alive_connection_the_server_reset_while_idle_is_replaced(
+    org: demo.DemoOrg, tmp_path: Path, fake: FakeGoogle, sleeps: list[float]
+) -> None:
+    last = org.pulls()[-1]
+    fake.load(last.events, last.attendees)
+    cals = sorted(set(last.events["calendar"]))[:6]
+    creds = user_creds(fake, tmp_path)
+    fake.idle_reset = 0.05  # a load balancer's idle timeout, closing with a RST
+    with Store(tmp_path / "g.sqlite") as db:
+        connector = Pausing(
+            0.2, lambda: lambda _c: creds, calendars=cals, root=fake.url, retries=0, workers=1
+        )
+        summary = sync.pull(db, connector, now=AS_OF)
+        landed = set(db.events()["calendar"])
+    # no library retries to spend: each reset connection was replaced on the spot
+    assert summary.failed == {} and summary.full == len(cals) and landed == set(cals)
+    assert sleeps == []
+    assert fake.connections >= len(cals)  # one worker, reconnected after every idle gap
+
+
+def test_a_late_answer_after_a_timeout_is_never_read_as_another_requests(
+    org: demo.DemoOrg,
+    tmp_path: Path,
+    fake: FakeGoogle,
+    sleeps: list[float],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("cadence.sources.google.client.MASTER_BATCH", 2)
+    last = org.pulls()[-1]
+    fake.load(last.events, last.attendees)
+    series = series_by_calendar(last.events)
+    many = sorted(series[series >= 4].index)[0]  # its masters take two batches or more
+    cals = sorted(set(last.events["calendar"]))[:4]
+    cals = [c for c in cals if c != many] + [many]
+    creds = user_creds(fake, tmp_path)
+    # answers 0.45 s late, after the client gave up (0.3 s) but before the next request would:
+    # kept on the socket, the late answer would be read as the next request's. The first
+    # calendar's first list request (then its retry, the next page, the next calendar, each
+    # read the answer before its own), and the first batch of `many` (the next batch, other
+    # series, would take its parts: the reply's Content-IDs are matched by part number)
+    fake.stalls[cals[0]].append(0.45)
+    fake.stalls[many] += [0.0, 0.45]  # its list request, then its first batch's first part
+    with Store(tmp_path / "g.sqlite") as db:
+        summary = pull(db, fake, cals, creds, retries=1, timeout=0.3, workers=1)
+        got = (db.events(), db.attendees())
+    assert summary.failed == {} and not fake.stalls[cals[0]] and not fake.stalls[many]
+    assert len(sleeps) == 2  # the list request's retry, and a second round of batches
+    with Store(tmp_path / "ref.sqlite") as ref:  # the same calendars, nothing stalled
+        assert pull(ref, fake, cals, creds, workers=1).failed == {}
+        want = (ref.events(), ref.attendees())
+    for cal in cals:
+        assert (want[0]["calendar"] == cal).sum() > 0
+        for g, w in zip(got, want, strict=True):
+            pd.testing.assert_frame_equal(
+                g[g["calendar"] == cal].reset_index(drop=True),
+                w[w["calendar"] == cal].reset_index(drop=True),
+                check_categorical=False,  # the values, not each frame's categories
+            )
 
 
 def test_the_user_token_is_refreshed_and_saved_for_its_owner_only(

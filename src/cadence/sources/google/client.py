@@ -4,13 +4,16 @@ The client is built from the discovery document shipped with the library (no
 network, milliseconds), once per worker thread; every request runs on its
 calendar's own authorized connection (``execute(http=…)``: httplib2 is not
 thread-safe), over its worker thread's open connections (one TCP and TLS handshake a
-worker, not a calendar). 403 rate limits, 429, 5xx and timeouts are retried by the library
-(``num_retries``: exponential backoff with jitter). What still fails becomes a
+worker, not a calendar; one the server dropped while idle is replaced, and a timeout
+closes them, so a late answer is never read as another request's). 403 rate limits,
+429, 5xx and timeouts are retried by the library (``num_retries``: exponential backoff
+with jitter). What still fails becomes a
 :class:`~cadence.errors.GoogleError` here, and nowhere else.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import time
@@ -51,22 +54,90 @@ def build_api(api: str, version: str, root: str) -> Any:
     )
 
 
-def connection(creds: Any, timeout: float, http: Any = None) -> Any:
-    """An authorized HTTP connection: on ``http`` (one thread's ``httplib2.Http``, whose
-    open connections it reuses), else on one of its own."""
-    import google_auth_httplib2
+_DROPPED = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
+
+
+@functools.cache
+def _http_class() -> Any:
+    """:class:`KeepAliveHttp`, defined on first use (httplib2 is imported lazily)."""
     import httplib2
 
+    class KeepAliveHttp(httplib2.Http):  # type: ignore[misc]  # httplib2 is untyped
+        """An ``httplib2.Http`` that is safe to keep alive across calendars.
+
+        httplib2 reconnects a kept-alive connection only on ``BadStatusLine`` (the server
+        closed it with a FIN). A server or load balancer that drops an idle one with a RST
+        makes the next request raise ``BrokenPipeError`` / ``ConnectionResetError``: this
+        closes the connections and sends that request once more on a fresh one (ours are
+        GETs, batch POSTs of GETs and token refreshes, safe to repeat once); a second
+        failure propagates, and the client library's ``num_retries`` applies as before.
+
+        On a timeout it closes every connection before re-raising, so a late answer left on
+        the socket is never read as the answer to the next request (a retry, the next page,
+        the next calendar on this worker). The signature is ``httplib2.Http.request``'s,
+        which ``google_auth_httplib2.AuthorizedHttp`` calls with keywords.
+        """
+
+        connections: dict[str, Any]  # httplib2's open connections, by scheme and host
+
+        def request(
+            self,
+            uri: str,
+            method: str = "GET",
+            body: Any = None,
+            headers: Any = None,
+            redirections: int = httplib2.DEFAULT_MAX_REDIRECTS,
+            connection_type: Any = None,
+        ) -> Any:
+            send = functools.partial(
+                super().request,
+                uri,
+                method=method,
+                body=body,
+                headers=headers,
+                redirections=redirections,
+                connection_type=connection_type,
+            )
+            try:
+                return send()
+            except TimeoutError:  # socket.timeout: the answer may still arrive, late
+                self.close_connections()
+                raise
+            except _DROPPED:
+                self.close_connections()
+                if body is not None and not isinstance(body, str | bytes):
+                    raise  # a stream, already read: not ours to send again
+            try:
+                return send()
+            except (TimeoutError, *_DROPPED):  # nothing kept that may be half read
+                self.close_connections()
+                raise
+
+        def close_connections(self) -> None:
+            """Close the open connections (``close()`` would also drop httplib2's own
+            credentials and certificates)."""
+            existing, self.connections = self.connections, {}
+            for conn in existing.values():
+                conn.close()
+
+    return KeepAliveHttp
+
+
+def connection(creds: Any, timeout: float, http: Any = None) -> Any:
+    """An authorized HTTP connection: on ``http`` (one thread's :func:`plain_http`, whose
+    open connections it reuses), else on one of its own."""
+    import google_auth_httplib2
+
     return google_auth_httplib2.AuthorizedHttp(
-        creds, http=http if http is not None else httplib2.Http(timeout=timeout)
+        creds, http=http if http is not None else plain_http(timeout)
     )
 
 
 def plain_http(timeout: float) -> Any:
-    """An ``httplib2.Http`` for one thread: it keeps its connections open (keep-alive)."""
-    import httplib2
-
-    return httplib2.Http(timeout=timeout)
+    """An ``httplib2.Http`` for one thread: it keeps its connections open (keep-alive),
+    reconnects once when the server dropped an idle one, and closes them on a timeout
+    (:class:`KeepAliveHttp`, in :func:`_http_class`)."""
+    return _http_class()(timeout=timeout)
 
 
 def http_message(exc: Any) -> str:
