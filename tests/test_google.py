@@ -459,6 +459,38 @@ def test_each_worker_reuses_its_connection_across_calendars_and_their_credential
     assert fake.connections <= workers
 
 
+def test_workers_map_what_they_read_one_at_a_time(
+    org: demo.DemoOrg, tmp_path: Path, fake: FakeGoogle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    last = org.pulls()[-1]
+    fake.load(last.events, last.attendees)
+    cals = sorted(set(last.events["calendar"]))
+    key = service_account_file(tmp_path / "sa.json", fake)
+    base = auth.service_account_credentials(key, google.CALENDAR_SCOPES)
+    inside, most, lock = [0], [0], threading.Lock()
+    real = mapping.map_items
+
+    def slow_map(*args: Any, **kw: Any) -> Any:
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        threading.Event().wait(0.02)  # long enough for the other workers to arrive
+        try:
+            return real(*args, **kw)
+        finally:
+            with lock:
+                inside[0] -= 1
+
+    monkeypatch.setattr(mapping, "map_items", slow_map)
+    with Store(tmp_path / "g.sqlite") as db:
+        connector = GoogleConnector(
+            lambda: lambda c: base.with_subject(c), calendars=cals, root=fake.url, workers=4
+        )
+        summary = sync.pull(db, connector, now=AS_OF)
+    assert summary.failed == {} and summary.full == len(cals) >= 10
+    assert most[0] == 1  # four workers, one mapping at a time
+
+
 class Pausing(GoogleConnector):
     """Waits ``gap`` seconds before each calendar (other work, a slow store read): its
     worker's kept-alive connection sits idle meanwhile."""

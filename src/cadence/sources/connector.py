@@ -18,10 +18,18 @@ it (sign-in), reads its directory roster if it has one, asks it for its
 cursors, in batched transactions. Construction never touches the network, so
 a source that cannot sign in fails in :meth:`~Connector.open`, as that
 source's failure.
+
+A worker maps what it read (``mapping``, the frame check) inside :data:`mapping_turn`,
+one worker at a time: the mapping holds Python's lock anyway, and workers running it side
+by side hand that lock back and forth between every small pandas step (on the 1,000-
+calendar CalDAV bench, 21 → 16 ms of CPU a calendar). The others meanwhile wait on their
+servers, which is what the workers are for. Nothing in a turn waits on the network or
+takes another lock.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -30,6 +38,9 @@ import pandas as pd
 
 from cadence.errors import ConfigError, SchemaError
 from cadence.model import ATTENDEES, EVENTS, CalendarPull, Frames, validate
+
+# a worker's turn at its CPU-bound work: mapping and checking what it read (see above)
+mapping_turn = threading.Lock()
 
 
 @dataclass(frozen=True)

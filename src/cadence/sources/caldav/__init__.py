@@ -56,7 +56,7 @@ from cadence.sources.caldav.settings import (
     DEFAULT_WEEKS_BACK,
     SOURCE,
 )
-from cadence.sources.connector import PullContext
+from cadence.sources.connector import PullContext, mapping_turn
 
 __all__ = ["CaldavConnector", "Collection", "auth", "client", "mapping"]
 
@@ -251,13 +251,15 @@ class CaldavConnector:
                 state = client.collection_state(cal)  # before the read: nothing is missed
                 objects = client.read_window(cal, *window)
             states[col.url] = {"token": state.token, "ctag": state.ctag}
-            ev, at, skipped = mapping.map_objects(
-                owner, objects, window, zone=state.zone or self.zone
-            )
+            with mapping_turn:
+                ev, at, skipped = mapping.map_objects(
+                    owner, objects, window, zone=state.zone or self.zone
+                )
             parts.append((ev, at))
             problems.extend(skipped)
             count += len(objects)
-        events, attendees = mapping.combine(parts)
+        with mapping_turn:
+            events, attendees = mapping.combine(parts)
         cursor = json.dumps(
             {
                 "v": CURSOR_VERSION,

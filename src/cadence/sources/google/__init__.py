@@ -37,7 +37,7 @@ import pandas as pd
 
 from cadence.errors import CursorExpired
 from cadence.model import CalendarPull
-from cadence.sources.connector import PullContext, listed_targets, usable_items
+from cadence.sources.connector import PullContext, listed_targets, mapping_turn, usable_items
 from cadence.sources.google import auth, client, mapping
 from cadence.sources.google.settings import (
     BATCH_PATH,
@@ -156,9 +156,10 @@ class GoogleConnector:
         items = usable_items(calendar, pages.items, problems)
         if items:
             stored = context.stored()
-            known = mapping.known_from_frames(stored.events, stored.attendees).get(
-                calendar, mapping.Known()
-            )
+            with mapping_turn:
+                known = mapping.known_from_frames(stored.events, stored.attendees).get(
+                    calendar, mapping.Known()
+                )
         else:
             known = mapping.Known()
         needed = mapping.series_needing_master(items, known)
@@ -172,9 +173,15 @@ class GoogleConnector:
                 batch_uri=self.root.rstrip("/") + "/" + BATCH_PATH,
                 retries=self.retries,
             )
-        events, attendees = mapping.map_items(
-            calendar, items, known=known, masters=masters.found, zone=pages.zone, problems=problems
-        )
+        with mapping_turn:
+            events, attendees = mapping.map_items(
+                calendar,
+                items,
+                known=known,
+                masters=masters.found,
+                zone=pages.zone,
+                problems=problems,
+            )
         return CalendarPull(
             calendar,
             events,

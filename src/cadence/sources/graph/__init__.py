@@ -49,7 +49,7 @@ import requests
 
 from cadence.errors import GraphError
 from cadence.model import CalendarPull
-from cadence.sources.connector import PullContext, listed_targets, usable_items
+from cadence.sources.connector import PullContext, listed_targets, mapping_turn, usable_items
 from cadence.sources.graph import auth, client, mapping
 from cadence.sources.graph.settings import (
     DEFAULT_GRAPH,
@@ -167,7 +167,9 @@ class GraphConnector:
         try:
             problems: list[str] = []
             items = usable_items(mailbox, self._view(graph, user, lo, hi), problems, unit="mailbox")
-            known = mapping.known_from_frames(context.stored().events)
+            stored = context.stored().events
+            with mapping_turn:
+                known = mapping.known_from_frames(stored)
             # every series in the window, also those whose occurrences are all cancelled now:
             # a master's cancelledOccurrences is the only place Graph lists cancellations
             needed = sorted(
@@ -179,14 +181,15 @@ class GraphConnector:
         except GraphError as exc:
             raise GraphError(str(exc), calendar=mailbox) from None
         masters = {m: bodies.get(u) for m, u in zip(needed, urls, strict=True)}
-        events, attendees = mapping.map_items(
-            mailbox,
-            items,
-            masters={k: v for k, v in masters.items() if v},
-            known=known,
-            window=window,
-            problems=problems,
-        )
+        with mapping_turn:
+            events, attendees = mapping.map_items(
+                mailbox,
+                items,
+                masters={k: v for k, v in masters.items() if v},
+                known=known,
+                window=window,
+                problems=problems,
+            )
         return CalendarPull(
             mailbox,
             events,
