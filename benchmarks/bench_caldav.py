@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pandas as pd
-from _fake import ConnectorCPU, Server
+from _fake import ConnectorCPU, Server, verdict
 
 from cadence import sync
 from cadence.sources.caldav import CaldavConnector
@@ -125,11 +125,14 @@ def main(count: int) -> None:
                     s = sync.pull(db, connector, now=AS_OF)
                     wall = time.perf_counter() - began
                     per, secs = TARGETS[key]
+                    most = secs * count / 1000
                     print(
                         f"{label}: {count:,} calendars in {wall:.1f} s "
-                        f"({count / wall:,.0f} calendars/s; target ≤ {secs * count / 1000:.0f} s), "
+                        f"({count / wall:,.0f} calendars/s; target ≤ {most:g} s: "
+                        f"{verdict(wall <= most)}), "
                         f"{s.requests:,} requests ({s.requests / count:.2f} per calendar; "
-                        f"target ≤ {per:.0f}), {s.items:,} objects, "
+                        f"target ≤ {per:.0f}: {verdict(s.requests <= per * count)}), "
+                        f"{s.items:,} objects, "
                         f"{s.stats.get('occurrences', 0):,} occurrences "
                         f"({s.stats.get('occurrences', 0) / wall:,.0f} events/s), "
                         f"{s.rows_written:,} rows written, {len(s.failed)} failed; CPU "
