@@ -151,6 +151,27 @@ def test_the_people_columns_hold_the_addresses_of_the_1_1s_only() -> None:
     assert beside["organizer"].value_counts().to_dict() == {ANN: 1, BOB: 0}
 
 
+def test_a_roster_frame_naming_one_address_twice_is_a_one_line_error() -> None:
+    from cadence.errors import RosterError
+
+    evs, ats = one_on_one_copies(ANN, BOB)
+    twice = pd.DataFrame(
+        {"email": [ANN, BOB, "Bob@Example.com "], "manager_email": [None, ANN, ANN]}
+    )
+    with pytest.raises(RosterError, match=r"lines 3, 4: bob@example.com appears more than once"):
+        run(evs, ats, twice)
+
+
+def test_only_their_people_reads_each_column_by_its_own_categories() -> None:
+    from cadence.analysis.engine import only_their_people
+
+    a = pd.Categorical(["x", "y"], categories=["x", "y", "z", "w"])
+    b = pd.Categorical(["z", "x"], categories=["z", "y", "x", "w"])  # same set, other order
+    out = only_their_people(pd.DataFrame({"person_a": a, "person_b": b}))
+    assert out["person_a"].tolist() == ["x", "y"] and out["person_b"].tolist() == ["z", "x"]
+    assert list(out["person_a"].cat.categories) == ["x", "y"]
+
+
 def test_skip_levels_only_when_asked() -> None:
     roster = pd.DataFrame({"email": [ANN, BOB, CAT], "manager_email": [None, ANN, BOB]})
     evs, ats = one_on_one_copies(ANN, CAT)

@@ -100,3 +100,12 @@ def test_not_utf8(tmp_path: Path) -> None:
     path.write_bytes(b"email,manager_email\n\xff\xfe,\n")
     with pytest.raises(RosterError, match="UTF-8"):
         load_roster(path)
+
+
+def test_a_missing_alias_of_any_kind_names_nobody() -> None:
+    import math
+
+    frame = pd.DataFrame(
+        {"email": ["a@x.io", "b@x.io", "c@x.io"], "aliases": [math.nan, None, "c2@x.io"]}
+    )
+    assert alias_map(frame) == {"c2@x.io": "c@x.io"}  # no "nan" alias for a@x.io

@@ -130,3 +130,22 @@ def test_partitions_one_pandas_frame_each_give_the_whole_analysis() -> None:
     table = partition.partition_table(group, "occurrences", ROSTER, as_of=AS_OF)
     assert sorted(table["report"]) == [CAT, DAN]
     assert not any(isinstance(t, pd.CategoricalDtype) for t in table.dtypes)
+
+
+def test_combine_hands_back_the_roster_analyze_would_with_its_addresses_cleaned() -> None:
+    events, attendees = _org()
+    shouting = ROSTER.assign(
+        email=ROSTER["email"].str.upper(), manager_email=ROSTER["manager_email"].str.upper()
+    )
+    whole = cadence.analyze((events, attendees), shouting, as_of=AS_OF)
+    rows = partition.keyed_rows(events, attendees, shouting)
+    parts = [
+        partition.analyze_partition(group, shouting, as_of=AS_OF)
+        for _, group in rows.groupby("pair_key")
+    ]
+    emails = partition.emails([events["calendar"], attendees["email"]])
+    got = partition.combine(parts, emails, shouting)
+    assert whole.roster is not None and got.roster is not None
+    assert got.roster["email"].tolist() == ROSTER["email"].str.lower().tolist()
+    pd.testing.assert_frame_equal(got.roster, whole.roster)
+    pd.testing.assert_frame_equal(got.pairs, whole.pairs)

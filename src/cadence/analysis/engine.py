@@ -303,7 +303,12 @@ def only_their_people(occurrences: pd.DataFrame) -> pd.DataFrame:
     if not cols or not isinstance(occurrences[cols[0]].dtype, pd.CategoricalDtype):
         return occurrences
     names = occurrences[cols[0]].cat.categories
-    cols = [c for c in cols if occurrences[c].dtype == occurrences[cols[0]].dtype]
+    cols = [  # on the same categories in the same order: one code mapping serves them all
+        c
+        for c in cols
+        if isinstance(occurrences[c].dtype, pd.CategoricalDtype)
+        and occurrences[c].cat.categories.equals(names)
+    ]
     used = np.zeros(len(names) + 1, dtype=bool)  # the last slot: missing (code -1)
     for col in cols:
         used[occurrences[col].cat.codes.to_numpy()] = True

@@ -413,6 +413,7 @@ def combine(
     :func:`cadence.analyze`'s order.
     """
     parts = list(parts)
+    roster = with_clean_addresses(roster) if roster is not None else None
     if not parts:
         raise ConfigError(
             "combine() needs at least one part; give it what analyze_partition returned"
