@@ -433,25 +433,33 @@ def test_service_account_impersonates_each_calendar_owner(
     assert len(scopes) == len(cals)
 
 
-def test_each_worker_reuses_its_connection_across_calendars_and_their_credentials(
-    org: demo.DemoOrg, tmp_path: Path, fake: FakeGoogle
-) -> None:
+def _pull_each_with_its_own_token(
+    org: demo.DemoOrg, tmp_path: Path, fake: FakeGoogle, workers: int, **kw: Any
+) -> tuple[PullSummary, list[str]]:
+    """The organisation's last pull served by the fake, every calendar read with its own
+    service-account token (its own subject), ``workers`` at a time."""
     last = org.pulls()[-1]
     fake.load(last.events, last.attendees)
     cals = sorted(set(last.events["calendar"]))
     key = service_account_file(tmp_path / "sa.json", fake)
     base = auth.service_account_credentials(key, google.CALENDAR_SCOPES)
-    workers = 2
     with Store(tmp_path / "g.sqlite") as db:
         connector = GoogleConnector(
             lambda: lambda c: base.with_subject(c),
             calendars=cals,
             root=fake.url,
-            retries=0,
             workers=workers,
+            **kw,
         )
-        summary = sync.pull(db, connector, now=AS_OF)
-        assert summary.failed == {} and summary.full == len(cals)
+        return sync.pull(db, connector, now=AS_OF), cals
+
+
+def test_each_worker_reuses_its_connection_across_calendars_and_their_credentials(
+    org: demo.DemoOrg, tmp_path: Path, fake: FakeGoogle
+) -> None:
+    workers = 2
+    summary, cals = _pull_each_with_its_own_token(org, tmp_path, fake, workers, retries=0)
+    assert summary.failed == {} and summary.full == len(cals)
     # each calendar asks for its own token, lists its events and batches its masters: a
     # connection per request would be 3 per calendar; one per worker thread is 2 in all
     assert len(cals) >= 10 and sorted(set(fake.tokens.values())) == cals
@@ -462,11 +470,6 @@ def test_each_worker_reuses_its_connection_across_calendars_and_their_credential
 def test_workers_map_what_they_read_one_at_a_time(
     org: demo.DemoOrg, tmp_path: Path, fake: FakeGoogle, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    last = org.pulls()[-1]
-    fake.load(last.events, last.attendees)
-    cals = sorted(set(last.events["calendar"]))
-    key = service_account_file(tmp_path / "sa.json", fake)
-    base = auth.service_account_credentials(key, google.CALENDAR_SCOPES)
     inside, most, lock = [0], [0], threading.Lock()
     real = mapping.map_items
 
@@ -482,11 +485,7 @@ def test_workers_map_what_they_read_one_at_a_time(
                 inside[0] -= 1
 
     monkeypatch.setattr(mapping, "map_items", slow_map)
-    with Store(tmp_path / "g.sqlite") as db:
-        connector = GoogleConnector(
-            lambda: lambda c: base.with_subject(c), calendars=cals, root=fake.url, workers=4
-        )
-        summary = sync.pull(db, connector, now=AS_OF)
+    summary, cals = _pull_each_with_its_own_token(org, tmp_path, fake, 4)
     assert summary.failed == {} and summary.full == len(cals) >= 10
     assert most[0] == 1  # four workers, one mapping at a time
 

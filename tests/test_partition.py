@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 import cadence
-from cadence.analysis import partition
+from cadence.analysis import Analysis, partition
 from tests.helpers import attendee, event, one_on_one_copies, ts
 
 ANN, BOB, CAT, DAN, FAY = (f"{p}@example.com" for p in ("ann", "bob", "cat", "dan", "fay"))
@@ -107,17 +107,22 @@ def test_rows_go_to_their_pair_group_and_absences_are_copied() -> None:
     assert (rows["row_kind"] == "attendee").sum() == 2 * 4 + 2 * 2
 
 
-def test_partitions_one_pandas_frame_each_give_the_whole_analysis() -> None:
-    events, attendees = _org()
-    whole = cadence.analyze((events, attendees), ROSTER, as_of=AS_OF)
-    rows = partition.keyed_rows(events, attendees, ROSTER)
-    # as Spark's groupBy("pair_key").applyInPandas calls it: one pandas frame per group
+def _by_partition(events: pd.DataFrame, attendees: pd.DataFrame, roster: pd.DataFrame) -> Analysis:
+    """Keyed, analyzed one pair group at a time (as Spark's ``groupBy("pair_key")
+    .applyInPandas`` calls it: one pandas frame per group), and combined."""
+    rows = partition.keyed_rows(events, attendees, roster)
     parts = [
-        partition.analyze_partition(group, ROSTER, as_of=AS_OF)
+        partition.analyze_partition(group, roster, as_of=AS_OF)
         for _, group in rows.groupby("pair_key")
     ]
     emails = partition.emails([events["calendar"], attendees["email"]])
-    got = partition.combine(parts, emails, ROSTER)
+    return partition.combine(parts, emails, roster)
+
+
+def test_partitions_one_pandas_frame_each_give_the_whole_analysis() -> None:
+    events, attendees = _org()
+    whole = cadence.analyze((events, attendees), ROSTER, as_of=AS_OF)
+    got = _by_partition(events, attendees, ROSTER)
     # what the hand-made data holds: 4 pairs met, fay never; e4 excused by ann's absence
     assert sorted(got.pairs["report"]) == [BOB, CAT, DAN, FAY]
     assert got.pairs.set_index("report").loc[FAY, "never_met"]
@@ -126,6 +131,7 @@ def test_partitions_one_pandas_frame_each_give_the_whole_analysis() -> None:
     for name in ("occurrences", "pairs", "weekly"):
         pd.testing.assert_frame_equal(getattr(got, name), getattr(whole, name))
     # the shape applyInPandas returns: plain columns, this group's pairs only
+    rows = partition.keyed_rows(events, attendees, ROSTER)
     group = rows[rows["pair_key"] == f"{ANN} {CAT}"]
     table = partition.partition_table(group, "occurrences", ROSTER, as_of=AS_OF)
     assert sorted(table["report"]) == [CAT, DAN]
@@ -138,13 +144,7 @@ def test_combine_hands_back_the_roster_analyze_would_with_its_addresses_cleaned(
         email=ROSTER["email"].str.upper(), manager_email=ROSTER["manager_email"].str.upper()
     )
     whole = cadence.analyze((events, attendees), shouting, as_of=AS_OF)
-    rows = partition.keyed_rows(events, attendees, shouting)
-    parts = [
-        partition.analyze_partition(group, shouting, as_of=AS_OF)
-        for _, group in rows.groupby("pair_key")
-    ]
-    emails = partition.emails([events["calendar"], attendees["email"]])
-    got = partition.combine(parts, emails, shouting)
+    got = _by_partition(events, attendees, shouting)
     assert whole.roster is not None and got.roster is not None
     assert got.roster["email"].tolist() == ROSTER["email"].str.lower().tolist()
     pd.testing.assert_frame_equal(got.roster, whole.roster)

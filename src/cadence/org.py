@@ -13,6 +13,7 @@ import functools
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from email_validator import EmailNotValidError, validate_email
 
@@ -143,14 +144,7 @@ def check_roster(
                     f"{origin}, line {where[i]}: {what} {value!r} is not an email address "
                     f"({email_problem(str(value))})"
                 )
-    dup = out["email"].duplicated(keep=False)
-    if dup.any():
-        email = out.loc[dup, "email"].iloc[0]
-        at = [where[i] for i in out.index[out["email"] == email]]
-        raise RosterError(
-            f"{origin}, lines {', '.join(map(str, at))}: {email} appears more than once; "
-            "keep one row per person"
-        )
+    _check_unique(out["email"], origin, where)
     known = set(out["email"])
     unknown = out["manager_email"].notna() & ~out["manager_email"].isin(known)
     if unknown.any():
@@ -163,6 +157,18 @@ def check_roster(
     _check_aliases(out, origin, where)
     _check_cycles(out, origin, where)
     return out
+
+
+def _check_unique(emails: pd.Series, origin: str, where: list[int]) -> None:
+    """One row per person: the first address on two rows is a :class:`RosterError`."""
+    twice = (emails.duplicated(keep=False) & emails.notna()).to_numpy()
+    if twice.any():
+        email = emails[twice].iloc[0]
+        at = [where[i] for i in np.flatnonzero(twice & (emails == email).to_numpy())]
+        raise RosterError(
+            f"{origin}, lines {', '.join(map(str, at))}: {email} appears more than once; "
+            "keep one row per person"
+        )
 
 
 def _check_aliases(out: pd.DataFrame, origin: str, where: list[int]) -> None:
@@ -232,24 +238,13 @@ def with_clean_addresses(roster: pd.DataFrame) -> pd.DataFrame:
                 changed[col] = clean
     if "aliases" in roster.columns:
         raw = roster["aliases"].astype(STRING)
-        parts = raw.str.lower().str.split(r"[;,\s]+", regex=True)
-        clean = parts.map(lambda xs: ";".join(x for x in xs if x) or pd.NA, na_action="ignore")
-        clean = clean.astype(STRING)
+        # as check_roster: split on ; , or spaces, lower case, joined by ;
+        clean = raw.str.lower().str.replace(r"[;,\s]+", ";", regex=True).str.strip(";")
+        clean = clean.where(clean != "")
         if not clean.equals(raw):
             changed["aliases"] = clean
-    if "email" in changed:
-        emails = changed["email"]
-        twice = emails.duplicated(keep=False) & emails.notna()
-        if twice.any():
-            email = emails[twice].iloc[0]
-            rows = [
-                str(i + 2) for i in range(len(emails)) if twice.iloc[i] and emails.iloc[i] == email
-            ]
-            raise RosterError(
-                f"roster, lines {', '.join(rows)}: {email} appears more than once (as "
-                f"{', '.join(repr(roster['email'].iloc[int(r) - 2]) for r in rows)}); "
-                "keep one row per person"
-            )
+    if "email" in changed:  # two spellings of one address: one person on two rows
+        _check_unique(changed["email"], "roster", [i + 2 for i in range(len(roster))])
     return roster.assign(**changed) if changed else roster
 
 
